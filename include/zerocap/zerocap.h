@@ -1,0 +1,88 @@
+/*
+ * zerocap: server-side screen capture for wlroots compositors.
+ *
+ * A compositor creates one zc_capture_manager on its wl_display, hands it the
+ * wlr_renderer it renders with, and registers a zc_output_source for each
+ * wlr_output it wants to make capturable. zerocap then serves
+ * ext-image-capture-source-v1 and ext-image-copy-capture-v1 for those outputs.
+ *
+ * Ownership:
+ * - The manager belongs to the compositor. It is destroyed by
+ *   zc_capture_manager_destroy() or, at the latest, when the wl_display is
+ *   destroyed. Destroying it stops every capture session and destroys every
+ *   source.
+ * - A zc_output_source belongs to the manager. It is destroyed by
+ *   zc_output_source_destroy() or automatically when its wlr_output is
+ *   destroyed; running sessions on it are stopped.
+ * - The renderer and outputs are borrowed: they must outlive the manager
+ *   (or the source), as usual for wlroots helpers.
+ * - Cursor images passed in are locked by zerocap (wlr_buffer_lock) and
+ *   unlocked when replaced or when the source is destroyed.
+ */
+#ifndef ZEROCAP_ZEROCAP_H
+#define ZEROCAP_ZEROCAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <wayland-server-core.h>
+
+struct wlr_buffer;
+struct wlr_output;
+struct wlr_renderer;
+
+struct zc_capture_manager;
+struct zc_output_source;
+
+struct zc_capture_manager_options {
+	/*
+	 * false (default): images are delivered upright; the output transform is
+	 * applied at the source and the transform event says normal.
+	 * true: images keep the output buffer's own orientation and the
+	 * transform event carries the output transform.
+	 */
+	bool raw_transform;
+};
+
+/* Counters exposed for tests and benchmarks; they only ever grow. */
+struct zc_capture_stats {
+	uint64_t frames_ready;
+	uint64_t frames_failed;
+	uint64_t bytes_written;     /* pixel bytes written into client buffers */
+	uint64_t cpu_pixel_reads;   /* glReadPixels / mapped reads of source pixels */
+};
+
+/*
+ * Creates the manager and its globals. options may be NULL. renderer is the
+ * wlr_renderer the compositor renders its outputs with (pixman or GLES2).
+ * Returns NULL on failure.
+ */
+struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
+	struct wlr_renderer *renderer, const struct zc_capture_manager_options *options);
+void zc_capture_manager_destroy(struct zc_capture_manager *manager);
+void zc_capture_manager_get_stats(struct zc_capture_manager *manager,
+	struct zc_capture_stats *stats);
+
+/*
+ * Makes an output capturable. The source watches the output's commits,
+ * damage, mode, scale and transform by itself. Returns NULL on failure.
+ */
+struct zc_output_source *zc_output_source_create(struct zc_capture_manager *manager,
+	struct wlr_output *output);
+void zc_output_source_destroy(struct zc_output_source *source);
+
+/*
+ * Cursor for captures that ask for cursors (paint_cursors). zerocap draws the
+ * cursor itself, so the compositor's output buffers should not contain it
+ * (use hardware cursor planes, or leave it out on backends without them):
+ * captures without cursors then never show it.
+ *
+ * image: an ARGB8888 buffer with CPU access (or NULL to remove the cursor),
+ * drawn at its own pixel size; hotspot in image pixels.
+ */
+void zc_output_source_set_cursor_image(struct zc_output_source *source,
+	struct wlr_buffer *image, int32_t hotspot_x, int32_t hotspot_y);
+/* Cursor position in output-local logical coordinates. */
+void zc_output_source_move_cursor(struct zc_output_source *source,
+	bool visible, double x, double y);
+
+#endif

@@ -1,0 +1,201 @@
+/*
+ * The capture core: sources, sessions and frames, independent of any protocol
+ * and of wlroots.
+ *
+ * Lifetimes:
+ * - A zc_source is embedded in a source implementation (an output source).
+ *   zc_source_finish() stops every session on it.
+ * - A zc_session is owned by whoever created it (a protocol object). It
+ *   outlives its source: once the source is gone the session is stopped and
+ *   its source pointer is NULL.
+ * - A zc_frame is owned by its creator too. The frame keeps a reference to its
+ *   session; destroying the session fails the frame (stopped) first. A frame
+ *   whose copy is still running on the GPU when it is destroyed lives on,
+ *   detached, until the copy completes.
+ */
+#ifndef ZC_CAPTURE_CAPTURE_H
+#define ZC_CAPTURE_CAPTURE_H
+
+#include <pixman.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <time.h>
+#include <wayland-server-core.h>
+#include <zerocap/zerocap.h>
+
+struct zc_source;
+struct zc_session;
+struct zc_frame;
+
+enum zc_failure {
+	ZC_FAILURE_UNKNOWN = 0,
+	ZC_FAILURE_BUFFER_CONSTRAINTS = 1,
+	ZC_FAILURE_STOPPED = 2,
+};
+
+struct zc_dmabuf_format {
+	uint32_t format;
+	uint64_t *modifiers;
+	size_t n_modifiers;
+};
+
+struct zc_constraints {
+	uint32_t width, height;
+	uint32_t *shm_formats; /* DRM fourcc codes */
+	size_t n_shm_formats;
+	bool has_dmabuf;
+	dev_t dmabuf_device;
+	struct zc_dmabuf_format *dmabuf_formats;
+	size_t n_dmabuf_formats;
+};
+
+enum zc_buffer_type {
+	ZC_BUFFER_SHM,
+	ZC_BUFFER_DMABUF,
+};
+
+struct zc_buffer_info {
+	enum zc_buffer_type type;
+	uint32_t width, height;
+	uint32_t format; /* DRM fourcc */
+	uint64_t modifier;
+	int32_t stride;
+};
+
+struct zc_source_impl {
+	/* Describes a client buffer; false if zerocap cannot write into it. */
+	bool (*describe_buffer)(struct zc_source *source, struct wl_resource *buffer,
+		struct zc_buffer_info *info);
+	/* Whether an image is available to copy right now. */
+	bool (*has_image)(struct zc_source *source);
+	/* Asks for a new image; zc_source_damage() follows when it arrives. */
+	void (*request_image)(struct zc_source *source);
+	/*
+	 * Copies the current image into frame->buffer, writing at least region
+	 * (buffer coordinates). Completion is reported with zc_frame_copy_done(),
+	 * possibly before this returns.
+	 */
+	void (*copy)(struct zc_source *source, struct zc_frame *frame,
+		const pixman_region32_t *region);
+	/* Cursor sessions changed (a paint_cursors session started or ended). */
+	void (*sessions_changed)(struct zc_source *source);
+};
+
+struct zc_source {
+	const struct zc_source_impl *impl;
+	struct zc_capture_stats *stats; /* may be NULL */
+	struct zc_constraints constraints;
+	bool has_constraints;
+	struct wl_list sessions; /* zc_session.link */
+
+	struct {
+		struct wl_signal destroy; /* struct zc_source * */
+	} events;
+};
+
+struct zc_session_impl {
+	/* A new constraint batch must be sent to the client. */
+	void (*constraints)(struct zc_session *session, const struct zc_constraints *constraints);
+	/* The source is gone; the session will never produce frames again. */
+	void (*stopped)(struct zc_session *session);
+};
+
+struct zc_session {
+	struct zc_source *source; /* NULL once stopped */
+	struct wl_list link; /* zc_source.sessions */
+	const struct zc_session_impl *impl;
+	void *data;
+	struct zc_capture_stats *stats; /* may be NULL */
+	bool paint_cursors;
+	bool stopped;
+	/* Damage since the last ready frame, buffer coordinates. */
+	pixman_region32_t damage;
+	struct zc_frame *frame; /* captured, not yet finished */
+	struct wl_list frames; /* zc_frame.session_link, every live frame */
+};
+
+struct zc_frame_impl {
+	void (*ready)(struct zc_frame *frame, uint32_t transform,
+		const pixman_region32_t *damage, const struct timespec *presented);
+	void (*failed)(struct zc_frame *frame, enum zc_failure reason);
+};
+
+enum zc_frame_state {
+	ZC_FRAME_IDLE, /* not captured yet */
+	ZC_FRAME_WAITING, /* captured, waiting for an image with damage */
+	ZC_FRAME_COPYING, /* the source is writing the buffer */
+	ZC_FRAME_DONE, /* ready or failed was reported */
+};
+
+struct zc_frame {
+	struct zc_session *session; /* NULL once detached */
+	struct wl_list session_link;
+	const struct zc_frame_impl *impl;
+	void *data;
+	enum zc_frame_state state;
+	bool copy_running; /* between impl->copy and zc_frame_copy_done() */
+	bool destroyed; /* the owner let go while a copy was running */
+
+	struct wl_resource *buffer;
+	struct wl_listener buffer_destroy;
+	struct zc_buffer_info buffer_info;
+	pixman_region32_t buffer_damage; /* from the client */
+	pixman_region32_t damage; /* reported damage of this frame */
+
+	/* For the source while the copy runs. */
+	struct wl_list source_link;
+	void *source_data;
+};
+
+void zc_source_init(struct zc_source *source, const struct zc_source_impl *impl);
+void zc_source_finish(struct zc_source *source);
+/*
+ * Copies constraints; sessions get a new batch when they differ, or always
+ * with force (scale or transform changes re-send the batch).
+ */
+bool zc_source_set_constraints(struct zc_source *source, const struct zc_constraints *constraints,
+	bool force);
+/* New content: damage in buffer coordinates. cursor_only damage only
+ * concerns sessions that paint cursors. */
+void zc_source_damage(struct zc_source *source, const pixman_region32_t *damage,
+	bool cursor_only);
+/* Damages everything for every session (e.g. after a geometry change). */
+void zc_source_damage_all(struct zc_source *source);
+bool zc_source_has_cursor_sessions(struct zc_source *source);
+
+void zc_constraints_finish(struct zc_constraints *constraints);
+bool zc_constraints_copy(struct zc_constraints *dst, const struct zc_constraints *src);
+bool zc_constraints_equal(const struct zc_constraints *a, const struct zc_constraints *b);
+/* Whether a client buffer may be used with these constraints. */
+bool zc_constraints_accept(const struct zc_constraints *constraints,
+	const struct zc_buffer_info *info);
+
+/* source may be NULL: the session starts stopped. */
+struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursors,
+	const struct zc_session_impl *impl, void *data);
+/* Sends the first constraint batch, or stopped. Call once, after create. */
+void zc_session_start(struct zc_session *session);
+void zc_session_destroy(struct zc_session *session);
+void zc_session_stop(struct zc_session *session);
+/* Starts the copy of the waiting frame if there is damage and an image. */
+void zc_session_try_copy(struct zc_session *session);
+
+struct zc_frame *zc_frame_create(struct zc_session *session,
+	const struct zc_frame_impl *impl, void *data);
+/* Detaches the owner; the frame is freed now or when its copy finishes. */
+void zc_frame_destroy(struct zc_frame *frame);
+void zc_frame_attach_buffer(struct zc_frame *frame, struct wl_resource *buffer);
+void zc_frame_damage_buffer(struct zc_frame *frame, int32_t x, int32_t y,
+	int32_t width, int32_t height);
+/* Starts the capture; the outcome comes through impl->ready or ->failed. */
+void zc_frame_capture(struct zc_frame *frame);
+
+/* Reports failure unless the frame already finished. */
+void zc_frame_fail(struct zc_frame *frame, enum zc_failure reason);
+
+/* For sources: the end of a copy started with impl->copy. */
+void zc_frame_copy_done(struct zc_frame *frame, bool ok, uint32_t transform,
+	const struct timespec *presented);
+
+#endif

@@ -1,0 +1,182 @@
+#include <stdlib.h>
+#include <string.h>
+#include "capture/capture.h"
+
+void zc_constraints_finish(struct zc_constraints *constraints) {
+	for (size_t i = 0; i < constraints->n_dmabuf_formats; i++) {
+		free(constraints->dmabuf_formats[i].modifiers);
+	}
+	free(constraints->dmabuf_formats);
+	free(constraints->shm_formats);
+	memset(constraints, 0, sizeof(*constraints));
+}
+
+static void *dup_array(const void *data, size_t n, size_t size) {
+	if (n == 0) {
+		return NULL;
+	}
+	void *copy = calloc(n, size);
+	if (copy != NULL) {
+		memcpy(copy, data, n * size);
+	}
+	return copy;
+}
+
+bool zc_constraints_copy(struct zc_constraints *dst, const struct zc_constraints *src) {
+	*dst = *src;
+	dst->shm_formats = dup_array(src->shm_formats, src->n_shm_formats,
+		sizeof(*src->shm_formats));
+	dst->dmabuf_formats = dup_array(src->dmabuf_formats, src->n_dmabuf_formats,
+		sizeof(*src->dmabuf_formats));
+	bool ok = (dst->shm_formats != NULL || src->n_shm_formats == 0) &&
+		(dst->dmabuf_formats != NULL || src->n_dmabuf_formats == 0);
+	for (size_t i = 0; ok && i < dst->n_dmabuf_formats; i++) {
+		const struct zc_dmabuf_format *fmt = &src->dmabuf_formats[i];
+		dst->dmabuf_formats[i].modifiers = dup_array(fmt->modifiers,
+			fmt->n_modifiers, sizeof(*fmt->modifiers));
+		ok = dst->dmabuf_formats[i].modifiers != NULL || fmt->n_modifiers == 0;
+	}
+	if (!ok) {
+		if (dst->dmabuf_formats == NULL) {
+			dst->n_dmabuf_formats = 0;
+		}
+		zc_constraints_finish(dst);
+	}
+	return ok;
+}
+
+bool zc_constraints_equal(const struct zc_constraints *a, const struct zc_constraints *b) {
+	if (a->width != b->width || a->height != b->height ||
+			a->n_shm_formats != b->n_shm_formats ||
+			a->has_dmabuf != b->has_dmabuf ||
+			(a->has_dmabuf && a->dmabuf_device != b->dmabuf_device) ||
+			a->n_dmabuf_formats != b->n_dmabuf_formats) {
+		return false;
+	}
+	if (a->n_shm_formats > 0 && memcmp(a->shm_formats, b->shm_formats,
+			a->n_shm_formats * sizeof(*a->shm_formats)) != 0) {
+		return false;
+	}
+	for (size_t i = 0; i < a->n_dmabuf_formats; i++) {
+		const struct zc_dmabuf_format *fa = &a->dmabuf_formats[i];
+		const struct zc_dmabuf_format *fb = &b->dmabuf_formats[i];
+		if (fa->format != fb->format || fa->n_modifiers != fb->n_modifiers ||
+				(fa->n_modifiers > 0 && memcmp(fa->modifiers, fb->modifiers,
+					fa->n_modifiers * sizeof(*fa->modifiers)) != 0)) {
+			return false;
+		}
+	}
+	return true;
+}
+
+bool zc_constraints_accept(const struct zc_constraints *constraints,
+		const struct zc_buffer_info *info) {
+	if (info->width != constraints->width || info->height != constraints->height) {
+		return false;
+	}
+	if (info->type == ZC_BUFFER_SHM) {
+		if (info->stride < (int32_t)info->width * 4) {
+			return false;
+		}
+		for (size_t i = 0; i < constraints->n_shm_formats; i++) {
+			if (constraints->shm_formats[i] == info->format) {
+				return true;
+			}
+		}
+		return false;
+	}
+	if (!constraints->has_dmabuf) {
+		return false;
+	}
+	for (size_t i = 0; i < constraints->n_dmabuf_formats; i++) {
+		const struct zc_dmabuf_format *fmt = &constraints->dmabuf_formats[i];
+		if (fmt->format != info->format) {
+			continue;
+		}
+		for (size_t j = 0; j < fmt->n_modifiers; j++) {
+			if (fmt->modifiers[j] == info->modifier) {
+				return true;
+			}
+		}
+	}
+	return false;
+}
+
+void zc_source_init(struct zc_source *source, const struct zc_source_impl *impl) {
+	memset(source, 0, sizeof(*source));
+	source->impl = impl;
+	wl_list_init(&source->sessions);
+	wl_signal_init(&source->events.destroy);
+}
+
+void zc_source_finish(struct zc_source *source) {
+	wl_signal_emit(&source->events.destroy, source);
+	struct zc_session *session, *tmp;
+	wl_list_for_each_safe(session, tmp, &source->sessions, link) {
+		zc_session_stop(session);
+	}
+	zc_constraints_finish(&source->constraints);
+	source->has_constraints = false;
+}
+
+bool zc_source_set_constraints(struct zc_source *source,
+		const struct zc_constraints *constraints, bool force) {
+	if (!force && source->has_constraints &&
+			zc_constraints_equal(&source->constraints, constraints)) {
+		return true;
+	}
+	struct zc_constraints copy;
+	if (!zc_constraints_copy(&copy, constraints)) {
+		return false;
+	}
+	zc_constraints_finish(&source->constraints);
+	source->constraints = copy;
+	source->has_constraints = true;
+
+	struct zc_session *session, *tmp;
+	wl_list_for_each_safe(session, tmp, &source->sessions, link) {
+		session->impl->constraints(session, &source->constraints);
+	}
+	/* New geometry: every session gets a full frame, and a frame whose
+	 * buffer no longer fits fails so the client can re-allocate. */
+	zc_source_damage_all(source);
+	return true;
+}
+
+static void session_add_damage(struct zc_session *session, const pixman_region32_t *damage) {
+	const struct zc_constraints *c = &session->source->constraints;
+	pixman_region32_union(&session->damage, &session->damage, damage);
+	pixman_region32_intersect_rect(&session->damage, &session->damage,
+		0, 0, c->width, c->height);
+}
+
+void zc_source_damage(struct zc_source *source, const pixman_region32_t *damage,
+		bool cursor_only) {
+	struct zc_session *session, *tmp;
+	wl_list_for_each(session, &source->sessions, link) {
+		if (!cursor_only || session->paint_cursors) {
+			session_add_damage(session, damage);
+		}
+	}
+	wl_list_for_each_safe(session, tmp, &source->sessions, link) {
+		zc_session_try_copy(session);
+	}
+}
+
+void zc_source_damage_all(struct zc_source *source) {
+	pixman_region32_t all;
+	pixman_region32_init_rect(&all, 0, 0,
+		source->constraints.width, source->constraints.height);
+	zc_source_damage(source, &all, false);
+	pixman_region32_fini(&all);
+}
+
+bool zc_source_has_cursor_sessions(struct zc_source *source) {
+	struct zc_session *session;
+	wl_list_for_each(session, &source->sessions, link) {
+		if (session->paint_cursors) {
+			return true;
+		}
+	}
+	return false;
+}

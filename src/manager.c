@@ -1,0 +1,69 @@
+#include <stdlib.h>
+#include <wlr/util/log.h>
+#include "manager.h"
+#include "source/output.h"
+
+static void handle_display_destroy(struct wl_listener *listener, void *data) {
+	struct zc_capture_manager *manager =
+		wl_container_of(listener, manager, display_destroy);
+	zc_capture_manager_destroy(manager);
+}
+
+struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
+		struct wlr_renderer *renderer, const struct zc_capture_manager_options *options) {
+	struct zc_capture_manager *manager = calloc(1, sizeof(*manager));
+	if (manager == NULL) {
+		wlr_log(WLR_ERROR, "zerocap: out of memory");
+		return NULL;
+	}
+	manager->display = display;
+	manager->renderer = renderer;
+	if (options != NULL) {
+		manager->options = *options;
+	}
+	wl_list_init(&manager->output_sources);
+
+	bool ok = zc_ext_source_manager_init(manager);
+	ok = zc_ext_copy_manager_init(manager) && ok;
+	if (!ok) {
+		wlr_log(WLR_ERROR, "zerocap: failed to create capture globals");
+		zc_ext_source_manager_finish(manager);
+		zc_ext_copy_manager_finish(manager);
+		free(manager);
+		return NULL;
+	}
+
+	manager->display_destroy.notify = handle_display_destroy;
+	wl_display_add_destroy_listener(display, &manager->display_destroy);
+	return manager;
+}
+
+void zc_capture_manager_destroy(struct zc_capture_manager *manager) {
+	if (manager == NULL) {
+		return;
+	}
+	struct zc_output_source *source, *tmp;
+	wl_list_for_each_safe(source, tmp, &manager->output_sources, link) {
+		zc_output_source_destroy(source);
+	}
+	zc_ext_source_manager_finish(manager);
+	zc_ext_copy_manager_finish(manager);
+	wl_list_remove(&manager->display_destroy.link);
+	free(manager);
+}
+
+void zc_capture_manager_get_stats(struct zc_capture_manager *manager,
+		struct zc_capture_stats *stats) {
+	*stats = manager->stats;
+}
+
+struct zc_output_source *zc_capture_manager_find_output(struct zc_capture_manager *manager,
+		struct wlr_output *output) {
+	struct zc_output_source *source;
+	wl_list_for_each(source, &manager->output_sources, link) {
+		if (source->output == output) {
+			return source;
+		}
+	}
+	return NULL;
+}

@@ -1,0 +1,30 @@
+#ifndef ZC_MANAGER_H
+#define ZC_MANAGER_H
+
+#include <wayland-server-core.h>
+#include <zerocap/zerocap.h>
+
+struct zc_capture_manager {
+	struct wl_display *display;
+	struct wlr_renderer *renderer;
+	struct zc_capture_manager_options options;
+	struct zc_capture_stats stats;
+	struct wl_list output_sources; /* zc_output_source.link */
+
+	struct wl_global *source_manager_global;
+	struct wl_list source_manager_resources;
+	struct wl_global *copy_manager_global;
+	struct wl_listener display_destroy;
+};
+
+/* The output source of a wlr_output, or NULL. */
+struct zc_output_source *zc_capture_manager_find_output(struct zc_capture_manager *manager,
+	struct wlr_output *output);
+
+/* Globals, one pair per protocol file; finish is safe after a failed init. */
+bool zc_ext_source_manager_init(struct zc_capture_manager *manager);
+void zc_ext_source_manager_finish(struct zc_capture_manager *manager);
+bool zc_ext_copy_manager_init(struct zc_capture_manager *manager);
+void zc_ext_copy_manager_finish(struct zc_capture_manager *manager);
+
+#endif

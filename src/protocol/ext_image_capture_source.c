@@ -1,0 +1,141 @@
+/*
+ * ext-image-capture-source-v1: capture sources for outputs.
+ *
+ * Lifetimes: an ext_image_capture_source_v1 resource points at a zc_source
+ * until either dies; when the source goes away first (output removed) the
+ * resource stays inert and sessions created from it start stopped. The
+ * manager resources carry the zc_capture_manager, cleared when it is
+ * destroyed.
+ */
+#include <assert.h>
+#include <stdlib.h>
+#include <wlr/types/wlr_output.h>
+#include <wlr/util/log.h>
+#include "ext-image-capture-source-v1-protocol.h"
+#include "manager.h"
+#include "protocol/protocol.h"
+#include "source/output.h"
+
+#define SOURCE_MANAGER_VERSION 1
+
+struct zc_source_resource {
+	struct wl_resource *resource;
+	struct zc_source *source; /* NULL when inert */
+	struct wl_listener source_destroy;
+};
+
+static const struct ext_image_capture_source_v1_interface source_impl;
+
+static struct zc_source_resource *source_resource_from_resource(struct wl_resource *resource) {
+	assert(wl_resource_instance_of(resource, &ext_image_capture_source_v1_interface,
+		&source_impl));
+	return wl_resource_get_user_data(resource);
+}
+
+struct zc_source *zc_source_from_resource(struct wl_resource *resource) {
+	struct zc_source_resource *source_resource = source_resource_from_resource(resource);
+	return source_resource != NULL ? source_resource->source : NULL;
+}
+
+static void source_resource_handle_destroy(struct wl_client *client,
+		struct wl_resource *resource) {
+	wl_resource_destroy(resource);
+}
+
+static const struct ext_image_capture_source_v1_interface source_impl = {
+	.destroy = source_resource_handle_destroy,
+};
+
+static void source_resource_detach(struct zc_source_resource *source_resource) {
+	if (source_resource->source != NULL) {
+		wl_list_remove(&source_resource->source_destroy.link);
+		source_resource->source = NULL;
+	}
+}
+
+static void handle_source_destroy(struct wl_listener *listener, void *data) {
+	struct zc_source_resource *source_resource =
+		wl_container_of(listener, source_resource, source_destroy);
+	source_resource_detach(source_resource);
+}
+
+static void source_resource_destroy(struct wl_resource *resource) {
+	struct zc_source_resource *source_resource = source_resource_from_resource(resource);
+	source_resource_detach(source_resource);
+	free(source_resource);
+}
+
+static void source_manager_handle_create_source(struct wl_client *client,
+		struct wl_resource *manager_resource, uint32_t id, struct wl_resource *output_resource) {
+	struct zc_capture_manager *manager = wl_resource_get_user_data(manager_resource);
+	struct zc_source_resource *source_resource = calloc(1, sizeof(*source_resource));
+	if (source_resource == NULL) {
+		wl_resource_post_no_memory(manager_resource);
+		return;
+	}
+	source_resource->resource = wl_resource_create(client,
+		&ext_image_capture_source_v1_interface, wl_resource_get_version(manager_resource), id);
+	if (source_resource->resource == NULL) {
+		free(source_resource);
+		wl_resource_post_no_memory(manager_resource);
+		return;
+	}
+	wl_resource_set_implementation(source_resource->resource, &source_impl,
+		source_resource, source_resource_destroy);
+
+	struct wlr_output *output = wlr_output_from_resource(output_resource);
+	struct zc_output_source *output_source = NULL;
+	if (manager != NULL && output != NULL) {
+		output_source = zc_capture_manager_find_output(manager, output);
+	}
+	if (output_source == NULL) {
+		wlr_log(WLR_DEBUG, "zerocap: capture source requested for an output that "
+			"is not capturable; the source is inert");
+		return;
+	}
+	source_resource->source = &output_source->base;
+	source_resource->source_destroy.notify = handle_source_destroy;
+	wl_signal_add(&output_source->base.events.destroy, &source_resource->source_destroy);
+}
+
+static void source_manager_handle_destroy(struct wl_client *client,
+		struct wl_resource *resource) {
+	wl_resource_destroy(resource);
+}
+
+static const struct ext_output_image_capture_source_manager_v1_interface source_manager_impl = {
+	.create_source = source_manager_handle_create_source,
+	.destroy = source_manager_handle_destroy,
+};
+
+static void source_manager_bind(struct wl_client *client, void *data, uint32_t version,
+		uint32_t id) {
+	struct zc_capture_manager *manager = data;
+	struct wl_resource *resource = wl_resource_create(client,
+		&ext_output_image_capture_source_manager_v1_interface, version, id);
+	if (resource == NULL) {
+		wl_client_post_no_memory(client);
+		return;
+	}
+	wl_resource_set_implementation(resource, &source_manager_impl, manager,
+		zc_resource_unlink);
+	zc_resource_list_add(&manager->source_manager_resources, resource);
+}
+
+bool zc_ext_source_manager_init(struct zc_capture_manager *manager) {
+	wl_list_init(&manager->source_manager_resources);
+	manager->source_manager_global = wl_global_create(manager->display,
+		&ext_output_image_capture_source_manager_v1_interface, SOURCE_MANAGER_VERSION,
+		manager, source_manager_bind);
+	return manager->source_manager_global != NULL;
+}
+
+void zc_ext_source_manager_finish(struct zc_capture_manager *manager) {
+	if (manager->source_manager_global == NULL) {
+		return;
+	}
+	/* Bound resources outlive the global: they become inert. */
+	zc_resource_list_make_inert(&manager->source_manager_resources);
+	wl_global_destroy(manager->source_manager_global);
+	manager->source_manager_global = NULL;
+}

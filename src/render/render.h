@@ -1,0 +1,34 @@
+#ifndef ZC_RENDER_RENDER_H
+#define ZC_RENDER_RENDER_H
+
+#include <pixman.h>
+#include <stdbool.h>
+#include <wayland-server-protocol.h>
+#include <wlr/util/box.h>
+#include "capture/capture.h"
+
+struct wlr_buffer;
+struct wlr_renderer;
+
+/* An image drawn on top of the copy, e.g. the cursor. */
+struct zc_overlay {
+	struct wlr_buffer *image;
+	/* Where it lands in the destination, after transform. */
+	struct wlr_box box;
+	enum wl_output_transform transform;
+};
+
+/* Fills info for a client wl_buffer (shm or dma-buf). */
+bool zc_render_describe_buffer(struct wl_resource *resource, struct zc_buffer_info *info);
+
+/*
+ * Copies src, transformed by transform, into the CPU-accessible dst, writing
+ * only region (dst coordinates), then draws overlay (may be NULL) over it.
+ * Sources without CPU access are read back with the renderer.
+ */
+bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
+	enum wl_output_transform transform, struct wlr_buffer *dst,
+	const pixman_region32_t *region, const struct zc_overlay *overlay,
+	struct zc_capture_stats *stats);
+
+#endif

@@ -1,0 +1,225 @@
+#include <drm_fourcc.h>
+#include <stdlib.h>
+#include <wlr/render/wlr_renderer.h>
+#include <wlr/types/wlr_output.h>
+#include <wlr/types/wlr_buffer.h>
+#include <wlr/util/log.h>
+#include "render/render.h"
+
+static pixman_format_code_t pixman_format_from_drm(uint32_t format) {
+	switch (format) {
+	case DRM_FORMAT_ARGB8888:
+		return PIXMAN_a8r8g8b8;
+	case DRM_FORMAT_XRGB8888:
+		return PIXMAN_x8r8g8b8;
+	case DRM_FORMAT_ABGR8888:
+		return PIXMAN_a8b8g8r8;
+	case DRM_FORMAT_XBGR8888:
+		return PIXMAN_x8b8g8r8;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Maps destination pixels back to source pixels for an image of src_w x
+ * src_h drawn with transform: the inverse of wlr_box_transform. pixman applies
+ * it to coordinates relative to the composite's destination origin.
+ */
+static void set_image_transform(pixman_image_t *image, enum wl_output_transform transform,
+		int src_w, int src_h) {
+	static const int m[8][4] = {
+		[WL_OUTPUT_TRANSFORM_NORMAL] = {1, 0, 0, 1},
+		[WL_OUTPUT_TRANSFORM_90] = {0, 1, -1, 0},
+		[WL_OUTPUT_TRANSFORM_180] = {-1, 0, 0, -1},
+		[WL_OUTPUT_TRANSFORM_270] = {0, -1, 1, 0},
+		[WL_OUTPUT_TRANSFORM_FLIPPED] = {-1, 0, 0, 1},
+		[WL_OUTPUT_TRANSFORM_FLIPPED_90] = {0, 1, 1, 0},
+		[WL_OUTPUT_TRANSFORM_FLIPPED_180] = {1, 0, 0, -1},
+		[WL_OUTPUT_TRANSFORM_FLIPPED_270] = {0, -1, -1, 0},
+	};
+	const int *r = m[transform & 7];
+	/* Offsets make the transformed image start at 0,0 again. */
+	int ox = (r[0] < 0 || r[1] < 0) ? src_w : 0;
+	int oy = (r[2] < 0 || r[3] < 0) ? src_h : 0;
+	struct pixman_transform t = {{
+		{pixman_int_to_fixed(r[0]), pixman_int_to_fixed(r[1]), pixman_int_to_fixed(ox)},
+		{pixman_int_to_fixed(r[2]), pixman_int_to_fixed(r[3]), pixman_int_to_fixed(oy)},
+		{0, 0, pixman_fixed_1},
+	}};
+	pixman_image_set_transform(image, &t);
+	pixman_image_set_filter(image, PIXMAN_FILTER_NEAREST, NULL, 0);
+}
+
+struct cpu_image {
+	struct wlr_buffer *buffer;
+	pixman_image_t *image;
+	void *readback; /* owned pixels when read back through the renderer */
+};
+
+static bool cpu_image_begin(struct cpu_image *img, struct wlr_buffer *buffer, uint32_t flags) {
+	void *data;
+	uint32_t format;
+	size_t stride;
+	img->buffer = NULL;
+	img->readback = NULL;
+	if (!wlr_buffer_begin_data_ptr_access(buffer, flags, &data, &format, &stride)) {
+		return false;
+	}
+	pixman_format_code_t pf = pixman_format_from_drm(format);
+	if (pf == 0) {
+		wlr_log(WLR_ERROR, "zerocap: unsupported buffer format 0x%08x", format);
+		wlr_buffer_end_data_ptr_access(buffer);
+		return false;
+	}
+	img->image = pixman_image_create_bits_no_clear(pf, buffer->width, buffer->height,
+		data, stride);
+	if (img->image == NULL) {
+		wlr_buffer_end_data_ptr_access(buffer);
+		return false;
+	}
+	img->buffer = buffer;
+	return true;
+}
+
+static bool read_back_rects(struct wlr_renderer *renderer, uint32_t format, size_t stride,
+		const pixman_region32_t *region, void *data, struct zc_capture_stats *stats) {
+	int n;
+	const pixman_box32_t *rects = pixman_region32_rectangles(region, &n);
+	for (int i = 0; i < n; i++) {
+		const pixman_box32_t *b = &rects[i];
+		if (!wlr_renderer_read_pixels(renderer, format, NULL, stride,
+				b->x2 - b->x1, b->y2 - b->y1, b->x1, b->y1, b->x1, b->y1, data)) {
+			return false;
+		}
+		if (stats != NULL) {
+			stats->cpu_pixel_reads++;
+		}
+	}
+	return true;
+}
+
+/* Reads the pixels of region (source coordinates) of a GPU buffer. */
+static bool cpu_image_read_back(struct cpu_image *img, struct wlr_renderer *renderer,
+		struct wlr_buffer *buffer, const pixman_region32_t *region,
+		struct zc_capture_stats *stats) {
+	/* GLES2 reads BGRA where the driver has it, RGBA always. */
+	static const uint32_t formats[] = { DRM_FORMAT_ARGB8888, DRM_FORMAT_ABGR8888 };
+	img->buffer = NULL;
+	size_t stride = (size_t)buffer->width * 4;
+	img->readback = malloc(stride * buffer->height);
+	if (img->readback == NULL) {
+		return false;
+	}
+	if (!wlr_renderer_begin_with_buffer(renderer, buffer)) {
+		wlr_log(WLR_ERROR, "zerocap: cannot bind the output buffer for read back");
+		free(img->readback);
+		return false;
+	}
+	uint32_t format = 0;
+	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]) && format == 0; i++) {
+		if (read_back_rects(renderer, formats[i], stride, region, img->readback, stats)) {
+			format = formats[i];
+		}
+	}
+	wlr_renderer_end(renderer);
+	if (format == 0) {
+		wlr_log(WLR_ERROR, "zerocap: reading back the output buffer failed");
+		free(img->readback);
+		return false;
+	}
+	img->image = pixman_image_create_bits_no_clear(pixman_format_from_drm(format),
+		buffer->width, buffer->height, img->readback, stride);
+	if (img->image == NULL) {
+		free(img->readback);
+		return false;
+	}
+	return true;
+}
+
+static void cpu_image_end(struct cpu_image *img) {
+	pixman_image_unref(img->image);
+	if (img->buffer != NULL) {
+		wlr_buffer_end_data_ptr_access(img->buffer);
+	}
+	free(img->readback);
+}
+
+/* The source area that region (destination coordinates) samples. */
+static void source_region(pixman_region32_t *out, const pixman_region32_t *region,
+		enum wl_output_transform transform, int dst_w, int dst_h) {
+	pixman_region32_init(out);
+	int n;
+	const pixman_box32_t *rects = pixman_region32_rectangles(region, &n);
+	enum wl_output_transform inverse = wlr_output_transform_invert(transform);
+	for (int i = 0; i < n; i++) {
+		struct wlr_box box = {
+			.x = rects[i].x1,
+			.y = rects[i].y1,
+			.width = rects[i].x2 - rects[i].x1,
+			.height = rects[i].y2 - rects[i].y1,
+		};
+		wlr_box_transform(&box, &box, inverse, dst_w, dst_h);
+		pixman_region32_union_rect(out, out, box.x, box.y, box.width, box.height);
+	}
+}
+
+static uint64_t region_area(const pixman_region32_t *region) {
+	uint64_t area = 0;
+	int n;
+	const pixman_box32_t *rects = pixman_region32_rectangles(region, &n);
+	for (int i = 0; i < n; i++) {
+		area += (uint64_t)(rects[i].x2 - rects[i].x1) * (rects[i].y2 - rects[i].y1);
+	}
+	return area;
+}
+
+bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
+		enum wl_output_transform transform, struct wlr_buffer *dst,
+		const pixman_region32_t *region, const struct zc_overlay *overlay,
+		struct zc_capture_stats *stats) {
+	struct cpu_image out;
+	if (!cpu_image_begin(&out, dst, WLR_BUFFER_DATA_PTR_ACCESS_WRITE)) {
+		wlr_log(WLR_ERROR, "zerocap: client buffer has no CPU access");
+		return false;
+	}
+
+	struct cpu_image in;
+	bool ok = cpu_image_begin(&in, src, WLR_BUFFER_DATA_PTR_ACCESS_READ);
+	if (!ok && renderer != NULL) {
+		pixman_region32_t needed;
+		source_region(&needed, region, transform, dst->width, dst->height);
+		ok = cpu_image_read_back(&in, renderer, src, &needed, stats);
+		pixman_region32_fini(&needed);
+	}
+	if (!ok) {
+		cpu_image_end(&out);
+		return false;
+	}
+
+	pixman_image_set_clip_region32(out.image, (pixman_region32_t *)region);
+	set_image_transform(in.image, transform, src->width, src->height);
+	pixman_image_composite32(PIXMAN_OP_SRC, in.image, NULL, out.image,
+		0, 0, 0, 0, 0, 0, dst->width, dst->height);
+	cpu_image_end(&in);
+
+	if (overlay != NULL && overlay->image != NULL) {
+		struct cpu_image cursor;
+		if (cpu_image_begin(&cursor, overlay->image, WLR_BUFFER_DATA_PTR_ACCESS_READ)) {
+			set_image_transform(cursor.image, overlay->transform,
+				overlay->image->width, overlay->image->height);
+			pixman_image_composite32(PIXMAN_OP_OVER, cursor.image, NULL, out.image,
+				0, 0, 0, 0, overlay->box.x, overlay->box.y,
+				overlay->box.width, overlay->box.height);
+			cpu_image_end(&cursor);
+		} else {
+			wlr_log(WLR_ERROR, "zerocap: cursor image has no CPU access");
+		}
+	}
+
+	cpu_image_end(&out);
+	if (stats != NULL) {
+		stats->bytes_written += region_area(region) * 4;
+	}
+	return true;
+}
