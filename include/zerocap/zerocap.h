@@ -33,6 +33,12 @@ struct wlr_renderer;
 struct zc_capture_manager;
 struct zc_output_source;
 
+#if defined(__GNUC__)
+#define ZC_API __attribute__((visibility("default")))
+#else
+#define ZC_API
+#endif
+
 struct zc_capture_manager_options {
 	/*
 	 * false (default): images are delivered upright; the output transform is
@@ -56,19 +62,19 @@ struct zc_capture_stats {
  * wlr_renderer the compositor renders its outputs with (pixman or GLES2).
  * Returns NULL on failure.
  */
-struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
+ZC_API struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 	struct wlr_renderer *renderer, const struct zc_capture_manager_options *options);
-void zc_capture_manager_destroy(struct zc_capture_manager *manager);
-void zc_capture_manager_get_stats(struct zc_capture_manager *manager,
+ZC_API void zc_capture_manager_destroy(struct zc_capture_manager *manager);
+ZC_API void zc_capture_manager_get_stats(struct zc_capture_manager *manager,
 	struct zc_capture_stats *stats);
 
 /*
  * Makes an output capturable. The source watches the output's commits,
  * damage, mode, scale and transform by itself. Returns NULL on failure.
  */
-struct zc_output_source *zc_output_source_create(struct zc_capture_manager *manager,
+ZC_API struct zc_output_source *zc_output_source_create(struct zc_capture_manager *manager,
 	struct wlr_output *output);
-void zc_output_source_destroy(struct zc_output_source *source);
+ZC_API void zc_output_source_destroy(struct zc_output_source *source);
 
 /*
  * Cursor for captures that ask for cursors (paint_cursors). zerocap draws the
@@ -79,10 +85,10 @@ void zc_output_source_destroy(struct zc_output_source *source);
  * image: an ARGB8888 buffer with CPU access (or NULL to remove the cursor),
  * drawn at its own pixel size; hotspot in image pixels.
  */
-void zc_output_source_set_cursor_image(struct zc_output_source *source,
+ZC_API void zc_output_source_set_cursor_image(struct zc_output_source *source,
 	struct wlr_buffer *image, int32_t hotspot_x, int32_t hotspot_y);
 /* Cursor position in output-local logical coordinates. */
-void zc_output_source_move_cursor(struct zc_output_source *source,
+ZC_API void zc_output_source_move_cursor(struct zc_output_source *source,
 	bool visible, double x, double y);
 
 #endif

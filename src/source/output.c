@@ -25,9 +25,12 @@ struct zc_output_source *zc_output_source_from_source(struct zc_source *source) 
 	return output_source;
 }
 
-/* Turns the output's buffer into the image the user sees. */
+/*
+ * Turns the output's buffer into the image the user sees: wlroots renders
+ * the buffer with the inverse of the output transform.
+ */
 static enum wl_output_transform upright_transform(struct zc_output_source *source) {
-	return wlr_output_transform_invert(source->output->transform);
+	return source->output->transform;
 }
 
 /* How the output buffer is turned into the captured image. */

@@ -1,0 +1,196 @@
+/*
+ * zerocap wiring: everything this compositor does for screen capture.
+ *
+ * 1. capture_init():        one zc_capture_manager, created with the renderer
+ *                           the outputs render with.
+ * 2. capture_output_added(): one zc_output_source per output. zerocap follows
+ *                           the output's commits, mode, scale and transform by
+ *                           itself and destroys the source with the output.
+ * 3. The cursor: zerocap draws it into captures that ask for it, so the
+ *    compositor hands it an image (set_cursor_image) and the position on every
+ *    move (capture_cursor_changed). The output buffers themselves never contain
+ *    the cursor on headless; elsewhere the image also goes to the hardware
+ *    cursor plane.
+ * 4. capture_finish():      zc_capture_manager_destroy() before the renderer,
+ *                           the outputs and the display go away.
+ */
+#include <assert.h>
+#include <drm_fourcc.h>
+#include <stdlib.h>
+#include <string.h>
+#include <wlr/types/wlr_buffer.h>
+#include <wlr/types/wlr_cursor.h>
+#include <wlr/types/wlr_output.h>
+#include <wlr/types/wlr_output_layout.h>
+#include <wlr/util/log.h>
+#include <zerocap/zerocap.h>
+#include "server.h"
+
+/*
+ * The built-in cursor: an arrow with a black outline and a white fill,
+ * hotspot at its tip (0,0). Every pixel is either opaque or fully
+ * transparent, so the ARGB8888 data is premultiplied as it is.
+ */
+static const char *const arrow[] = {
+	"B...........",
+	"BB..........",
+	"BWB.........",
+	"BWWB........",
+	"BWWWB.......",
+	"BWWWWB......",
+	"BWWWWWB.....",
+	"BWWWWWWB....",
+	"BWWWWWWWB...",
+	"BWWWWWWWWB..",
+	"BWWWWWWWWWB.",
+	"BWWWWWWBBBBB",
+	"BWWWBWWB....",
+	"BWWBBWWB....",
+	"BWB..BWWB...",
+	"BB...BWWB...",
+	"B.....BWWB..",
+	"......BWWB..",
+	".......BB...",
+};
+
+#define ARROW_WIDTH 12
+#define ARROW_HEIGHT ((int)(sizeof(arrow) / sizeof(arrow[0])))
+
+/* A wlr_buffer over malloc'ed ARGB8888 pixels, readable by the CPU. */
+struct cursor_buffer {
+	struct wlr_buffer base;
+	uint32_t *data;
+	size_t stride;
+};
+
+static struct cursor_buffer *cursor_buffer_from_buffer(struct wlr_buffer *buffer);
+
+static void cursor_buffer_destroy(struct wlr_buffer *wlr_buffer) {
+	struct cursor_buffer *buffer = cursor_buffer_from_buffer(wlr_buffer);
+	free(buffer->data);
+	free(buffer);
+}
+
+static bool cursor_buffer_begin_data_ptr_access(struct wlr_buffer *wlr_buffer, uint32_t flags,
+		void **data, uint32_t *format, size_t *stride) {
+	struct cursor_buffer *buffer = cursor_buffer_from_buffer(wlr_buffer);
+	if (flags & WLR_BUFFER_DATA_PTR_ACCESS_WRITE) {
+		return false;
+	}
+	*data = buffer->data;
+	*format = DRM_FORMAT_ARGB8888;
+	*stride = buffer->stride;
+	return true;
+}
+
+static void cursor_buffer_end_data_ptr_access(struct wlr_buffer *wlr_buffer) {
+	/* Nothing to do: the pixels stay mapped for the buffer's lifetime. */
+}
+
+static const struct wlr_buffer_impl cursor_buffer_impl = {
+	.destroy = cursor_buffer_destroy,
+	.begin_data_ptr_access = cursor_buffer_begin_data_ptr_access,
+	.end_data_ptr_access = cursor_buffer_end_data_ptr_access,
+};
+
+static struct cursor_buffer *cursor_buffer_from_buffer(struct wlr_buffer *buffer) {
+	assert(buffer->impl == &cursor_buffer_impl);
+	struct cursor_buffer *cursor_buffer = wl_container_of(buffer, cursor_buffer, base);
+	return cursor_buffer;
+}
+
+static struct wlr_buffer *cursor_image_create(void) {
+	struct cursor_buffer *buffer = calloc(1, sizeof(*buffer));
+	if (buffer == NULL) {
+		return NULL;
+	}
+	buffer->stride = ARROW_WIDTH * sizeof(uint32_t);
+	buffer->data = calloc(ARROW_HEIGHT, buffer->stride);
+	if (buffer->data == NULL) {
+		free(buffer);
+		return NULL;
+	}
+	for (int y = 0; y < ARROW_HEIGHT; y++) {
+		for (int x = 0; x < ARROW_WIDTH; x++) {
+			uint32_t pixel = 0x00000000;
+			if (arrow[y][x] == 'B') {
+				pixel = 0xff000000;
+			} else if (arrow[y][x] == 'W') {
+				pixel = 0xffffffff;
+			}
+			buffer->data[y * ARROW_WIDTH + x] = pixel;
+		}
+	}
+	wlr_buffer_init(&buffer->base, &cursor_buffer_impl, ARROW_WIDTH, ARROW_HEIGHT);
+	return &buffer->base;
+}
+
+bool capture_init(struct comp_server *server) {
+	struct zc_capture_manager_options options = {
+		.raw_transform = server->options->raw_transform,
+	};
+	server->capture_manager =
+		zc_capture_manager_create(server->display, server->renderer, &options);
+	if (server->capture_manager == NULL) {
+		wlr_log(WLR_ERROR, "Failed to create the zerocap capture manager");
+		return false;
+	}
+	server->cursor_image = cursor_image_create();
+	if (server->cursor_image == NULL) {
+		wlr_log(WLR_ERROR, "Failed to create the cursor image");
+		return false;
+	}
+	/* Headless outputs have no cursor plane: leave the cursor to zerocap. */
+	server->hardware_cursor = server->headless == NULL;
+	return true;
+}
+
+void capture_finish(struct comp_server *server) {
+	/* Destroys every source and stops every session. */
+	zc_capture_manager_destroy(server->capture_manager);
+	server->capture_manager = NULL;
+	struct comp_output *output;
+	wl_list_for_each(output, &server->outputs, link) {
+		output->capture_source = NULL;
+	}
+	if (server->cursor_image != NULL) {
+		wlr_buffer_drop(server->cursor_image);
+		server->cursor_image = NULL;
+	}
+}
+
+static void move_cursor(struct comp_server *server, struct comp_output *output) {
+	double x = server->cursor->x;
+	double y = server->cursor->y;
+	/* Layout coordinates to output-local logical coordinates. */
+	wlr_output_layout_output_coords(server->output_layout, output->wlr_output, &x, &y);
+	zc_output_source_move_cursor(output->capture_source, server->cursor_visible, x, y);
+}
+
+void capture_output_added(struct comp_output *output) {
+	struct comp_server *server = output->server;
+	output->capture_source =
+		zc_output_source_create(server->capture_manager, output->wlr_output);
+	if (output->capture_source == NULL) {
+		wlr_log(WLR_ERROR, "Output %s is not capturable", output->wlr_output->name);
+		return;
+	}
+	zc_output_source_set_cursor_image(output->capture_source, server->cursor_image, 0, 0);
+	move_cursor(server, output);
+
+	if (server->hardware_cursor) {
+		/* wlr_cursor sets the image on the outputs it knows, so repeat it. */
+		struct cursor_buffer *image = cursor_buffer_from_buffer(server->cursor_image);
+		wlr_cursor_set_image(server->cursor, (const uint8_t *)image->data,
+			image->stride, ARROW_WIDTH, ARROW_HEIGHT, 0, 0, 0.0f);
+	}
+}
+
+void capture_cursor_changed(struct comp_server *server) {
+	struct comp_output *output;
+	wl_list_for_each(output, &server->outputs, link) {
+		if (output->capture_source != NULL) {
+			move_cursor(server, output);
+		}
+	}
+}
