@@ -19,6 +19,7 @@
 #include <wlr/types/wlr_output.h>
 #include <wlr/types/wlr_scene.h>
 #include <wlr/util/log.h>
+#include <zerocap/zerocap.h>
 #include "server.h"
 
 #define CONTROL_READ_SIZE 4096
@@ -342,6 +343,19 @@ static void command_output(struct comp_control *control, int argc, char *argv[])
 	}
 }
 
+/* zerocap's counters, for tests that check which copy path ran. */
+static void command_stats(struct comp_control *control) {
+	struct zc_capture_stats stats;
+	zc_capture_manager_get_stats(control->server->capture_manager, &stats);
+	char line[CONTROL_REPLY_SIZE];
+	snprintf(line, sizeof(line), "ok frames_ready=%llu frames_failed=%llu "
+		"bytes_written=%llu cpu_pixel_reads=%llu gpu_blits=%llu",
+		(unsigned long long)stats.frames_ready, (unsigned long long)stats.frames_failed,
+		(unsigned long long)stats.bytes_written, (unsigned long long)stats.cpu_pixel_reads,
+		(unsigned long long)stats.gpu_blits);
+	reply_write(line);
+}
+
 static void execute(struct comp_control *control, char *line) {
 	char *argv[CONTROL_MAX_ARGS + 1];
 	int argc = 0;
@@ -372,6 +386,8 @@ static void execute(struct comp_control *control, char *line) {
 		command_outputs(control);
 	} else if (strcmp(command, "sync") == 0 && argc == 1) {
 		reply_after_frames(control, "ok");
+	} else if (strcmp(command, "stats") == 0 && argc == 1) {
+		command_stats(control);
 	} else if (strcmp(command, "quit") == 0 && argc == 1) {
 		reply_write("ok");
 		control->quitting = true;

@@ -1,6 +1,7 @@
 #include <stdlib.h>
 #include <wlr/util/log.h>
 #include "manager.h"
+#include "render/gles2.h"
 #include "source/output.h"
 
 static void handle_display_destroy(struct wl_listener *listener, void *data) {
@@ -22,6 +23,7 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 		manager->options = *options;
 	}
 	wl_list_init(&manager->output_sources);
+	manager->gl = zc_gl_create(renderer, wl_display_get_event_loop(display), &manager->stats);
 
 	bool ok = zc_ext_source_manager_init(manager);
 	ok = zc_ext_copy_manager_init(manager) && ok;
@@ -29,6 +31,7 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 		wlr_log(WLR_ERROR, "zerocap: failed to create capture globals");
 		zc_ext_source_manager_finish(manager);
 		zc_ext_copy_manager_finish(manager);
+		zc_gl_destroy(manager->gl);
 		free(manager);
 		return NULL;
 	}
@@ -48,6 +51,7 @@ void zc_capture_manager_destroy(struct zc_capture_manager *manager) {
 	}
 	zc_ext_source_manager_finish(manager);
 	zc_ext_copy_manager_finish(manager);
+	zc_gl_destroy(manager->gl);
 	wl_list_remove(&manager->display_destroy.link);
 	free(manager);
 }

@@ -9,6 +9,7 @@ struct zc_capture_manager {
 	struct wlr_renderer *renderer;
 	struct zc_capture_manager_options options;
 	struct zc_capture_stats stats;
+	struct zc_gl *gl; /* NULL without a GLES2 renderer: no dma-buf capture */
 	struct wl_list output_sources; /* zc_output_source.link */
 
 	struct wl_global *source_manager_global;

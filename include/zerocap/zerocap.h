@@ -54,7 +54,8 @@ struct zc_capture_stats {
 	uint64_t frames_ready;
 	uint64_t frames_failed;
 	uint64_t bytes_written;     /* pixel bytes written into client buffers */
-	uint64_t cpu_pixel_reads;   /* glReadPixels / mapped reads of source pixels */
+	uint64_t cpu_pixel_reads;   /* glReadPixels calls reading source pixels to the CPU */
+	uint64_t gpu_blits;         /* draws straight into client dma-bufs */
 };
 
 /*

@@ -142,10 +142,6 @@ struct zc_frame {
 	struct zc_buffer_info buffer_info;
 	pixman_region32_t buffer_damage; /* from the client */
 	pixman_region32_t damage; /* reported damage of this frame */
-
-	/* For the source while the copy runs. */
-	struct wl_list source_link;
-	void *source_data;
 };
 
 void zc_source_init(struct zc_source *source, const struct zc_source_impl *impl);
@@ -195,7 +191,8 @@ void zc_frame_capture(struct zc_frame *frame);
 void zc_frame_fail(struct zc_frame *frame, enum zc_failure reason);
 
 /* For sources: the end of a copy started with impl->copy. */
-void zc_frame_copy_done(struct zc_frame *frame, bool ok, uint32_t transform,
+void zc_frame_copy_done(struct zc_frame *frame, uint32_t transform,
 	const struct timespec *presented);
+void zc_frame_copy_failed(struct zc_frame *frame, enum zc_failure reason);
 
 #endif

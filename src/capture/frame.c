@@ -55,7 +55,6 @@ struct zc_frame *zc_frame_create(struct zc_session *session,
 	frame->state = ZC_FRAME_IDLE;
 	pixman_region32_init(&frame->buffer_damage);
 	pixman_region32_init(&frame->damage);
-	wl_list_init(&frame->source_link);
 	return frame;
 }
 
@@ -119,20 +118,32 @@ void zc_frame_capture(struct zc_frame *frame) {
 	zc_session_try_copy(session);
 }
 
-void zc_frame_copy_done(struct zc_frame *frame, bool ok, uint32_t transform,
-		const struct timespec *presented) {
+/* Ends the copy; true when the frame still wants an outcome. */
+static bool frame_end_copy(struct zc_frame *frame) {
 	frame->copy_running = false;
-	wl_list_remove(&frame->source_link);
-	wl_list_init(&frame->source_link);
 	if (frame->destroyed) {
 		frame_free(frame);
-		return;
+		return false;
 	}
-	if (frame->state != ZC_FRAME_COPYING) {
+	return frame->state == ZC_FRAME_COPYING;
+}
+
+void zc_frame_copy_failed(struct zc_frame *frame, enum zc_failure reason) {
+	if (!frame_end_copy(frame)) {
 		return;
 	}
 	struct zc_session *session = frame->session;
-	if (!ok || frame->buffer == NULL || session == NULL || session->stopped) {
+	bool stopped = session == NULL || session->stopped;
+	zc_frame_fail(frame, stopped ? ZC_FAILURE_STOPPED : reason);
+}
+
+void zc_frame_copy_done(struct zc_frame *frame, uint32_t transform,
+		const struct timespec *presented) {
+	if (!frame_end_copy(frame)) {
+		return;
+	}
+	struct zc_session *session = frame->session;
+	if (frame->buffer == NULL || session == NULL || session->stopped) {
 		bool stopped = session == NULL || session->stopped;
 		zc_frame_fail(frame, stopped ? ZC_FAILURE_STOPPED : ZC_FAILURE_UNKNOWN);
 		return;

@@ -21,30 +21,14 @@ static pixman_format_code_t pixman_format_from_drm(uint32_t format) {
 	}
 }
 
-/*
- * Maps destination pixels back to source pixels for an image of src_w x
- * src_h drawn with transform: the inverse of wlr_box_transform. pixman applies
- * it to coordinates relative to the composite's destination origin.
- */
+/* pixman applies the map to coordinates relative to the destination origin. */
 static void set_image_transform(pixman_image_t *image, enum wl_output_transform transform,
 		int src_w, int src_h) {
-	static const int m[8][4] = {
-		[WL_OUTPUT_TRANSFORM_NORMAL] = {1, 0, 0, 1},
-		[WL_OUTPUT_TRANSFORM_90] = {0, 1, -1, 0},
-		[WL_OUTPUT_TRANSFORM_180] = {-1, 0, 0, -1},
-		[WL_OUTPUT_TRANSFORM_270] = {0, -1, 1, 0},
-		[WL_OUTPUT_TRANSFORM_FLIPPED] = {-1, 0, 0, 1},
-		[WL_OUTPUT_TRANSFORM_FLIPPED_90] = {0, 1, 1, 0},
-		[WL_OUTPUT_TRANSFORM_FLIPPED_180] = {1, 0, 0, -1},
-		[WL_OUTPUT_TRANSFORM_FLIPPED_270] = {0, -1, -1, 0},
-	};
-	const int *r = m[transform & 7];
-	/* Offsets make the transformed image start at 0,0 again. */
-	int ox = (r[0] < 0 || r[1] < 0) ? src_w : 0;
-	int oy = (r[2] < 0 || r[3] < 0) ? src_h : 0;
+	int m[6];
+	zc_transform_source_map(transform, src_w, src_h, m);
 	struct pixman_transform t = {{
-		{pixman_int_to_fixed(r[0]), pixman_int_to_fixed(r[1]), pixman_int_to_fixed(ox)},
-		{pixman_int_to_fixed(r[2]), pixman_int_to_fixed(r[3]), pixman_int_to_fixed(oy)},
+		{pixman_int_to_fixed(m[0]), pixman_int_to_fixed(m[1]), pixman_int_to_fixed(m[4])},
+		{pixman_int_to_fixed(m[2]), pixman_int_to_fixed(m[3]), pixman_int_to_fixed(m[5])},
 		{0, 0, pixman_fixed_1},
 	}};
 	pixman_image_set_transform(image, &t);
@@ -164,16 +148,6 @@ static void source_region(pixman_region32_t *out, const pixman_region32_t *regio
 	}
 }
 
-static uint64_t region_area(const pixman_region32_t *region) {
-	uint64_t area = 0;
-	int n;
-	const pixman_box32_t *rects = pixman_region32_rectangles(region, &n);
-	for (int i = 0; i < n; i++) {
-		area += (uint64_t)(rects[i].x2 - rects[i].x1) * (rects[i].y2 - rects[i].y1);
-	}
-	return area;
-}
-
 bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
 		enum wl_output_transform transform, struct wlr_buffer *dst,
 		const pixman_region32_t *region, const struct zc_overlay *overlay,
@@ -219,7 +193,7 @@ bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
 
 	cpu_image_end(&out);
 	if (stats != NULL) {
-		stats->bytes_written += region_area(region) * 4;
+		stats->bytes_written += zc_region_area(region) * 4;
 	}
 	return true;
 }

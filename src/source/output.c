@@ -5,6 +5,7 @@
 #include <wlr/util/log.h>
 #include <wlr/util/region.h>
 #include "manager.h"
+#include "render/gles2.h"
 #include "render/render.h"
 #include "source/output.h"
 
@@ -67,12 +68,11 @@ static void update_constraints(struct zc_output_source *source, bool force) {
 		width = output->height;
 		height = output->width;
 	}
-	struct zc_constraints constraints = {
-		.width = width,
-		.height = height,
-		.shm_formats = (uint32_t *)shm_formats,
-		.n_shm_formats = sizeof(shm_formats) / sizeof(shm_formats[0]),
-	};
+	struct zc_constraints constraints = source->dmabuf;
+	constraints.width = width;
+	constraints.height = height;
+	constraints.shm_formats = (uint32_t *)shm_formats;
+	constraints.n_shm_formats = sizeof(shm_formats) / sizeof(shm_formats[0]);
 	if (!zc_source_set_constraints(&source->base, &constraints, force)) {
 		wlr_log(WLR_ERROR, "zerocap: out of memory updating capture constraints");
 	}
@@ -125,35 +125,114 @@ static void source_request_image(struct zc_source *base) {
 	}
 }
 
+/* One copy of the current image into a frame, until its frame is told. */
+struct output_copy {
+	struct zc_output_source *source;
+	struct zc_frame *frame;
+	struct wl_list link; /* zc_output_source.copies */
+	uint32_t transform; /* for the transform event */
+	uint32_t image_seq;
+	bool has_time;
+	struct timespec when;
+	struct zc_gl_job *job; /* while the GPU writes the buffer */
+};
+
+static void copy_destroy(struct output_copy *copy) {
+	wl_list_remove(&copy->link);
+	free(copy);
+}
+
+/* Reports the frame once the GPU is done and the image's time is known. */
+static void copy_try_finish(struct output_copy *copy) {
+	if (copy->job != NULL || !copy->has_time) {
+		return;
+	}
+	struct zc_frame *frame = copy->frame;
+	uint32_t transform = copy->transform;
+	struct timespec when = copy->when;
+	copy_destroy(copy);
+	zc_frame_copy_done(frame, transform, &when);
+}
+
+static void copy_set_time(struct zc_output_source *source, uint32_t seq,
+		const struct timespec *when) {
+	struct output_copy *copy, *tmp;
+	wl_list_for_each_safe(copy, tmp, &source->copies, link) {
+		if (copy->image_seq == seq && !copy->has_time) {
+			copy->has_time = true;
+			copy->when = *when;
+			copy_try_finish(copy);
+		}
+	}
+}
+
+static void handle_gpu_done(struct zc_frame *frame, void *data, bool ok) {
+	struct output_copy *copy = data;
+	copy->job = NULL;
+	if (!ok) {
+		wlr_log(WLR_ERROR, "zerocap: the GPU did not finish the capture");
+		copy_destroy(copy);
+		zc_frame_copy_failed(frame, ZC_FAILURE_UNKNOWN);
+		return;
+	}
+	copy_try_finish(copy);
+}
+
+static struct zc_overlay *frame_overlay(struct zc_output_source *source,
+		struct zc_frame *frame, struct zc_overlay *cursor) {
+	if (!frame->session->paint_cursors || !source->cursor_visible ||
+			source->cursor_image == NULL) {
+		return NULL;
+	}
+	cursor->image = source->cursor_image;
+	cursor->box = cursor_box(source);
+	cursor->transform = overlay_transform(source);
+	return cursor;
+}
+
 static void source_copy(struct zc_source *base, struct zc_frame *frame,
 		const pixman_region32_t *region) {
 	struct zc_output_source *source = zc_output_source_from_source(base);
+	struct output_copy *copy = calloc(1, sizeof(*copy));
 	struct wlr_buffer *dst = wlr_buffer_from_resource(frame->buffer);
-	if (dst == NULL) {
+	if (copy == NULL || dst == NULL) {
 		wlr_log(WLR_ERROR, "zerocap: cannot use the client's buffer");
-		zc_frame_copy_done(frame, false, 0, NULL);
+		free(copy);
+		wlr_buffer_unlock(dst);
+		zc_frame_copy_failed(frame, ZC_FAILURE_UNKNOWN);
 		return;
 	}
+	copy->source = source;
+	copy->frame = frame;
+	copy->transform = reported_transform(source);
+	copy->image_seq = source->image_seq;
+	copy->has_time = source->image_presented;
+	copy->when = source->image_when;
+	wl_list_insert(source->copies.prev, &copy->link);
 
-	struct zc_overlay cursor = {0};
-	const struct zc_overlay *overlay = NULL;
-	if (frame->session->paint_cursors && source->cursor_visible &&
-			source->cursor_image != NULL) {
-		cursor.image = source->cursor_image;
-		cursor.box = cursor_box(source);
-		cursor.transform = overlay_transform(source);
-		overlay = &cursor;
+	struct zc_overlay cursor;
+	const struct zc_overlay *overlay = frame_overlay(source, frame, &cursor);
+	enum zc_failure failure = ZC_FAILURE_UNKNOWN;
+	bool ok;
+	if (frame->buffer_info.type == ZC_BUFFER_DMABUF) {
+		enum zc_gl_result result = zc_gl_blit(source->manager->gl, source->image,
+			capture_transform(source), dst, region, overlay, handle_gpu_done, frame,
+			copy, &copy->job);
+		ok = result == ZC_GL_OK;
+		if (result == ZC_GL_BAD_BUFFER) {
+			failure = ZC_FAILURE_BUFFER_CONSTRAINTS;
+		}
+	} else {
+		ok = zc_render_copy_cpu(source->manager->renderer, source->image,
+			capture_transform(source), dst, region, overlay, &source->manager->stats);
 	}
-
-	bool ok = zc_render_copy_cpu(source->manager->renderer, source->image,
-		capture_transform(source), dst, region, overlay, &source->manager->stats);
 	wlr_buffer_unlock(dst);
-	if (!ok || source->image_presented) {
-		zc_frame_copy_done(frame, ok, reported_transform(source), &source->image_when);
+	if (!ok) {
+		copy_destroy(copy);
+		zc_frame_copy_failed(frame, failure);
 		return;
 	}
-	wl_list_remove(&frame->source_link);
-	wl_list_insert(source->waiting_present.prev, &frame->source_link);
+	copy_try_finish(copy);
 }
 
 static const struct zc_source_impl output_source_impl = {
@@ -183,7 +262,11 @@ static void cursor_copy(struct zc_source *base, struct zc_frame *frame,
 	bool ok = dst != NULL && zc_render_copy_cpu(NULL, source->cursor_image,
 		WL_OUTPUT_TRANSFORM_NORMAL, dst, region, NULL, &source->manager->stats);
 	wlr_buffer_unlock(dst);
-	zc_frame_copy_done(frame, ok, WL_OUTPUT_TRANSFORM_NORMAL, &source->cursor_when);
+	if (ok) {
+		zc_frame_copy_done(frame, WL_OUTPUT_TRANSFORM_NORMAL, &source->cursor_when);
+	} else {
+		zc_frame_copy_failed(frame, ZC_FAILURE_UNKNOWN);
+	}
 }
 
 static const struct zc_source_impl cursor_source_impl = {
@@ -221,13 +304,6 @@ void zc_output_source_get_cursor(struct zc_output_source *source,
 	state->inside = wlr_box_intersection(&overlap, &image, &area);
 }
 
-static void finish_waiting_frames(struct zc_output_source *source, bool ok) {
-	struct zc_frame *frame, *tmp;
-	wl_list_for_each_safe(frame, tmp, &source->waiting_present, source_link) {
-		zc_frame_copy_done(frame, ok, reported_transform(source), &source->image_when);
-	}
-}
-
 static void handle_output_precommit(struct wl_listener *listener, void *data) {
 	struct zc_output_source *source = wl_container_of(listener, source, output_precommit);
 	struct wlr_output *output = source->output;
@@ -258,11 +334,9 @@ static void handle_output_commit(struct wl_listener *listener, void *data) {
 		return;
 	}
 
-	/* Frames still waiting for the old image's time get the commit time. */
+	/* Copies of an image never presented get the time it was replaced. */
 	if (!source->image_presented && source->image != NULL) {
-		source->image_when = *event->when;
-		source->image_presented = true;
-		finish_waiting_frames(source, true);
+		copy_set_time(source, source->image_seq, event->when);
 	}
 	wlr_buffer_unlock(source->image);
 	source->image = wlr_buffer_lock(event->buffer);
@@ -305,7 +379,7 @@ static void handle_output_present(struct wl_listener *listener, void *data) {
 	}
 	source->image_when = when;
 	source->image_presented = true;
-	finish_waiting_frames(source, true);
+	copy_set_time(source, source->image_seq, &when);
 }
 
 static void handle_output_destroy(struct wl_listener *listener, void *data) {
@@ -328,7 +402,10 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 	source->manager = manager;
 	source->output = output;
 	pixman_region32_init(&source->pending_damage);
-	wl_list_init(&source->waiting_present);
+	wl_list_init(&source->copies);
+	if (manager->gl != NULL && !zc_gl_dmabuf_constraints(manager->gl, &source->dmabuf)) {
+		wlr_log(WLR_ERROR, "zerocap: no dma-buf constraints for %s", output->name);
+	}
 
 	source->output_destroy.notify = handle_output_destroy;
 	wl_signal_add(&output->events.destroy, &source->output_destroy);
@@ -350,7 +427,17 @@ void zc_output_source_destroy(struct zc_output_source *source) {
 	}
 	zc_source_finish(&source->base);
 	zc_source_finish(&source->cursor_base);
-	finish_waiting_frames(source, false);
+	struct output_copy *copy, *tmp;
+	wl_list_for_each_safe(copy, tmp, &source->copies, link) {
+		struct zc_frame *frame = copy->frame;
+		if (copy->job != NULL) {
+			zc_gl_job_forget(copy->job);
+		}
+		copy_destroy(copy);
+		zc_frame_copy_failed(frame, ZC_FAILURE_STOPPED);
+	}
+	source->dmabuf.shm_formats = NULL;
+	zc_constraints_finish(&source->dmabuf);
 	wl_list_remove(&source->output_destroy.link);
 	wl_list_remove(&source->output_precommit.link);
 	wl_list_remove(&source->output_commit.link);

@@ -28,8 +28,10 @@ struct zc_output_source {
 	bool early_present;
 	uint32_t early_seq;
 	struct timespec early_when;
-	/* Frames copied, waiting for the image's presentation time. */
-	struct wl_list waiting_present; /* zc_frame.source_link */
+	/* Copies that wait for the GPU or for their image's presentation. */
+	struct wl_list copies; /* output_copy.link */
+	/* dma-buf part of the constraints, when the GPU path is on. */
+	struct zc_constraints dmabuf;
 
 	struct wlr_buffer *cursor_image;
 	int32_t cursor_hotspot_x, cursor_hotspot_y;

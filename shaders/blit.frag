@@ -1,0 +1,36 @@
+#version 100
+#ifdef ZC_EXTERNAL
+#extension GL_OES_EGL_image_external : require
+#endif
+
+// Copies the source (already rotated, flipped, cropped and scaled by the
+// vertex stage) and lays the premultiplied cursor over it.
+#ifdef GL_FRAGMENT_PRECISION_HIGH
+precision highp float;
+#else
+precision mediump float;
+#endif
+
+#ifdef ZC_EXTERNAL
+uniform samplerExternalOES src;
+#else
+uniform sampler2D src;
+#endif
+uniform sampler2D cursor;
+uniform bool has_cursor;
+uniform mat3 cursor_map;
+
+varying vec2 v_src;
+varying vec2 v_pos;
+
+void main() {
+	vec4 color = texture2D(src, v_src);
+	if (has_cursor) {
+		vec2 at = (cursor_map * vec3(v_pos, 1.0)).xy;
+		if (all(greaterThanEqual(at, vec2(0.0))) && all(lessThan(at, vec2(1.0)))) {
+			vec4 over = texture2D(cursor, at);
+			color = over + color * (1.0 - over.a);
+		}
+	}
+	gl_FragColor = color;
+}

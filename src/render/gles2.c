@@ -1,0 +1,559 @@
+/*
+ * The GPU blit engine: draws the output's buffer straight into a client's
+ * dma-buf with the compositor's own GLES2 renderer.
+ *
+ * Imports are wlroots': the source texture (wlr_texture_from_buffer) and the
+ * destination framebuffer (wlr_renderer_begin_with_buffer) are cached per
+ * wlr_buffer by the renderer and released when the buffer is destroyed. The
+ * engine adds its program, one draw over the damage rectangles, and a fence
+ * watched from the event loop so the compositor never waits for the GPU.
+ */
+#include <EGL/egl.h>
+#include <EGL/eglext.h>
+#include <GLES2/gl2.h>
+#include <GLES2/gl2ext.h>
+#include <errno.h>
+#include <linux/dma-buf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <wlr/render/egl.h>
+#include <wlr/render/gles2.h>
+#include <wlr/render/wlr_renderer.h>
+#include <wlr/render/wlr_texture.h>
+#include <wlr/types/wlr_buffer.h>
+#include <wlr/util/log.h>
+#include "render/gles2.h"
+#include "shaders.h"
+
+#define FENCE_POLL_MS 1
+
+struct gl_program {
+	GLuint program;
+	GLint pos, dst_size, src_map, src, cursor, has_cursor, cursor_map;
+};
+
+struct zc_gl {
+	struct wlr_renderer *renderer;
+	struct wlr_egl *egl;
+	struct wl_event_loop *loop;
+	struct zc_capture_stats *stats;
+
+	bool programs_ready;
+	struct gl_program plain, external;
+
+	PFNEGLCREATESYNCKHRPROC create_sync;
+	PFNEGLDESTROYSYNCKHRPROC destroy_sync;
+	PFNEGLCLIENTWAITSYNCKHRPROC client_wait_sync;
+	PFNEGLDUPNATIVEFENCEFDANDROIDPROC dup_native_fence_fd;
+
+	/* The cursor uploaded once per image. */
+	struct wlr_buffer *cursor_buffer;
+	struct wlr_texture *cursor_texture;
+	struct wl_listener cursor_destroy;
+
+	struct wl_list jobs; /* zc_gl_job.link */
+};
+
+struct zc_gl_job {
+	struct zc_gl *gl;
+	struct wl_list link;
+	EGLSyncKHR sync;
+	int fence_fd;
+	struct wl_event_source *event;
+	struct wlr_buffer *dst; /* locked while the GPU writes it */
+	zc_gl_done_func done; /* NULL once forgotten */
+	struct zc_frame *frame;
+	void *data;
+};
+
+struct saved_context {
+	EGLDisplay display;
+	EGLContext context;
+	EGLSurface draw, read;
+};
+
+static void save_context(struct saved_context *saved) {
+	saved->display = eglGetCurrentDisplay();
+	saved->context = eglGetCurrentContext();
+	saved->draw = eglGetCurrentSurface(EGL_DRAW);
+	saved->read = eglGetCurrentSurface(EGL_READ);
+}
+
+static void restore_context(struct zc_gl *gl, const struct saved_context *saved) {
+	if (saved->context == EGL_NO_CONTEXT) {
+		eglMakeCurrent(gl->egl->display, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+	} else {
+		eglMakeCurrent(saved->display, saved->draw, saved->read, saved->context);
+	}
+}
+
+static bool has_extension(const char *list, const char *name) {
+	size_t len = strlen(name);
+	for (const char *p = list; p != NULL && (p = strstr(p, name)) != NULL; p += len) {
+		if ((p == list || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0')) {
+			return true;
+		}
+	}
+	return false;
+}
+
+static GLuint compile_shader(GLenum type, const char *const *sources, const GLint *lengths,
+		int n) {
+	GLuint shader = glCreateShader(type);
+	glShaderSource(shader, n, sources, lengths);
+	glCompileShader(shader);
+	GLint ok = GL_FALSE;
+	glGetShaderiv(shader, GL_COMPILE_STATUS, &ok);
+	if (!ok) {
+		char log[1024];
+		glGetShaderInfoLog(shader, sizeof(log), NULL, log);
+		wlr_log(WLR_ERROR, "zerocap: shader compilation failed: %s", log);
+		glDeleteShader(shader);
+		return 0;
+	}
+	return shader;
+}
+
+/* The fragment source with the variant's defines after its #version line. */
+static bool link_program(struct gl_program *prog, bool external) {
+	const char *frag = zc_shader_blit_frag;
+	const char *body = strchr(frag, '\n') + 1;
+	const char *frag_sources[] = {frag, external ? "#define ZC_EXTERNAL\n" : "", body};
+	const GLint frag_lengths[] = {body - frag, -1, -1};
+	const char *vert_sources[] = {zc_shader_blit_vert};
+	GLuint vert = compile_shader(GL_VERTEX_SHADER, vert_sources, NULL, 1);
+	GLuint fragment = compile_shader(GL_FRAGMENT_SHADER, frag_sources, frag_lengths, 3);
+	if (vert == 0 || fragment == 0) {
+		glDeleteShader(vert);
+		glDeleteShader(fragment);
+		return false;
+	}
+	prog->program = glCreateProgram();
+	glAttachShader(prog->program, vert);
+	glAttachShader(prog->program, fragment);
+	glLinkProgram(prog->program);
+	glDetachShader(prog->program, vert);
+	glDetachShader(prog->program, fragment);
+	glDeleteShader(vert);
+	glDeleteShader(fragment);
+	GLint ok = GL_FALSE;
+	glGetProgramiv(prog->program, GL_LINK_STATUS, &ok);
+	if (!ok) {
+		wlr_log(WLR_ERROR, "zerocap: shader program failed to link");
+		glDeleteProgram(prog->program);
+		prog->program = 0;
+		return false;
+	}
+	prog->pos = glGetAttribLocation(prog->program, "pos");
+	prog->dst_size = glGetUniformLocation(prog->program, "dst_size");
+	prog->src_map = glGetUniformLocation(prog->program, "src_map");
+	prog->src = glGetUniformLocation(prog->program, "src");
+	prog->cursor = glGetUniformLocation(prog->program, "cursor");
+	prog->has_cursor = glGetUniformLocation(prog->program, "has_cursor");
+	prog->cursor_map = glGetUniformLocation(prog->program, "cursor_map");
+	return true;
+}
+
+/* Called with the context current. The external variant is optional. */
+static bool ensure_programs(struct zc_gl *gl) {
+	if (gl->programs_ready) {
+		return true;
+	}
+	if (!link_program(&gl->plain, false)) {
+		return false;
+	}
+	const char *exts = (const char *)glGetString(GL_EXTENSIONS);
+	if (has_extension(exts, "GL_OES_EGL_image_external")) {
+		link_program(&gl->external, true);
+	}
+	gl->programs_ready = true;
+	return true;
+}
+
+struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *loop,
+		struct zc_capture_stats *stats) {
+	if (renderer == NULL || !wlr_renderer_is_gles2(renderer)) {
+		return NULL;
+	}
+	struct wlr_egl *egl = wlr_gles2_renderer_get_egl(renderer);
+	if (!egl->exts.EXT_image_dma_buf_import) {
+		wlr_log(WLR_INFO, "zerocap: EGL cannot import dma-bufs; dma-buf capture is off");
+		return NULL;
+	}
+	struct zc_gl *gl = calloc(1, sizeof(*gl));
+	if (gl == NULL) {
+		return NULL;
+	}
+	gl->renderer = renderer;
+	gl->egl = egl;
+	gl->loop = loop;
+	gl->stats = stats;
+	wl_list_init(&gl->jobs);
+
+	const char *exts = eglQueryString(egl->display, EGL_EXTENSIONS);
+	if (has_extension(exts, "EGL_KHR_fence_sync")) {
+		gl->create_sync = (PFNEGLCREATESYNCKHRPROC)eglGetProcAddress("eglCreateSyncKHR");
+		gl->destroy_sync = (PFNEGLDESTROYSYNCKHRPROC)eglGetProcAddress("eglDestroySyncKHR");
+		gl->client_wait_sync =
+			(PFNEGLCLIENTWAITSYNCKHRPROC)eglGetProcAddress("eglClientWaitSyncKHR");
+	}
+	if (gl->create_sync != NULL && has_extension(exts, "EGL_ANDROID_native_fence_sync")) {
+		gl->dup_native_fence_fd = (PFNEGLDUPNATIVEFENCEFDANDROIDPROC)eglGetProcAddress(
+			"eglDupNativeFenceFDANDROID");
+	}
+	wlr_log(WLR_INFO, "zerocap: GPU capture on; completion by %s",
+		gl->dup_native_fence_fd != NULL ? "native fence fd" :
+		gl->create_sync != NULL ? "fence polling" : "glFinish");
+	return gl;
+}
+
+static void job_finish(struct zc_gl_job *job, bool ok) {
+	struct zc_gl *gl = job->gl;
+	if (job->event != NULL) {
+		wl_event_source_remove(job->event);
+	}
+	if (job->fence_fd >= 0) {
+		close(job->fence_fd);
+	}
+	if (job->sync != EGL_NO_SYNC_KHR) {
+		gl->destroy_sync(gl->egl->display, job->sync);
+	}
+	wlr_buffer_unlock(job->dst);
+	wl_list_remove(&job->link);
+	if (job->done != NULL) {
+		job->done(job->frame, job->data, ok);
+	}
+	free(job);
+}
+
+static void cursor_forget(struct zc_gl *gl) {
+	if (gl->cursor_buffer == NULL) {
+		return;
+	}
+	struct saved_context saved;
+	save_context(&saved);
+	wlr_egl_make_current(gl->egl);
+	wlr_texture_destroy(gl->cursor_texture);
+	restore_context(gl, &saved);
+	wl_list_remove(&gl->cursor_destroy.link);
+	gl->cursor_buffer = NULL;
+	gl->cursor_texture = NULL;
+}
+
+void zc_gl_destroy(struct zc_gl *gl) {
+	if (gl == NULL) {
+		return;
+	}
+	struct zc_gl_job *job, *tmp;
+	wl_list_for_each_safe(job, tmp, &gl->jobs, link) {
+		if (job->sync != EGL_NO_SYNC_KHR) {
+			gl->client_wait_sync(gl->egl->display, job->sync, 0, EGL_FOREVER_KHR);
+		}
+		job_finish(job, true);
+	}
+	cursor_forget(gl);
+	if (gl->programs_ready) {
+		struct saved_context saved;
+		save_context(&saved);
+		wlr_egl_make_current(gl->egl);
+		glDeleteProgram(gl->plain.program);
+		glDeleteProgram(gl->external.program);
+		restore_context(gl, &saved);
+	}
+	free(gl);
+}
+
+bool zc_gl_dmabuf_constraints(struct zc_gl *gl, struct zc_constraints *constraints) {
+	int fd = wlr_renderer_get_drm_fd(gl->renderer);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		return false;
+	}
+	const struct wlr_drm_format_set *set = &gl->egl->dmabuf_render_formats;
+	constraints->dmabuf_formats = calloc(set->len, sizeof(*constraints->dmabuf_formats));
+	if (constraints->dmabuf_formats == NULL) {
+		return false;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < set->len; i++) {
+		const struct wlr_drm_format *fmt = set->formats[i];
+		struct zc_dmabuf_format *out = &constraints->dmabuf_formats[n];
+		out->modifiers = calloc(fmt->len > 0 ? fmt->len : 1, sizeof(uint64_t));
+		if (out->modifiers == NULL) {
+			continue;
+		}
+		out->format = fmt->format;
+		out->n_modifiers = fmt->len;
+		memcpy(out->modifiers, fmt->modifiers, fmt->len * sizeof(uint64_t));
+		n++;
+	}
+	constraints->n_dmabuf_formats = n;
+	constraints->has_dmabuf = true;
+	constraints->dmabuf_device = st.st_rdev;
+	return true;
+}
+
+static void handle_cursor_destroy(struct wl_listener *listener, void *data) {
+	struct zc_gl *gl = wl_container_of(listener, gl, cursor_destroy);
+	cursor_forget(gl);
+}
+
+/* Called with the context current. */
+static struct wlr_texture *cursor_texture(struct zc_gl *gl, struct wlr_buffer *image) {
+	if (gl->cursor_buffer == image) {
+		return gl->cursor_texture;
+	}
+	cursor_forget(gl);
+	struct wlr_texture *texture = wlr_texture_from_buffer(gl->renderer, image);
+	if (texture == NULL) {
+		return NULL;
+	}
+	gl->cursor_buffer = image;
+	gl->cursor_texture = texture;
+	gl->cursor_destroy.notify = handle_cursor_destroy;
+	wl_signal_add(&image->events.destroy, &gl->cursor_destroy);
+	return texture;
+}
+
+/* Destination pixel -> normalised texture coordinate of an image drawn
+ * with transform at (x, y); column-major for glUniformMatrix3fv. */
+static void texture_map(GLfloat out[static 9], enum wl_output_transform transform,
+		int width, int height, int x, int y) {
+	int m[6];
+	zc_transform_source_map(transform, width, height, m);
+	float sx = 1.0f / width, sy = 1.0f / height;
+	float tx = m[4] - m[0] * x - m[1] * y;
+	float ty = m[5] - m[2] * x - m[3] * y;
+	GLfloat columns[9] = {
+		m[0] * sx, m[2] * sy, 0,
+		m[1] * sx, m[3] * sy, 0,
+		tx * sx, ty * sy, 1,
+	};
+	memcpy(out, columns, sizeof(columns));
+}
+
+static void set_texture(GLenum unit, GLenum target, GLuint tex) {
+	glActiveTexture(unit);
+	glBindTexture(target, tex);
+	glTexParameteri(target, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
+	glTexParameteri(target, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+	glTexParameteri(target, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
+	glTexParameteri(target, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+}
+
+/* Called with dst bound as the framebuffer. */
+static bool draw(struct zc_gl *gl, struct wlr_texture *src, enum wl_output_transform transform,
+		struct wlr_buffer *dst, const pixman_region32_t *region,
+		const struct zc_overlay *overlay, struct wlr_texture *cursor) {
+	struct wlr_gles2_texture_attribs src_attribs;
+	wlr_gles2_texture_get_attribs(src, &src_attribs);
+	struct gl_program *prog = src_attribs.target == GL_TEXTURE_EXTERNAL_OES ?
+		&gl->external : &gl->plain;
+	if (prog->program == 0) {
+		wlr_log(WLR_ERROR, "zerocap: no shader program for this source texture");
+		return false;
+	}
+
+	int n;
+	const pixman_box32_t *rects = pixman_region32_rectangles(region, &n);
+	GLfloat *verts = calloc((size_t)n * 12, sizeof(GLfloat));
+	if (verts == NULL) {
+		return false;
+	}
+	for (int i = 0; i < n; i++) {
+		GLfloat x1 = rects[i].x1, y1 = rects[i].y1, x2 = rects[i].x2, y2 = rects[i].y2;
+		GLfloat quad[12] = {x1, y1, x2, y1, x1, y2, x1, y2, x2, y1, x2, y2};
+		memcpy(&verts[i * 12], quad, sizeof(quad));
+	}
+
+	glViewport(0, 0, dst->width, dst->height);
+	glDisable(GL_BLEND);
+	glDisable(GL_SCISSOR_TEST);
+	glUseProgram(prog->program);
+
+	GLfloat map[9];
+	texture_map(map, transform, src->width, src->height, 0, 0);
+	glUniformMatrix3fv(prog->src_map, 1, GL_FALSE, map);
+	glUniform2f(prog->dst_size, dst->width, dst->height);
+	set_texture(GL_TEXTURE0, src_attribs.target, src_attribs.tex);
+	glUniform1i(prog->src, 0);
+
+	glUniform1i(prog->has_cursor, cursor != NULL);
+	if (cursor != NULL) {
+		struct wlr_gles2_texture_attribs cursor_attribs;
+		wlr_gles2_texture_get_attribs(cursor, &cursor_attribs);
+		texture_map(map, overlay->transform, cursor->width, cursor->height,
+			overlay->box.x, overlay->box.y);
+		glUniformMatrix3fv(prog->cursor_map, 1, GL_FALSE, map);
+		set_texture(GL_TEXTURE1, cursor_attribs.target, cursor_attribs.tex);
+		glUniform1i(prog->cursor, 1);
+	}
+
+	glVertexAttribPointer(prog->pos, 2, GL_FLOAT, GL_FALSE, 0, verts);
+	glEnableVertexAttribArray(prog->pos);
+	glDrawArrays(GL_TRIANGLES, 0, n * 6);
+	glDisableVertexAttribArray(prog->pos);
+	glActiveTexture(GL_TEXTURE0);
+	glBindTexture(src_attribs.target, 0);
+	glUseProgram(0);
+	free(verts);
+	return glGetError() == GL_NO_ERROR;
+}
+
+static int handle_fence_fd(int fd, uint32_t mask, void *data) {
+	struct zc_gl_job *job = data;
+	job_finish(job, !(mask & (WL_EVENT_ERROR | WL_EVENT_HANGUP)));
+	return 0;
+}
+
+static void handle_finished(void *data) {
+	struct zc_gl_job *job = data;
+	/* Idle sources free themselves once they ran. */
+	job->event = NULL;
+	job_finish(job, true);
+}
+
+static int handle_fence_poll(void *data) {
+	struct zc_gl_job *job = data;
+	struct zc_gl *gl = job->gl;
+	EGLint status = gl->client_wait_sync(gl->egl->display, job->sync, 0, 0);
+	if (status == EGL_TIMEOUT_EXPIRED_KHR) {
+		wl_event_source_timer_update(job->event, FENCE_POLL_MS);
+		return 0;
+	}
+	job_finish(job, status == EGL_CONDITION_SATISFIED_KHR);
+	return 0;
+}
+
+/* Puts the write fence into the dma-buf so implicit-sync readers wait too. */
+static void attach_implicit_fence(struct wlr_buffer *dst, int fence_fd) {
+	struct wlr_dmabuf_attributes attribs;
+	if (!wlr_buffer_get_dmabuf(dst, &attribs)) {
+		return;
+	}
+	for (int i = 0; i < attribs.n_planes; i++) {
+		struct dma_buf_import_sync_file import = {
+			.flags = DMA_BUF_SYNC_WRITE,
+			.fd = fence_fd,
+		};
+		if (ioctl(attribs.fd[i], DMA_BUF_IOCTL_IMPORT_SYNC_FILE, &import) != 0 &&
+				errno != ENOTTY && errno != EINVAL) {
+			wlr_log_errno(WLR_DEBUG, "zerocap: cannot attach the fence to the dma-buf");
+		}
+	}
+}
+
+/* Called with the context current, after the draw. */
+static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job) {
+	job->fence_fd = -1;
+	job->sync = EGL_NO_SYNC_KHR;
+	if (gl->dup_native_fence_fd != NULL) {
+		const EGLint attribs[] = {
+			EGL_SYNC_NATIVE_FENCE_FD_ANDROID, EGL_NO_NATIVE_FENCE_FD_ANDROID, EGL_NONE,
+		};
+		job->sync = gl->create_sync(gl->egl->display, EGL_SYNC_NATIVE_FENCE_ANDROID, attribs);
+		glFlush();
+		if (job->sync != EGL_NO_SYNC_KHR) {
+			job->fence_fd = gl->dup_native_fence_fd(gl->egl->display, job->sync);
+		}
+		if (job->fence_fd >= 0) {
+			attach_implicit_fence(job->dst, job->fence_fd);
+			job->event = wl_event_loop_add_fd(gl->loop, job->fence_fd, WL_EVENT_READABLE,
+				handle_fence_fd, job);
+			return job->event != NULL;
+		}
+		if (job->sync != EGL_NO_SYNC_KHR) {
+			gl->destroy_sync(gl->egl->display, job->sync);
+			job->sync = EGL_NO_SYNC_KHR;
+		}
+	}
+	if (gl->create_sync != NULL) {
+		job->sync = gl->create_sync(gl->egl->display, EGL_SYNC_FENCE_KHR, NULL);
+		glFlush();
+		if (job->sync != EGL_NO_SYNC_KHR) {
+			job->event = wl_event_loop_add_timer(gl->loop, handle_fence_poll, job);
+			if (job->event == NULL) {
+				return false;
+			}
+			wl_event_source_timer_update(job->event, FENCE_POLL_MS);
+			return true;
+		}
+	}
+	/* No fences at all: the last resort waits here. */
+	glFinish();
+	job->event = wl_event_loop_add_idle(gl->loop, handle_finished, job);
+	return job->event != NULL;
+}
+
+enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
+		enum wl_output_transform transform, struct wlr_buffer *dst,
+		const pixman_region32_t *region, const struct zc_overlay *overlay,
+		zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job_out) {
+	struct zc_gl_job *job = calloc(1, sizeof(*job));
+	if (job == NULL) {
+		return ZC_GL_FAILED;
+	}
+	struct saved_context saved;
+	save_context(&saved);
+
+	enum zc_gl_result result = ZC_GL_FAILED;
+	struct wlr_texture *src_texture = NULL;
+	if (!wlr_renderer_begin_with_buffer(gl->renderer, dst)) {
+		wlr_log(WLR_ERROR, "zerocap: cannot import the client's dma-buf (%dx%d) as a "
+			"render target", dst->width, dst->height);
+		result = ZC_GL_BAD_BUFFER;
+		goto out;
+	}
+	if (!ensure_programs(gl)) {
+		goto out_end;
+	}
+	src_texture = wlr_texture_from_buffer(gl->renderer, src);
+	if (src_texture == NULL) {
+		wlr_log(WLR_ERROR, "zerocap: cannot import the output buffer as a texture");
+		goto out_end;
+	}
+	struct wlr_texture *cursor = NULL;
+	if (overlay != NULL && overlay->image != NULL) {
+		cursor = cursor_texture(gl, overlay->image);
+	}
+	if (!draw(gl, src_texture, transform, dst, region, overlay, cursor)) {
+		wlr_log(WLR_ERROR, "zerocap: the capture draw failed");
+		goto out_end;
+	}
+	job->gl = gl;
+	job->dst = wlr_buffer_lock(dst);
+	job->done = done;
+	job->frame = frame;
+	job->data = data;
+	wl_list_insert(&gl->jobs, &job->link);
+	if (!job_arm(gl, job)) {
+		wlr_log(WLR_ERROR, "zerocap: cannot watch the GPU fence");
+		job->done = NULL;
+		job_finish(job, false);
+		job = NULL;
+		goto out_end;
+	}
+	result = ZC_GL_OK;
+	*job_out = job;
+	job = NULL;
+	if (gl->stats != NULL) {
+		gl->stats->gpu_blits++;
+		gl->stats->bytes_written += zc_region_area(region) * 4;
+	}
+
+out_end:
+	wlr_texture_destroy(src_texture);
+	wlr_renderer_end(gl->renderer);
+out:
+	restore_context(gl, &saved);
+	free(job);
+	return result;
+}
+
+void zc_gl_job_forget(struct zc_gl_job *job) {
+	job->done = NULL;
+}

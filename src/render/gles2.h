@@ -1,0 +1,49 @@
+#ifndef ZC_RENDER_GLES2_H
+#define ZC_RENDER_GLES2_H
+
+#include <pixman.h>
+#include <stdbool.h>
+#include <sys/types.h>
+#include <wayland-server-core.h>
+#include "capture/capture.h"
+#include "render/render.h"
+
+struct wlr_buffer;
+struct wlr_renderer;
+struct zc_gl;
+struct zc_gl_job;
+
+enum zc_gl_result {
+	ZC_GL_OK,
+	ZC_GL_BAD_BUFFER, /* the client buffer cannot be imported or drawn to */
+	ZC_GL_FAILED, /* anything else: source import, fence, GL errors */
+};
+
+typedef void (*zc_gl_done_func)(struct zc_frame *frame, void *data, bool ok);
+
+/*
+ * The GPU blit engine on the compositor's GLES2 renderer. NULL when the
+ * renderer is not GLES2 or lacks what the engine needs.
+ */
+struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *loop,
+	struct zc_capture_stats *stats);
+/* Waits for jobs still on the GPU, then frees everything. */
+void zc_gl_destroy(struct zc_gl *gl);
+
+/* The DRM device and the formats the renderer can draw into. */
+bool zc_gl_dmabuf_constraints(struct zc_gl *gl, struct zc_constraints *constraints);
+
+/*
+ * Draws src, transformed, into the dma-buf dst, only inside region, with
+ * overlay (may be NULL) laid over it: one draw. done runs from the event
+ * loop once the GPU has finished. On ZC_GL_OK *job is set; on failure
+ * done is never called.
+ */
+enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
+	enum wl_output_transform transform, struct wlr_buffer *dst,
+	const pixman_region32_t *region, const struct zc_overlay *overlay,
+	zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job);
+/* The job completes without calling back (its owner is going away). */
+void zc_gl_job_forget(struct zc_gl_job *job);
+
+#endif
