@@ -190,14 +190,14 @@ static void command_rect(struct comp_control *control, int argc, char *argv[]) {
 			reply_error("out of memory");
 			return;
 		}
+		/* Empty until placed, so creation damages only where it lands. */
 		rect->rect = wlr_scene_rect_create(&control->server->rect_layer->node,
-			width, height, color);
+			0, 0, color);
 		wl_list_insert(control->rects.prev, &rect->link);
-	} else {
-		wlr_scene_rect_set_size(rect->rect, width, height);
-		wlr_scene_rect_set_color(rect->rect, color);
 	}
 	wlr_scene_node_set_position(&rect->rect->node, x, y);
+	wlr_scene_rect_set_size(rect->rect, width, height);
+	wlr_scene_rect_set_color(rect->rect, color);
 	reply_after_frames(control, "ok");
 }
 
