@@ -128,6 +128,7 @@ static struct wlr_buffer *cursor_image_create(void) {
 bool capture_init(struct comp_server *server) {
 	struct zc_capture_manager_options options = {
 		.raw_transform = server->options->raw_transform,
+		.no_wlr_screencopy = server->options->screencopy != COMP_SCREENCOPY_ZEROCAP,
 	};
 	server->capture_manager =
 		zc_capture_manager_create(server->display, server->renderer, &options);

@@ -43,7 +43,7 @@ static const char usage[] =
 	"      --demo-damage PERCENT  demo rectangle area in percent of the output (1)\n"
 	"      --control              read commands on stdin, reply on stdout\n"
 	"      --screencopy=zerocap|wlroots|none\n"
-	"                             wlr-screencopy provider (none)\n"
+	"                             wlr-screencopy provider (zerocap)\n"
 	"  -v, --debug                debug logging\n"
 	"  -h, --help                 show this help\n"
 	"\n"
@@ -289,7 +289,7 @@ static bool server_start(struct comp_server *server) {
 		wlr_screencopy_manager_v1_create(server->display);
 		break;
 	case COMP_SCREENCOPY_ZEROCAP:
-		wlr_log(WLR_INFO, "--screencopy=zerocap: not served by zerocap yet");
+		/* zerocap's own, created with the capture manager */
 		break;
 	}
 
@@ -372,7 +372,10 @@ static void server_finish(struct comp_server *server) {
 }
 
 int main(int argc, char *argv[]) {
-	struct comp_options options = { .demo_damage = 1.0 };
+	struct comp_options options = {
+		.demo_damage = 1.0,
+		.screencopy = COMP_SCREENCOPY_ZEROCAP,
+	};
 	int status = parse_options(argc, argv, &options);
 	if (status >= 0) {
 		return status;

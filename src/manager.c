@@ -27,10 +27,12 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 
 	bool ok = zc_ext_source_manager_init(manager);
 	ok = zc_ext_copy_manager_init(manager) && ok;
+	ok = zc_wlr_screencopy_init(manager) && ok;
 	if (!ok) {
 		wlr_log(WLR_ERROR, "zerocap: failed to create capture globals");
 		zc_ext_source_manager_finish(manager);
 		zc_ext_copy_manager_finish(manager);
+		zc_wlr_screencopy_finish(manager);
 		zc_gl_destroy(manager->gl);
 		free(manager);
 		return NULL;
@@ -51,6 +53,7 @@ void zc_capture_manager_destroy(struct zc_capture_manager *manager) {
 	}
 	zc_ext_source_manager_finish(manager);
 	zc_ext_copy_manager_finish(manager);
+	zc_wlr_screencopy_finish(manager);
 	zc_gl_destroy(manager->gl);
 	wl_list_remove(&manager->display_destroy.link);
 	free(manager);

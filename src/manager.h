@@ -15,6 +15,9 @@ struct zc_capture_manager {
 	struct wl_global *source_manager_global;
 	struct wl_list source_manager_resources;
 	struct wl_global *copy_manager_global;
+	struct wl_global *screencopy_global; /* NULL when turned off */
+	struct wl_list screencopy_resources;
+	struct wl_list screencopy_sessions; /* kept per client, see wlr_screencopy.c */
 	struct wl_listener display_destroy;
 };
 
@@ -27,5 +30,7 @@ bool zc_ext_source_manager_init(struct zc_capture_manager *manager);
 void zc_ext_source_manager_finish(struct zc_capture_manager *manager);
 bool zc_ext_copy_manager_init(struct zc_capture_manager *manager);
 void zc_ext_copy_manager_finish(struct zc_capture_manager *manager);
+bool zc_wlr_screencopy_init(struct zc_capture_manager *manager);
+void zc_wlr_screencopy_finish(struct zc_capture_manager *manager);
 
 #endif

@@ -4,7 +4,8 @@
  * A compositor creates one zc_capture_manager on its wl_display, hands it the
  * wlr_renderer it renders with, and registers a zc_output_source for each
  * wlr_output it wants to make capturable. zerocap then serves
- * ext-image-capture-source-v1 and ext-image-copy-capture-v1 for those outputs.
+ * ext-image-capture-source-v1 and ext-image-copy-capture-v1 for those outputs,
+ * and wlr-screencopy-unstable-v1 on the same engine.
  *
  * Ownership:
  * - The manager belongs to the compositor. It is destroyed by
@@ -47,6 +48,12 @@ struct zc_capture_manager_options {
 	 * transform event carries the output transform.
 	 */
 	bool raw_transform;
+	/*
+	 * false (default): zerocap also serves zwlr_screencopy_manager_v1 (v3)
+	 * for older clients (grim, wf-recorder, wayvnc, xdg-desktop-portal-wlr).
+	 * Set it when the compositor offers wlroots' own screencopy instead.
+	 */
+	bool no_wlr_screencopy;
 };
 
 /* Counters exposed for tests and benchmarks; they only ever grow. */

@@ -174,6 +174,8 @@ struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursor
 void zc_session_start(struct zc_session *session);
 void zc_session_destroy(struct zc_session *session);
 void zc_session_stop(struct zc_session *session);
+/* Everything counts as changed: the next frame is a full one, at once. */
+void zc_session_damage_all(struct zc_session *session);
 /* Starts the copy of the waiting frame if there is damage and an image. */
 void zc_session_try_copy(struct zc_session *session);
 

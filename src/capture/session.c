@@ -83,6 +83,15 @@ void zc_session_destroy(struct zc_session *session) {
 	free(session);
 }
 
+void zc_session_damage_all(struct zc_session *session) {
+	if (session->stopped || !session->source->has_constraints) {
+		return;
+	}
+	const struct zc_constraints *c = &session->source->constraints;
+	pixman_region32_union_rect(&session->damage, &session->damage, 0, 0,
+		c->width, c->height);
+}
+
 void zc_session_try_copy(struct zc_session *session) {
 	struct zc_frame *frame = session->frame;
 	if (frame == NULL || frame->state != ZC_FRAME_WAITING || session->stopped) {

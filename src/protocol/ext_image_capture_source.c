@@ -93,9 +93,9 @@ static void source_manager_handle_create_source(struct wl_client *client,
 			"is not capturable; the source is inert");
 		return;
 	}
-	source_resource->source = &output_source->base;
+	source_resource->source = &output_source->view->base;
 	source_resource->source_destroy.notify = handle_source_destroy;
-	wl_signal_add(&output_source->base.events.destroy, &source_resource->source_destroy);
+	wl_signal_add(&source_resource->source->events.destroy, &source_resource->source_destroy);
 }
 
 static void source_manager_handle_destroy(struct wl_client *client,

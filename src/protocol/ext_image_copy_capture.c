@@ -429,7 +429,7 @@ static void manager_handle_create_pointer_cursor_session(struct wl_client *clien
 	cursor->cursor_update.notify = handle_cursor_update;
 	wl_signal_add(&cursor->source->events.cursor_update, &cursor->cursor_update);
 	cursor->source_destroy.notify = handle_cursor_source_destroy;
-	wl_signal_add(&cursor->source->base.events.destroy, &cursor->source_destroy);
+	wl_signal_add(&cursor->source->view->base.events.destroy, &cursor->source_destroy);
 	cursor_session_update(cursor);
 }
 

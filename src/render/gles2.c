@@ -346,8 +346,8 @@ static void set_texture(GLenum unit, GLenum target, GLuint tex) {
 }
 
 /* Called with dst bound as the framebuffer. */
-static bool draw(struct zc_gl *gl, struct wlr_texture *src, enum wl_output_transform transform,
-		struct wlr_buffer *dst, const pixman_region32_t *region,
+static bool draw(struct zc_gl *gl, struct wlr_texture *src,
+		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst, const pixman_region32_t *region,
 		const struct zc_overlay *overlay, struct wlr_texture *cursor) {
 	struct wlr_gles2_texture_attribs src_attribs;
 	wlr_gles2_texture_get_attribs(src, &src_attribs);
@@ -376,7 +376,8 @@ static bool draw(struct zc_gl *gl, struct wlr_texture *src, enum wl_output_trans
 	glUseProgram(prog->program);
 
 	GLfloat map[9];
-	texture_map(map, transform, src->width, src->height, 0, 0);
+	texture_map(map, geometry->transform, src->width, src->height,
+		-geometry->area.x, -geometry->area.y);
 	glUniformMatrix3fv(prog->src_map, 1, GL_FALSE, map);
 	glUniform2f(prog->dst_size, dst->width, dst->height);
 	set_texture(GL_TEXTURE0, src_attribs.target, src_attribs.tex);
@@ -490,7 +491,7 @@ static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job) {
 }
 
 enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
-		enum wl_output_transform transform, struct wlr_buffer *dst,
+		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
 		const pixman_region32_t *region, const struct zc_overlay *overlay,
 		zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job_out) {
 	struct zc_gl_job *job = calloc(1, sizeof(*job));
@@ -520,7 +521,7 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 	if (overlay != NULL && overlay->image != NULL) {
 		cursor = cursor_texture(gl, overlay->image);
 	}
-	if (!draw(gl, src_texture, transform, dst, region, overlay, cursor)) {
+	if (!draw(gl, src_texture, geometry, dst, region, overlay, cursor)) {
 		wlr_log(WLR_ERROR, "zerocap: the capture draw failed");
 		goto out_end;
 	}

@@ -34,13 +34,13 @@ void zc_gl_destroy(struct zc_gl *gl);
 bool zc_gl_dmabuf_constraints(struct zc_gl *gl, struct zc_constraints *constraints);
 
 /*
- * Draws src, transformed, into the dma-buf dst, only inside region, with
+ * Draws src as geometry says into the dma-buf dst, only inside region, with
  * overlay (may be NULL) laid over it: one draw. done runs from the event
  * loop once the GPU has finished. On ZC_GL_OK *job is set; on failure
  * done is never called.
  */
 enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
-	enum wl_output_transform transform, struct wlr_buffer *dst,
+	const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
 	const pixman_region32_t *region, const struct zc_overlay *overlay,
 	zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job);
 /* The job completes without calling back (its owner is going away). */

@@ -10,6 +10,15 @@
 struct wlr_buffer;
 struct wlr_renderer;
 
+/*
+ * Where a copy comes from: the source drawn with transform gives the full
+ * image; area is the part of it that lands at the destination's origin.
+ */
+struct zc_copy_geometry {
+	enum wl_output_transform transform;
+	struct wlr_box area;
+};
+
 /* An image drawn on top of the copy, e.g. the cursor. */
 struct zc_overlay {
 	struct wlr_buffer *image;
@@ -33,12 +42,12 @@ uint64_t zc_region_area(const pixman_region32_t *region);
 bool zc_render_describe_buffer(struct wl_resource *resource, struct zc_buffer_info *info);
 
 /*
- * Copies src, transformed by transform, into the CPU-accessible dst, writing
- * only region (dst coordinates), then draws overlay (may be NULL) over it.
+ * Copies src as geometry says into the CPU-accessible dst, writing only
+ * region (dst coordinates), then draws overlay (may be NULL) over it.
  * Sources without CPU access are read back with the renderer.
  */
 bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
-	enum wl_output_transform transform, struct wlr_buffer *dst,
+	const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
 	const pixman_region32_t *region, const struct zc_overlay *overlay,
 	struct zc_capture_stats *stats);
 

@@ -129,27 +129,32 @@ static void cpu_image_end(struct cpu_image *img) {
 	free(img->readback);
 }
 
-/* The source area that region (destination coordinates) samples. */
+/* The source pixels that region (destination coordinates) samples. */
 static void source_region(pixman_region32_t *out, const pixman_region32_t *region,
-		enum wl_output_transform transform, int dst_w, int dst_h) {
+		const struct zc_copy_geometry *geometry, struct wlr_buffer *src) {
 	pixman_region32_init(out);
 	int n;
 	const pixman_box32_t *rects = pixman_region32_rectangles(region, &n);
-	enum wl_output_transform inverse = wlr_output_transform_invert(transform);
+	enum wl_output_transform inverse = wlr_output_transform_invert(geometry->transform);
+	int full_w = src->width, full_h = src->height;
+	if (geometry->transform % 2 == 1) {
+		full_w = src->height;
+		full_h = src->width;
+	}
 	for (int i = 0; i < n; i++) {
 		struct wlr_box box = {
-			.x = rects[i].x1,
-			.y = rects[i].y1,
+			.x = rects[i].x1 + geometry->area.x,
+			.y = rects[i].y1 + geometry->area.y,
 			.width = rects[i].x2 - rects[i].x1,
 			.height = rects[i].y2 - rects[i].y1,
 		};
-		wlr_box_transform(&box, &box, inverse, dst_w, dst_h);
+		wlr_box_transform(&box, &box, inverse, full_w, full_h);
 		pixman_region32_union_rect(out, out, box.x, box.y, box.width, box.height);
 	}
 }
 
 bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
-		enum wl_output_transform transform, struct wlr_buffer *dst,
+		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
 		const pixman_region32_t *region, const struct zc_overlay *overlay,
 		struct zc_capture_stats *stats) {
 	struct cpu_image out;
@@ -162,7 +167,7 @@ bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
 	bool ok = cpu_image_begin(&in, src, WLR_BUFFER_DATA_PTR_ACCESS_READ);
 	if (!ok && renderer != NULL) {
 		pixman_region32_t needed;
-		source_region(&needed, region, transform, dst->width, dst->height);
+		source_region(&needed, region, geometry, src);
 		ok = cpu_image_read_back(&in, renderer, src, &needed, stats);
 		pixman_region32_fini(&needed);
 	}
@@ -172,9 +177,9 @@ bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
 	}
 
 	pixman_image_set_clip_region32(out.image, (pixman_region32_t *)region);
-	set_image_transform(in.image, transform, src->width, src->height);
+	set_image_transform(in.image, geometry->transform, src->width, src->height);
 	pixman_image_composite32(PIXMAN_OP_SRC, in.image, NULL, out.image,
-		0, 0, 0, 0, 0, 0, dst->width, dst->height);
+		geometry->area.x, geometry->area.y, 0, 0, 0, 0, dst->width, dst->height);
 	cpu_image_end(&in);
 
 	if (overlay != NULL && overlay->image != NULL) {

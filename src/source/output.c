@@ -16,14 +16,18 @@ static const uint32_t shm_formats[] = {
 	DRM_FORMAT_ABGR8888,
 };
 
-static const struct zc_source_impl output_source_impl;
+static const struct zc_source_impl view_impl;
+
+static struct zc_output_view *view_from_source(struct zc_source *source) {
+	struct zc_output_view *view = wl_container_of(source, view, base);
+	return view;
+}
 
 struct zc_output_source *zc_output_source_from_source(struct zc_source *source) {
-	if (source->impl != &output_source_impl) {
+	if (source->impl != &view_impl) {
 		return NULL;
 	}
-	struct zc_output_source *output_source = wl_container_of(source, output_source, base);
-	return output_source;
+	return view_from_source(source)->output;
 }
 
 /*
@@ -34,52 +38,81 @@ static enum wl_output_transform upright_transform(struct zc_output_source *sourc
 	return source->output->transform;
 }
 
-/* How the output buffer is turned into the captured image. */
-static enum wl_output_transform capture_transform(struct zc_output_source *source) {
-	if (source->manager->options.raw_transform) {
-		return WL_OUTPUT_TRANSFORM_NORMAL;
-	}
-	return upright_transform(source);
+/* How the output buffer is turned into the view's image. */
+static enum wl_output_transform capture_transform(struct zc_output_view *view) {
+	return view->raw ? WL_OUTPUT_TRANSFORM_NORMAL : upright_transform(view->output);
 }
 
-/* How upright pixels (the cursor) are drawn into the captured image. */
-static enum wl_output_transform overlay_transform(struct zc_output_source *source) {
-	if (source->manager->options.raw_transform) {
-		return wlr_output_transform_invert(upright_transform(source));
+/* How upright pixels (the cursor) are drawn into the view's image. */
+static enum wl_output_transform overlay_transform(struct zc_output_view *view) {
+	if (view->raw) {
+		return wlr_output_transform_invert(upright_transform(view->output));
 	}
 	return WL_OUTPUT_TRANSFORM_NORMAL;
 }
 
 /* The transform event: what the client still has to apply. */
-static uint32_t reported_transform(struct zc_output_source *source) {
-	if (source->manager->options.raw_transform) {
-		return source->output->transform;
-	}
-	return WL_OUTPUT_TRANSFORM_NORMAL;
+static uint32_t reported_transform(struct zc_output_view *view) {
+	return view->raw ? view->output->output->transform : WL_OUTPUT_TRANSFORM_NORMAL;
 }
 
-static void update_constraints(struct zc_output_source *source, bool force) {
+/* The whole image of the view before cropping. */
+static void view_full_size(struct zc_output_view *view, int *width, int *height) {
+	struct wlr_output *output = view->output->output;
+	*width = output->width;
+	*height = output->height;
+	if (!view->raw && output->transform % 2 == 1) {
+		*width = output->height;
+		*height = output->width;
+	}
+}
+
+/* The part of the full image the view shows. */
+static struct wlr_box view_area(struct zc_output_view *view) {
+	int width, height;
+	view_full_size(view, &width, &height);
+	struct wlr_box full = {.width = width, .height = height};
+	if (wlr_box_empty(&view->crop)) {
+		return full;
+	}
+	struct wlr_box area;
+	if (!wlr_box_intersection(&area, &view->crop, &full)) {
+		return (struct wlr_box){0};
+	}
+	return area;
+}
+
+static void view_update_constraints(struct zc_output_view *view, bool force) {
+	struct zc_output_source *source = view->output;
 	struct wlr_output *output = source->output;
-	if (!output->enabled || output->width <= 0 || output->height <= 0) {
+	struct wlr_box area = view_area(view);
+	if (!output->enabled || wlr_box_empty(&area)) {
 		return;
 	}
-	int width = output->width, height = output->height;
-	if (!source->manager->options.raw_transform && output->transform % 2 == 1) {
-		width = output->height;
-		height = output->width;
-	}
 	struct zc_constraints constraints = source->dmabuf;
-	constraints.width = width;
-	constraints.height = height;
+	constraints.width = area.width;
+	constraints.height = area.height;
 	constraints.shm_formats = (uint32_t *)shm_formats;
 	constraints.n_shm_formats = sizeof(shm_formats) / sizeof(shm_formats[0]);
-	if (!zc_source_set_constraints(&source->base, &constraints, force)) {
+	if (!zc_source_set_constraints(&view->base, &constraints, force)) {
 		wlr_log(WLR_ERROR, "zerocap: out of memory updating capture constraints");
 	}
 }
 
-/* The cursor's box in capture buffer coordinates, empty when hidden. */
-static struct wlr_box cursor_box(struct zc_output_source *source) {
+/* Damage of the full view image, clipped and moved to the view's buffer. */
+static void view_damage(struct zc_output_view *view, pixman_region32_t *damage,
+		bool cursor_only) {
+	struct wlr_box area = view_area(view);
+	pixman_region32_intersect_rect(damage, damage, area.x, area.y, area.width, area.height);
+	pixman_region32_translate(damage, -area.x, -area.y);
+	if (pixman_region32_not_empty(damage) && view->base.has_constraints) {
+		zc_source_damage(&view->base, damage, cursor_only);
+	}
+}
+
+/* The cursor's box in the view's buffer, empty when it is not there. */
+static struct wlr_box cursor_box(struct zc_output_view *view) {
+	struct zc_output_source *source = view->output;
 	struct wlr_box box = {0};
 	struct zc_cursor_state state;
 	zc_output_source_get_cursor(source, &state);
@@ -92,20 +125,38 @@ static struct wlr_box cursor_box(struct zc_output_source *source) {
 	box.height = source->cursor_image->height;
 	int w, h;
 	wlr_output_transformed_resolution(source->output, &w, &h);
-	wlr_box_transform(&box, &box, overlay_transform(source), w, h);
+	wlr_box_transform(&box, &box, overlay_transform(view), w, h);
+	struct wlr_box area = view_area(view);
+	box.x -= area.x;
+	box.y -= area.y;
 	return box;
 }
 
+/* before: each view's cursor box ahead of the change (NULL: out of memory). */
 static void damage_cursor(struct zc_output_source *source, const struct wlr_box *before) {
 	wl_signal_emit(&source->events.cursor_update, NULL);
-	struct wlr_box after = cursor_box(source);
-	pixman_region32_t damage;
-	pixman_region32_init_rect(&damage, before->x, before->y, before->width, before->height);
-	pixman_region32_union_rect(&damage, &damage, after.x, after.y, after.width, after.height);
-	if (pixman_region32_not_empty(&damage) && source->base.has_constraints) {
-		zc_source_damage(&source->base, &damage, true);
+	if (before == NULL) {
+		wlr_log(WLR_ERROR, "zerocap: out of memory tracking the cursor");
+		return;
 	}
-	pixman_region32_fini(&damage);
+	struct zc_output_view *view;
+	size_t i = 0;
+	wl_list_for_each(view, &source->views, link) {
+		struct wlr_box after = cursor_box(view);
+		pixman_region32_t damage;
+		pixman_region32_init_rect(&damage, before[i].x, before[i].y,
+			before[i].width, before[i].height);
+		pixman_region32_union_rect(&damage, &damage, after.x, after.y,
+			after.width, after.height);
+		/* Already in view buffer coordinates: clip only. */
+		struct wlr_box area = view_area(view);
+		pixman_region32_intersect_rect(&damage, &damage, 0, 0, area.width, area.height);
+		if (pixman_region32_not_empty(&damage) && view->base.has_constraints) {
+			zc_source_damage(&view->base, &damage, true);
+		}
+		pixman_region32_fini(&damage);
+		i++;
+	}
 }
 
 static bool source_describe_buffer(struct zc_source *base, struct wl_resource *buffer,
@@ -113,15 +164,15 @@ static bool source_describe_buffer(struct zc_source *base, struct wl_resource *b
 	return zc_render_describe_buffer(buffer, info);
 }
 
-static bool source_has_image(struct zc_source *base) {
-	struct zc_output_source *source = zc_output_source_from_source(base);
-	return source->image != NULL;
+static bool view_has_image(struct zc_source *base) {
+	struct zc_output_view *view = view_from_source(base);
+	return view->output != NULL && view->output->image != NULL;
 }
 
-static void source_request_image(struct zc_source *base) {
-	struct zc_output_source *source = zc_output_source_from_source(base);
-	if (source->output->enabled) {
-		wlr_output_schedule_frame(source->output);
+static void view_request_image(struct zc_source *base) {
+	struct zc_output_view *view = view_from_source(base);
+	if (view->output != NULL && view->output->output->enabled) {
+		wlr_output_schedule_frame(view->output->output);
 	}
 }
 
@@ -178,21 +229,23 @@ static void handle_gpu_done(struct zc_frame *frame, void *data, bool ok) {
 	copy_try_finish(copy);
 }
 
-static struct zc_overlay *frame_overlay(struct zc_output_source *source,
+static struct zc_overlay *frame_overlay(struct zc_output_view *view,
 		struct zc_frame *frame, struct zc_overlay *cursor) {
+	struct zc_output_source *source = view->output;
 	if (!frame->session->paint_cursors || !source->cursor_visible ||
 			source->cursor_image == NULL) {
 		return NULL;
 	}
 	cursor->image = source->cursor_image;
-	cursor->box = cursor_box(source);
-	cursor->transform = overlay_transform(source);
+	cursor->box = cursor_box(view);
+	cursor->transform = overlay_transform(view);
 	return cursor;
 }
 
-static void source_copy(struct zc_source *base, struct zc_frame *frame,
+static void view_copy(struct zc_source *base, struct zc_frame *frame,
 		const pixman_region32_t *region) {
-	struct zc_output_source *source = zc_output_source_from_source(base);
+	struct zc_output_view *view = view_from_source(base);
+	struct zc_output_source *source = view->output;
 	struct output_copy *copy = calloc(1, sizeof(*copy));
 	struct wlr_buffer *dst = wlr_buffer_from_resource(frame->buffer);
 	if (copy == NULL || dst == NULL) {
@@ -204,27 +257,30 @@ static void source_copy(struct zc_source *base, struct zc_frame *frame,
 	}
 	copy->source = source;
 	copy->frame = frame;
-	copy->transform = reported_transform(source);
+	copy->transform = reported_transform(view);
 	copy->image_seq = source->image_seq;
 	copy->has_time = source->image_presented;
 	copy->when = source->image_when;
 	wl_list_insert(source->copies.prev, &copy->link);
 
 	struct zc_overlay cursor;
-	const struct zc_overlay *overlay = frame_overlay(source, frame, &cursor);
+	const struct zc_overlay *overlay = frame_overlay(view, frame, &cursor);
+	struct zc_copy_geometry geometry = {
+		.transform = capture_transform(view),
+		.area = view_area(view),
+	};
 	enum zc_failure failure = ZC_FAILURE_UNKNOWN;
 	bool ok;
 	if (frame->buffer_info.type == ZC_BUFFER_DMABUF) {
 		enum zc_gl_result result = zc_gl_blit(source->manager->gl, source->image,
-			capture_transform(source), dst, region, overlay, handle_gpu_done, frame,
-			copy, &copy->job);
+			&geometry, dst, region, overlay, handle_gpu_done, frame, copy, &copy->job);
 		ok = result == ZC_GL_OK;
 		if (result == ZC_GL_BAD_BUFFER) {
 			failure = ZC_FAILURE_BUFFER_CONSTRAINTS;
 		}
 	} else {
-		ok = zc_render_copy_cpu(source->manager->renderer, source->image,
-			capture_transform(source), dst, region, overlay, &source->manager->stats);
+		ok = zc_render_copy_cpu(source->manager->renderer, source->image, &geometry, dst,
+			region, overlay, &source->manager->stats);
 	}
 	wlr_buffer_unlock(dst);
 	if (!ok) {
@@ -235,12 +291,77 @@ static void source_copy(struct zc_source *base, struct zc_frame *frame,
 	copy_try_finish(copy);
 }
 
-static const struct zc_source_impl output_source_impl = {
+static const struct zc_source_impl view_impl = {
 	.describe_buffer = source_describe_buffer,
-	.has_image = source_has_image,
-	.request_image = source_request_image,
-	.copy = source_copy,
+	.has_image = view_has_image,
+	.request_image = view_request_image,
+	.copy = view_copy,
 };
+
+static bool box_equal(const struct wlr_box *a, const struct wlr_box *b) {
+	return a->x == b->x && a->y == b->y && a->width == b->width && a->height == b->height;
+}
+
+struct zc_output_view *zc_output_view_get(struct zc_output_source *source, bool raw,
+		const struct wlr_box *crop) {
+	struct wlr_box want = {0};
+	if (crop != NULL && !wlr_box_empty(crop)) {
+		want = *crop;
+	}
+	struct zc_output_view *view;
+	wl_list_for_each(view, &source->views, link) {
+		if (view->raw == raw && box_equal(&view->crop, &want)) {
+			view->refs++;
+			return view;
+		}
+	}
+	view = calloc(1, sizeof(*view));
+	if (view == NULL) {
+		return NULL;
+	}
+	zc_source_init(&view->base, &view_impl);
+	view->base.stats = &source->manager->stats;
+	view->output = source;
+	view->raw = raw;
+	view->crop = want;
+	view->refs = 1;
+	wl_list_insert(source->views.prev, &view->link);
+	view_update_constraints(view, false);
+	return view;
+}
+
+/* The output is going away: sessions stop, the view stays for its users. */
+static void view_detach(struct zc_output_view *view) {
+	zc_source_finish(&view->base);
+	wl_list_remove(&view->link);
+	wl_list_init(&view->link);
+	view->output = NULL;
+}
+
+void zc_output_view_unref(struct zc_output_view *view) {
+	if (view == NULL || --view->refs > 0) {
+		return;
+	}
+	if (view->output != NULL) {
+		view_detach(view);
+	}
+	free(view);
+}
+
+/* Every view's cursor box, in view order, to damage after a change. */
+static struct wlr_box *cursor_boxes(struct zc_output_source *source) {
+	size_t n = wl_list_length(&source->views);
+	struct wlr_box *boxes = calloc(n > 0 ? n : 1, sizeof(*boxes));
+	if (boxes == NULL) {
+		return NULL;
+	}
+	struct zc_output_view *view;
+	size_t i = 0;
+	wl_list_for_each(view, &source->views, link) {
+		boxes[i++] = cursor_box(view);
+	}
+	return boxes;
+}
 
 static struct zc_output_source *output_source_from_cursor(struct zc_source *base) {
 	struct zc_output_source *source = wl_container_of(base, source, cursor_base);
@@ -259,8 +380,12 @@ static void cursor_copy(struct zc_source *base, struct zc_frame *frame,
 		const pixman_region32_t *region) {
 	struct zc_output_source *source = output_source_from_cursor(base);
 	struct wlr_buffer *dst = wlr_buffer_from_resource(frame->buffer);
-	bool ok = dst != NULL && zc_render_copy_cpu(NULL, source->cursor_image,
-		WL_OUTPUT_TRANSFORM_NORMAL, dst, region, NULL, &source->manager->stats);
+	struct zc_copy_geometry geometry = {
+		.transform = WL_OUTPUT_TRANSFORM_NORMAL,
+		.area = {.width = source->cursor_image->width, .height = source->cursor_image->height},
+	};
+	bool ok = dst != NULL && zc_render_copy_cpu(NULL, source->cursor_image, &geometry, dst,
+		region, NULL, &source->manager->stats);
 	wlr_buffer_unlock(dst);
 	if (ok) {
 		zc_frame_copy_done(frame, WL_OUTPUT_TRANSFORM_NORMAL, &source->cursor_when);
@@ -327,7 +452,10 @@ static void handle_output_commit(struct wl_listener *listener, void *data) {
 	if (event->committed & (WLR_OUTPUT_STATE_MODE | WLR_OUTPUT_STATE_ENABLED |
 			WLR_OUTPUT_STATE_TRANSFORM | WLR_OUTPUT_STATE_SCALE)) {
 		bool force = event->committed & (WLR_OUTPUT_STATE_TRANSFORM | WLR_OUTPUT_STATE_SCALE);
-		update_constraints(source, force);
+		struct zc_output_view *view;
+		wl_list_for_each(view, &source->views, link) {
+			view_update_constraints(view, force);
+		}
 		wl_signal_emit(&source->events.cursor_update, NULL);
 	}
 	if (event->buffer == NULL) {
@@ -349,12 +477,13 @@ static void handle_output_commit(struct wl_listener *listener, void *data) {
 
 	pixman_region32_t damage;
 	pixman_region32_init(&damage);
-	wlr_region_transform(&damage, &source->pending_damage, capture_transform(source),
-		output->width, output->height);
-	pixman_region32_clear(&source->pending_damage);
-	if (source->base.has_constraints) {
-		zc_source_damage(&source->base, &damage, false);
+	struct zc_output_view *view, *tmp;
+	wl_list_for_each_safe(view, tmp, &source->views, link) {
+		wlr_region_transform(&damage, &source->pending_damage, capture_transform(view),
+			output->width, output->height);
+		view_damage(view, &damage, false);
 	}
+	pixman_region32_clear(&source->pending_damage);
 	pixman_region32_fini(&damage);
 }
 
@@ -394,8 +523,7 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 		wlr_log(WLR_ERROR, "zerocap: out of memory");
 		return NULL;
 	}
-	zc_source_init(&source->base, &output_source_impl);
-	source->base.stats = &manager->stats;
+	wl_list_init(&source->views);
 	zc_source_init(&source->cursor_base, &cursor_source_impl);
 	source->cursor_base.stats = &manager->stats;
 	wl_signal_init(&source->events.cursor_update);
@@ -417,7 +545,11 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 	wl_signal_add(&output->events.present, &source->output_present);
 
 	wl_list_insert(&manager->output_sources, &source->link);
-	update_constraints(source, false);
+	source->view = zc_output_view_get(source, manager->options.raw_transform, NULL);
+	if (source->view == NULL) {
+		zc_output_source_destroy(source);
+		return NULL;
+	}
 	return source;
 }
 
@@ -425,7 +557,11 @@ void zc_output_source_destroy(struct zc_output_source *source) {
 	if (source == NULL) {
 		return;
 	}
-	zc_source_finish(&source->base);
+	struct zc_output_view *view, *view_tmp;
+	wl_list_for_each_safe(view, view_tmp, &source->views, link) {
+		view_detach(view);
+	}
+	zc_output_view_unref(source->view);
 	zc_source_finish(&source->cursor_base);
 	struct output_copy *copy, *tmp;
 	wl_list_for_each_safe(copy, tmp, &source->copies, link) {
@@ -451,7 +587,7 @@ void zc_output_source_destroy(struct zc_output_source *source) {
 
 void zc_output_source_set_cursor_image(struct zc_output_source *source,
 		struct wlr_buffer *image, int32_t hotspot_x, int32_t hotspot_y) {
-	struct wlr_box before = cursor_box(source);
+	struct wlr_box *before = cursor_boxes(source);
 	if (image != NULL) {
 		wlr_buffer_lock(image);
 	}
@@ -470,7 +606,8 @@ void zc_output_source_set_cursor_image(struct zc_output_source *source,
 		zc_source_set_constraints(&source->cursor_base, &constraints, false);
 		zc_source_damage_all(&source->cursor_base);
 	}
-	damage_cursor(source, &before);
+	damage_cursor(source, before);
+	free(before);
 }
 
 void zc_output_source_move_cursor(struct zc_output_source *source,
@@ -478,9 +615,10 @@ void zc_output_source_move_cursor(struct zc_output_source *source,
 	if (source->cursor_visible == visible && source->cursor_x == x && source->cursor_y == y) {
 		return;
 	}
-	struct wlr_box before = cursor_box(source);
+	struct wlr_box *before = cursor_boxes(source);
 	source->cursor_visible = visible;
 	source->cursor_x = x;
 	source->cursor_y = y;
-	damage_cursor(source, &before);
+	damage_cursor(source, before);
+	free(before);
 }

@@ -6,9 +6,28 @@
 #include "capture/capture.h"
 
 struct zc_capture_manager;
+struct zc_output_source;
+
+/*
+ * One way of looking at an output: upright or in the buffer's own
+ * orientation, whole or cropped. Each view is a capture source with its own
+ * constraints and damage. Views are shared and reference counted; a view
+ * outlives its output (stopped, output NULL) until its last reference goes.
+ */
+struct zc_output_view {
+	struct zc_source base;
+	struct zc_output_source *output; /* NULL once the output is gone */
+	struct wl_list link; /* zc_output_source.views */
+	int refs;
+	bool raw;
+	/* In the view's orientation, buffer pixels; empty: the whole image. */
+	struct wlr_box crop;
+};
 
 struct zc_output_source {
-	struct zc_source base;
+	/* The view ext-image-capture-source hands out. */
+	struct zc_output_view *view;
+	struct wl_list views; /* zc_output_view.link */
 	/* The cursor image on its own, for cursor capture sessions. */
 	struct zc_source cursor_base;
 	struct timespec cursor_when;
@@ -55,8 +74,15 @@ struct zc_cursor_state {
 	int32_t hotspot_x, hotspot_y;
 };
 
-/* NULL when source is not the main source of an output. */
+/* NULL when source is not an output view or its output is gone. */
 struct zc_output_source *zc_output_source_from_source(struct zc_source *source);
+/*
+ * A view with these parameters (crop NULL or empty: whole image), with a new
+ * reference. NULL on allocation failure.
+ */
+struct zc_output_view *zc_output_view_get(struct zc_output_source *source, bool raw,
+	const struct wlr_box *crop);
+void zc_output_view_unref(struct zc_output_view *view);
 struct zc_source *zc_output_source_cursor(struct zc_output_source *source);
 void zc_output_source_get_cursor(struct zc_output_source *source, struct zc_cursor_state *state);
 
