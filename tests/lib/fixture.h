@@ -1,0 +1,62 @@
+/*
+ * Test fixture: runs the real reference compositor (headless, its own socket,
+ * driven through --control) and connects real Wayland clients to it.
+ *
+ * Checks count into a per-process tally; zt_finish() prints
+ * "N passed, M failed" and gives the exit status. Exit 77 means skipped.
+ */
+#ifndef ZT_FIXTURE_H
+#define ZT_FIXTURE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "zc-client.h"
+
+struct zt_compositor {
+	pid_t pid;
+	int to_child; /* its stdin */
+	FILE *from_child; /* its stdout */
+	char socket[64];
+	char reply[4096];
+};
+
+/*
+ * Starts zerocap-compositor ($ZC_COMPOSITOR) with --control, a fresh socket
+ * and the extra arguments (NULL-terminated, may be NULL). The renderer is
+ * pixman unless WLR_RENDERER is set. Returns false (and records a failure)
+ * when it does not come up.
+ */
+bool zt_compositor_start(struct zt_compositor *comp, const char *const *args);
+/* Sends one control command, waits for its reply; true when it says "ok". */
+bool zt_cmd(struct zt_compositor *comp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+/* Asks it to quit; true when it exits with status 0 (sanitizers included). */
+bool zt_compositor_stop(struct zt_compositor *comp);
+/* True while the process runs. */
+bool zt_compositor_alive(struct zt_compositor *comp);
+
+/* Connects a client to comp; records a failure on error. */
+struct zcc_client *zt_connect(struct zt_compositor *comp);
+
+/* Checks */
+void zt_check(bool ok, const char *file, int line, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+#define ZT_CHECK(cond, ...) zt_check((cond), __FILE__, __LINE__, __VA_ARGS__)
+int zt_finish(void);
+/* Prints a heading for the next group of checks. */
+void zt_section(const char *name);
+
+/* Open file descriptors of a process (pid 0: ourselves). */
+int zt_count_fds(pid_t pid);
+
+/* Expected pixels: 0xAARRGGBB of the capture for a control colour RRGGBBAA. */
+uint32_t zt_rgba_to_argb(uint32_t rgba);
+/*
+ * Counts pixels of image inside box that differ from argb (alpha ignored for
+ * formats without alpha). Returns the count; reports the first one.
+ */
+int zt_count_mismatch(const struct zcc_image *image, int x, int y, int w, int h,
+	uint32_t argb);
+
+#endif
