@@ -5,7 +5,6 @@
  * Every protocol error kills its connection, so each case runs on a fresh
  * client; afterwards the compositor must still run and serve a new client.
  */
-#include <stdlib.h>
 #include <string.h>
 #include <wayland-client.h>
 #include "ext-image-capture-source-v1-client-protocol.h"

@@ -105,8 +105,12 @@ void zc_frame_capture(struct zc_frame *frame) {
 		return;
 	}
 	struct zc_source *source = session->source;
-	if (frame->buffer == NULL ||
-			!source->impl->describe_buffer(source, frame->buffer, &frame->buffer_info)) {
+	if (frame->buffer == NULL) {
+		/* Attached, then destroyed by the client. */
+		zc_frame_fail(frame, ZC_FAILURE_UNKNOWN);
+		return;
+	}
+	if (!source->impl->describe_buffer(source, frame->buffer, &frame->buffer_info)) {
 		zc_frame_fail(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
 		return;
 	}

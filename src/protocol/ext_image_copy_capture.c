@@ -31,6 +31,7 @@ struct ext_session {
 struct ext_frame {
 	struct wl_resource *resource;
 	struct zc_frame *frame;
+	bool attached; /* a buffer was attached, even if it is gone since */
 	bool captured;
 };
 
@@ -121,6 +122,7 @@ static void frame_handle_attach_buffer(struct wl_client *client,
 		struct wl_resource *resource, struct wl_resource *buffer) {
 	struct ext_frame *frame = ext_frame_from_resource(resource);
 	if (frame_check_not_captured(frame)) {
+		frame->attached = true;
 		zc_frame_attach_buffer(frame->frame, buffer);
 	}
 }
@@ -145,7 +147,7 @@ static void frame_handle_capture(struct wl_client *client, struct wl_resource *r
 	if (!frame_check_not_captured(frame)) {
 		return;
 	}
-	if (frame->frame->buffer == NULL) {
+	if (!frame->attached) {
 		wl_resource_post_error(resource, EXT_IMAGE_COPY_CAPTURE_FRAME_V1_ERROR_NO_BUFFER,
 			"capture requested without a buffer attached");
 		return;

@@ -42,3 +42,13 @@ bool zc_render_describe_buffer(struct wl_resource *resource, struct zc_buffer_in
 	}
 	return false;
 }
+
+uint64_t zc_region_area(const pixman_region32_t *region) {
+	uint64_t area = 0;
+	int n;
+	const pixman_box32_t *rects = pixman_region32_rectangles(region, &n);
+	for (int i = 0; i < n; i++) {
+		area += (uint64_t)(rects[i].x2 - rects[i].x1) * (rects[i].y2 - rects[i].y1);
+	}
+	return area;
+}

@@ -26,15 +26,10 @@
 #include <wlr/render/wlr_texture.h>
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/util/log.h>
+#include "render/blit.h"
 #include "render/gles2.h"
-#include "shaders.h"
 
 #define FENCE_POLL_MS 1
-
-struct gl_program {
-	GLuint program;
-	GLint pos, dst_size, src_map, src, cursor, has_cursor, cursor_map;
-};
 
 struct zc_gl {
 	struct wlr_renderer *renderer;
@@ -43,7 +38,7 @@ struct zc_gl {
 	struct zc_capture_stats *stats;
 
 	bool programs_ready;
-	struct gl_program plain, external;
+	struct zc_blit_program plain, external;
 
 	PFNEGLCREATESYNCKHRPROC create_sync;
 	PFNEGLDESTROYSYNCKHRPROC destroy_sync;
@@ -101,74 +96,20 @@ static bool has_extension(const char *list, const char *name) {
 	return false;
 }
 
-static GLuint compile_shader(GLenum type, const char *const *sources, const GLint *lengths,
-		int n) {
-	GLuint shader = glCreateShader(type);
-	glShaderSource(shader, n, sources, lengths);
-	glCompileShader(shader);
-	GLint ok = GL_FALSE;
-	glGetShaderiv(shader, GL_COMPILE_STATUS, &ok);
-	if (!ok) {
-		char log[1024];
-		glGetShaderInfoLog(shader, sizeof(log), NULL, log);
-		wlr_log(WLR_ERROR, "zerocap: shader compilation failed: %s", log);
-		glDeleteShader(shader);
-		return 0;
-	}
-	return shader;
-}
-
-/* The fragment source with the variant's defines after its #version line. */
-static bool link_program(struct gl_program *prog, bool external) {
-	const char *frag = zc_shader_blit_frag;
-	const char *body = strchr(frag, '\n') + 1;
-	const char *frag_sources[] = {frag, external ? "#define ZC_EXTERNAL\n" : "", body};
-	const GLint frag_lengths[] = {body - frag, -1, -1};
-	const char *vert_sources[] = {zc_shader_blit_vert};
-	GLuint vert = compile_shader(GL_VERTEX_SHADER, vert_sources, NULL, 1);
-	GLuint fragment = compile_shader(GL_FRAGMENT_SHADER, frag_sources, frag_lengths, 3);
-	if (vert == 0 || fragment == 0) {
-		glDeleteShader(vert);
-		glDeleteShader(fragment);
-		return false;
-	}
-	prog->program = glCreateProgram();
-	glAttachShader(prog->program, vert);
-	glAttachShader(prog->program, fragment);
-	glLinkProgram(prog->program);
-	glDetachShader(prog->program, vert);
-	glDetachShader(prog->program, fragment);
-	glDeleteShader(vert);
-	glDeleteShader(fragment);
-	GLint ok = GL_FALSE;
-	glGetProgramiv(prog->program, GL_LINK_STATUS, &ok);
-	if (!ok) {
-		wlr_log(WLR_ERROR, "zerocap: shader program failed to link");
-		glDeleteProgram(prog->program);
-		prog->program = 0;
-		return false;
-	}
-	prog->pos = glGetAttribLocation(prog->program, "pos");
-	prog->dst_size = glGetUniformLocation(prog->program, "dst_size");
-	prog->src_map = glGetUniformLocation(prog->program, "src_map");
-	prog->src = glGetUniformLocation(prog->program, "src");
-	prog->cursor = glGetUniformLocation(prog->program, "cursor");
-	prog->has_cursor = glGetUniformLocation(prog->program, "has_cursor");
-	prog->cursor_map = glGetUniformLocation(prog->program, "cursor_map");
-	return true;
-}
-
 /* Called with the context current. The external variant is optional. */
 static bool ensure_programs(struct zc_gl *gl) {
 	if (gl->programs_ready) {
 		return true;
 	}
-	if (!link_program(&gl->plain, false)) {
+	char error[512];
+	if (!zc_blit_program_init(&gl->plain, false, error, sizeof(error))) {
+		wlr_log(WLR_ERROR, "zerocap: capture shaders failed: %s", error);
 		return false;
 	}
 	const char *exts = (const char *)glGetString(GL_EXTENSIONS);
-	if (has_extension(exts, "GL_OES_EGL_image_external")) {
-		link_program(&gl->external, true);
+	if (has_extension(exts, "GL_OES_EGL_image_external") &&
+			!zc_blit_program_init(&gl->external, true, error, sizeof(error))) {
+		wlr_log(WLR_ERROR, "zerocap: external-texture shaders failed: %s", error);
 	}
 	gl->programs_ready = true;
 	return true;
@@ -260,8 +201,8 @@ void zc_gl_destroy(struct zc_gl *gl) {
 		struct saved_context saved;
 		save_context(&saved);
 		wlr_egl_make_current(gl->egl);
-		glDeleteProgram(gl->plain.program);
-		glDeleteProgram(gl->external.program);
+		zc_blit_program_finish(&gl->plain);
+		zc_blit_program_finish(&gl->external);
 		restore_context(gl, &saved);
 	}
 	free(gl);
@@ -319,90 +260,48 @@ static struct wlr_texture *cursor_texture(struct zc_gl *gl, struct wlr_buffer *i
 	return texture;
 }
 
-/* Destination pixel -> normalised texture coordinate of an image drawn
- * with transform at (x, y); column-major for glUniformMatrix3fv. */
-static void texture_map(GLfloat out[static 9], enum wl_output_transform transform,
-		int width, int height, int x, int y) {
-	int m[6];
-	zc_transform_source_map(transform, width, height, m);
-	float sx = 1.0f / width, sy = 1.0f / height;
-	float tx = m[4] - m[0] * x - m[1] * y;
-	float ty = m[5] - m[2] * x - m[3] * y;
-	GLfloat columns[9] = {
-		m[0] * sx, m[2] * sy, 0,
-		m[1] * sx, m[3] * sy, 0,
-		tx * sx, ty * sy, 1,
+static struct zc_blit_image blit_image(struct wlr_texture *texture) {
+	struct wlr_gles2_texture_attribs attribs;
+	wlr_gles2_texture_get_attribs(texture, &attribs);
+	return (struct zc_blit_image){
+		.target = attribs.target,
+		.tex = attribs.tex,
+		.width = texture->width,
+		.height = texture->height,
 	};
-	memcpy(out, columns, sizeof(columns));
-}
-
-static void set_texture(GLenum unit, GLenum target, GLuint tex) {
-	glActiveTexture(unit);
-	glBindTexture(target, tex);
-	glTexParameteri(target, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-	glTexParameteri(target, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
-	glTexParameteri(target, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
-	glTexParameteri(target, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
 }
 
 /* Called with dst bound as the framebuffer. */
 static bool draw(struct zc_gl *gl, struct wlr_texture *src,
-		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst, const pixman_region32_t *region,
-		const struct zc_overlay *overlay, struct wlr_texture *cursor) {
-	struct wlr_gles2_texture_attribs src_attribs;
-	wlr_gles2_texture_get_attribs(src, &src_attribs);
-	struct gl_program *prog = src_attribs.target == GL_TEXTURE_EXTERNAL_OES ?
+		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
+		const pixman_region32_t *region, const struct zc_overlay *overlay,
+		struct wlr_texture *cursor) {
+	struct zc_blit blit = {
+		.src = blit_image(src),
+		.transform = geometry->transform,
+		.area_x = geometry->area.x,
+		.area_y = geometry->area.y,
+		.dst_width = dst->width,
+		.dst_height = dst->height,
+	};
+	const struct zc_blit_program *prog = blit.src.target == GL_TEXTURE_EXTERNAL_OES ?
 		&gl->external : &gl->plain;
 	if (prog->program == 0) {
 		wlr_log(WLR_ERROR, "zerocap: no shader program for this source texture");
 		return false;
 	}
-
-	int n;
-	const pixman_box32_t *rects = pixman_region32_rectangles(region, &n);
-	GLfloat *verts = calloc((size_t)n * 12, sizeof(GLfloat));
-	if (verts == NULL) {
-		return false;
-	}
-	for (int i = 0; i < n; i++) {
-		GLfloat x1 = rects[i].x1, y1 = rects[i].y1, x2 = rects[i].x2, y2 = rects[i].y2;
-		GLfloat quad[12] = {x1, y1, x2, y1, x1, y2, x1, y2, x2, y1, x2, y2};
-		memcpy(&verts[i * 12], quad, sizeof(quad));
-	}
-
-	glViewport(0, 0, dst->width, dst->height);
-	glDisable(GL_BLEND);
-	glDisable(GL_SCISSOR_TEST);
-	glUseProgram(prog->program);
-
-	GLfloat map[9];
-	texture_map(map, geometry->transform, src->width, src->height,
-		-geometry->area.x, -geometry->area.y);
-	glUniformMatrix3fv(prog->src_map, 1, GL_FALSE, map);
-	glUniform2f(prog->dst_size, dst->width, dst->height);
-	set_texture(GL_TEXTURE0, src_attribs.target, src_attribs.tex);
-	glUniform1i(prog->src, 0);
-
-	glUniform1i(prog->has_cursor, cursor != NULL);
+	struct zc_blit_image cursor_image;
 	if (cursor != NULL) {
-		struct wlr_gles2_texture_attribs cursor_attribs;
-		wlr_gles2_texture_get_attribs(cursor, &cursor_attribs);
-		texture_map(map, overlay->transform, cursor->width, cursor->height,
-			overlay->box.x, overlay->box.y);
-		glUniformMatrix3fv(prog->cursor_map, 1, GL_FALSE, map);
-		set_texture(GL_TEXTURE1, cursor_attribs.target, cursor_attribs.tex);
-		glUniform1i(prog->cursor, 1);
+		cursor_image = blit_image(cursor);
+		blit.cursor = &cursor_image;
+		blit.cursor_transform = overlay->transform;
+		blit.cursor_x = overlay->box.x;
+		blit.cursor_y = overlay->box.y;
 	}
-
-	glVertexAttribPointer(prog->pos, 2, GL_FLOAT, GL_FALSE, 0, verts);
-	glEnableVertexAttribArray(prog->pos);
-	glDrawArrays(GL_TRIANGLES, 0, n * 6);
-	glDisableVertexAttribArray(prog->pos);
-	glActiveTexture(GL_TEXTURE0);
-	glBindTexture(src_attribs.target, 0);
-	glUseProgram(0);
-	free(verts);
-	return glGetError() == GL_NO_ERROR;
+	/* pixman boxes and ours share their layout: x1, y1, x2, y2. */
+	blit.boxes = (const struct zc_blit_box *)pixman_region32_rectangles(
+		(pixman_region32_t *)region, &blit.n_boxes);
+	return zc_blit_draw(prog, &blit);
 }
 
 static int handle_fence_fd(int fd, uint32_t mask, void *data) {

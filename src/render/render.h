@@ -27,14 +27,6 @@ struct zc_overlay {
 	enum wl_output_transform transform;
 };
 
-/*
- * The affine map from destination pixels to source pixels when a src_w x
- * src_h image is drawn with transform (the inverse of wlr_box_transform):
- * sx = m[0] * dx + m[1] * dy + m[4], sy = m[2] * dx + m[3] * dy + m[5].
- */
-void zc_transform_source_map(enum wl_output_transform transform, int src_w, int src_h,
-	int map[static 6]);
-
 /* Pixels covered by region. */
 uint64_t zc_region_area(const pixman_region32_t *region);
 

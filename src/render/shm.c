@@ -5,6 +5,7 @@
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/util/log.h>
 #include "render/render.h"
+#include "render/transform.h"
 
 static pixman_format_code_t pixman_format_from_drm(uint32_t format) {
 	switch (format) {

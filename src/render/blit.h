@@ -1,0 +1,52 @@
+/*
+ * The capture draw in plain GLES2: no wlroots, no EGL. The library's GPU
+ * engine (gles2.c) and the standalone engine benchmark (bench/) both draw
+ * through this, with the shaders from shaders/.
+ */
+#ifndef ZC_RENDER_BLIT_H
+#define ZC_RENDER_BLIT_H
+
+#include <GLES2/gl2.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct zc_blit_program {
+	GLuint program;
+	GLint pos, dst_size, src_map, src, cursor, has_cursor, cursor_map;
+};
+
+struct zc_blit_image {
+	GLenum target; /* GL_TEXTURE_2D or GL_TEXTURE_EXTERNAL_OES */
+	GLuint tex;
+	int width, height;
+};
+
+struct zc_blit_box {
+	int x1, y1, x2, y2;
+};
+
+struct zc_blit {
+	struct zc_blit_image src;
+	/* wl_output_transform applied to src; then the part at area_x, area_y
+	 * of the transformed image lands at the destination's origin. */
+	int transform;
+	int area_x, area_y;
+	int dst_width, dst_height;
+	/* Destination pixels to write, rows counted from the first in memory. */
+	const struct zc_blit_box *boxes;
+	int n_boxes;
+	/* Laid over the copy when not NULL (premultiplied alpha). */
+	const struct zc_blit_image *cursor;
+	int cursor_transform;
+	int cursor_x, cursor_y;
+};
+
+/* With a current context. external: the samplerExternalOES variant. On
+ * failure the GL log is copied to error. */
+bool zc_blit_program_init(struct zc_blit_program *prog, bool external, char *error,
+	size_t error_size);
+void zc_blit_program_finish(struct zc_blit_program *prog);
+/* Draws into the bound framebuffer: one draw call. */
+bool zc_blit_draw(const struct zc_blit_program *prog, const struct zc_blit *blit);
+
+#endif
