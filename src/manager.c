@@ -23,6 +23,7 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 		manager->options = *options;
 	}
 	wl_list_init(&manager->output_sources);
+	zc_capture_manager_init_policy(manager);
 	manager->gl = zc_gl_create(renderer, wl_display_get_event_loop(display), &manager->stats);
 
 	bool ok = zc_ext_source_manager_init(manager);
@@ -54,6 +55,7 @@ void zc_capture_manager_destroy(struct zc_capture_manager *manager) {
 	zc_ext_source_manager_finish(manager);
 	zc_ext_copy_manager_finish(manager);
 	zc_wlr_screencopy_finish(manager);
+	zc_capture_manager_finish_policy(manager);
 	zc_gl_destroy(manager->gl);
 	wl_list_remove(&manager->display_destroy.link);
 	free(manager);

@@ -3,6 +3,7 @@
 
 #include <wayland-server-core.h>
 #include <zerocap/zerocap.h>
+#include "capture/capture.h"
 
 struct zc_capture_manager {
 	struct wl_display *display;
@@ -10,6 +11,16 @@ struct zc_capture_manager {
 	struct zc_capture_manager_options options;
 	struct zc_capture_stats stats;
 	struct zc_gl *gl; /* NULL without a GLES2 renderer: no dma-buf capture */
+
+	/* policy.c */
+	struct zc_policy policy;
+	zc_client_filter_func client_filter;
+	void *client_filter_data;
+	bool installed_global_filter;
+	zc_capture_request_func request_handler;
+	void *request_data;
+	zc_capture_activity_func activity_handler;
+	void *activity_data;
 	struct wl_list output_sources; /* zc_output_source.link */
 
 	struct wl_global *source_manager_global;
@@ -20,6 +31,9 @@ struct zc_capture_manager {
 	struct wl_list screencopy_sessions; /* kept per client, see wlr_screencopy.c */
 	struct wl_listener display_destroy;
 };
+
+void zc_capture_manager_init_policy(struct zc_capture_manager *manager);
+void zc_capture_manager_finish_policy(struct zc_capture_manager *manager);
 
 /* The output source of a wlr_output, or NULL. */
 struct zc_output_source *zc_capture_manager_find_output(struct zc_capture_manager *manager,

@@ -82,9 +82,22 @@ struct zc_source_impl {
 	void (*sessions_changed)(struct zc_source *source);
 };
 
+/*
+ * Who decides whether a session may capture. Without a policy every session
+ * may. With one, a session sends no constraints and copies nothing until
+ * zc_session_permit() allows it.
+ */
+struct zc_policy {
+	/* A session started and waits for zc_session_permit(), now or later. */
+	void (*request)(struct zc_policy *policy, struct zc_session *session);
+	/* A session that asked is stopping or going away. */
+	void (*ended)(struct zc_policy *policy, struct zc_session *session);
+};
+
 struct zc_source {
 	const struct zc_source_impl *impl;
 	struct zc_capture_stats *stats; /* may be NULL */
+	struct zc_policy *policy; /* may be NULL: everything is allowed */
 	struct zc_constraints constraints;
 	bool has_constraints;
 	struct wl_list sessions; /* zc_session.link */
@@ -103,9 +116,12 @@ struct zc_session_impl {
 
 struct zc_session {
 	struct zc_source *source; /* NULL once stopped */
+	struct zc_policy *policy; /* the one asked, until ended */
 	struct wl_list link; /* zc_source.sessions */
 	const struct zc_session_impl *impl;
 	void *data;
+	struct wl_client *client; /* may be NULL */
+	bool permitted;
 	struct zc_capture_stats *stats; /* may be NULL */
 	bool paint_cursors;
 	bool stopped;
@@ -113,6 +129,12 @@ struct zc_session {
 	pixman_region32_t damage;
 	struct zc_frame *frame; /* captured, not yet finished */
 	struct wl_list frames; /* zc_frame.session_link, every live frame */
+
+	struct {
+		struct wl_signal destroy; /* struct zc_session * */
+		/* The policy's question is over: stopped or destroyed. */
+		struct wl_signal ended; /* struct zc_session * */
+	} events;
 };
 
 struct zc_frame_impl {
@@ -167,11 +189,16 @@ bool zc_constraints_equal(const struct zc_constraints *a, const struct zc_constr
 bool zc_constraints_accept(const struct zc_constraints *constraints,
 	const struct zc_buffer_info *info);
 
-/* source may be NULL: the session starts stopped. */
+/* source may be NULL: the session starts stopped. client may be NULL. */
 struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursors,
-	const struct zc_session_impl *impl, void *data);
-/* Sends the first constraint batch, or stopped. Call once, after create. */
+	struct wl_client *client, const struct zc_session_impl *impl, void *data);
+/*
+ * Asks the source's policy, then sends the first constraint batch (or
+ * stopped). Call once, after create.
+ */
 void zc_session_start(struct zc_session *session);
+/* The policy's answer: allow starts the session, deny stops it. */
+void zc_session_permit(struct zc_session *session, bool allow);
 void zc_session_destroy(struct zc_session *session);
 void zc_session_stop(struct zc_session *session);
 /* Everything counts as changed: the next frame is a full one, at once. */

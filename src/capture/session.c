@@ -2,16 +2,19 @@
 #include "capture/capture.h"
 
 struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursors,
-		const struct zc_session_impl *impl, void *data) {
+		struct wl_client *client, const struct zc_session_impl *impl, void *data) {
 	struct zc_session *session = calloc(1, sizeof(*session));
 	if (session == NULL) {
 		return NULL;
 	}
 	session->impl = impl;
 	session->data = data;
+	session->client = client;
 	session->paint_cursors = paint_cursors;
 	pixman_region32_init(&session->damage);
 	wl_list_init(&session->frames);
+	wl_signal_init(&session->events.destroy);
+	wl_signal_init(&session->events.ended);
 	if (source == NULL) {
 		session->stopped = true;
 		wl_list_init(&session->link);
@@ -30,12 +33,38 @@ struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursor
 	return session;
 }
 
+static void session_send_constraints(struct zc_session *session) {
+	if (session->source->has_constraints) {
+		session->impl->constraints(session, &session->source->constraints);
+	}
+}
+
 void zc_session_start(struct zc_session *session) {
 	if (session->stopped) {
 		session->impl->stopped(session);
-	} else if (session->source->has_constraints) {
-		session->impl->constraints(session, &session->source->constraints);
+		return;
 	}
+	struct zc_policy *policy = session->source->policy;
+	if (policy == NULL) {
+		session->permitted = true;
+		session_send_constraints(session);
+		return;
+	}
+	session->policy = policy;
+	policy->request(policy, session);
+}
+
+void zc_session_permit(struct zc_session *session, bool allow) {
+	if (session->stopped || session->permitted) {
+		return;
+	}
+	if (!allow) {
+		zc_session_stop(session);
+		return;
+	}
+	session->permitted = true;
+	session_send_constraints(session);
+	zc_session_try_copy(session);
 }
 
 static void session_fail_frame(struct zc_session *session) {
@@ -44,7 +73,18 @@ static void session_fail_frame(struct zc_session *session) {
 	}
 }
 
+/* Tells the policy, once, that the session is over. */
+static void session_end(struct zc_session *session) {
+	struct zc_policy *policy = session->policy;
+	if (policy != NULL) {
+		session->policy = NULL;
+		policy->ended(policy, session);
+		wl_signal_emit(&session->events.ended, session);
+	}
+}
+
 static void session_detach(struct zc_session *session) {
+	session_end(session);
 	struct zc_source *source = session->source;
 	wl_list_remove(&session->link);
 	wl_list_init(&session->link);
@@ -68,6 +108,7 @@ void zc_session_destroy(struct zc_session *session) {
 	if (session == NULL) {
 		return;
 	}
+	wl_signal_emit(&session->events.destroy, session);
 	session_fail_frame(session);
 	if (!session->stopped) {
 		session_detach(session);
@@ -94,7 +135,8 @@ void zc_session_damage_all(struct zc_session *session) {
 
 void zc_session_try_copy(struct zc_session *session) {
 	struct zc_frame *frame = session->frame;
-	if (frame == NULL || frame->state != ZC_FRAME_WAITING || session->stopped) {
+	if (frame == NULL || frame->state != ZC_FRAME_WAITING || session->stopped ||
+			!session->permitted) {
 		return;
 	}
 	struct zc_source *source = session->source;

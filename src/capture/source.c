@@ -135,7 +135,9 @@ bool zc_source_set_constraints(struct zc_source *source,
 
 	struct zc_session *session, *tmp;
 	wl_list_for_each_safe(session, tmp, &source->sessions, link) {
-		session->impl->constraints(session, &source->constraints);
+		if (session->permitted) {
+			session->impl->constraints(session, &source->constraints);
+		}
 	}
 	/* New geometry: every session gets a full frame, and a frame whose
 	 * buffer no longer fits fails so the client can re-allocate. */

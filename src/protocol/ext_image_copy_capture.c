@@ -285,7 +285,8 @@ static void session_create(struct wl_client *client, uint32_t version, uint32_t 
 		wl_client_post_no_memory(client);
 		return;
 	}
-	session->session = zc_session_create(source, paint_cursors, &ext_session_impl, session);
+	session->session = zc_session_create(source, paint_cursors, client, &ext_session_impl,
+		session);
 	if (session->session == NULL) {
 		wl_resource_destroy(session->resource);
 		free(session);

@@ -101,7 +101,7 @@ static struct zc_session *kept_session_get(struct zc_capture_manager *manager,
 	if (kept == NULL) {
 		return NULL;
 	}
-	kept->session = zc_session_create(&view->base, cursor, &session_impl, kept);
+	kept->session = zc_session_create(&view->base, cursor, client, &session_impl, kept);
 	if (kept->session == NULL) {
 		free(kept);
 		return NULL;
@@ -113,6 +113,7 @@ static struct zc_session *kept_session_get(struct zc_capture_manager *manager,
 	kept->client_destroy.notify = handle_client_destroy;
 	wl_client_add_destroy_listener(client, &kept->client_destroy);
 	wl_list_insert(&manager->screencopy_sessions, &kept->link);
+	zc_session_start(kept->session);
 	return kept->session;
 }
 
@@ -183,10 +184,14 @@ static void frame_copy(struct wl_resource *resource, struct wl_resource *buffer,
 		session = kept_session_get(frame->manager, wl_resource_get_client(resource),
 			frame->view, frame->cursor);
 	}
+	struct wl_client *client = wl_resource_get_client(resource);
 	if (session != NULL && session->frame != NULL) {
-		frame->own_session = zc_session_create(&frame->view->base, frame->cursor,
+		frame->own_session = zc_session_create(&frame->view->base, frame->cursor, client,
 			&session_impl, NULL);
 		session = frame->own_session;
+		if (session != NULL) {
+			zc_session_start(session);
+		}
 	}
 	if (frame->view->output != NULL && session == NULL) {
 		wl_resource_post_no_memory(resource);
@@ -194,7 +199,8 @@ static void frame_copy(struct wl_resource *resource, struct wl_resource *buffer,
 	}
 	if (session == NULL) {
 		/* The output went away: a stopped session fails the frame. */
-		session = frame->own_session = zc_session_create(NULL, false, &session_impl, NULL);
+		session = frame->own_session = zc_session_create(NULL, false, client, &session_impl,
+			NULL);
 		if (session == NULL) {
 			wl_resource_post_no_memory(resource);
 			return;

@@ -321,6 +321,7 @@ struct zc_output_view *zc_output_view_get(struct zc_output_source *source, bool 
 	}
 	zc_source_init(&view->base, &view_impl);
 	view->base.stats = &source->manager->stats;
+	view->base.policy = &source->manager->policy;
 	view->output = source;
 	view->raw = raw;
 	view->crop = want;
@@ -400,6 +401,13 @@ static const struct zc_source_impl cursor_source_impl = {
 	.request_image = cursor_request_image,
 	.copy = cursor_copy,
 };
+
+struct zc_output_source *zc_output_source_of(struct zc_source *source) {
+	if (source->impl == &cursor_source_impl) {
+		return output_source_from_cursor(source);
+	}
+	return zc_output_source_from_source(source);
+}
 
 struct zc_source *zc_output_source_cursor(struct zc_output_source *source) {
 	return &source->cursor_base;
@@ -526,6 +534,7 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 	wl_list_init(&source->views);
 	zc_source_init(&source->cursor_base, &cursor_source_impl);
 	source->cursor_base.stats = &manager->stats;
+	source->cursor_base.policy = &manager->policy;
 	wl_signal_init(&source->events.cursor_update);
 	source->manager = manager;
 	source->output = output;

@@ -52,6 +52,9 @@ struct zc_output_source {
 	/* dma-buf part of the constraints, when the GPU path is on. */
 	struct zc_constraints dmabuf;
 
+	/* Allowed sessions alive on the output, for an indicator. */
+	int captures;
+
 	struct wlr_buffer *cursor_image;
 	int32_t cursor_hotspot_x, cursor_hotspot_y;
 	bool cursor_visible;
@@ -84,6 +87,8 @@ struct zc_output_view *zc_output_view_get(struct zc_output_source *source, bool 
 	const struct wlr_box *crop);
 void zc_output_view_unref(struct zc_output_view *view);
 struct zc_source *zc_output_source_cursor(struct zc_output_source *source);
+/* The output source behind a view or a cursor source (NULL once gone). */
+struct zc_output_source *zc_output_source_of(struct zc_source *source);
 void zc_output_source_get_cursor(struct zc_output_source *source, struct zc_cursor_state *state);
 
 #endif
