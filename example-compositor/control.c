@@ -356,6 +356,30 @@ static void command_stats(struct comp_control *control) {
 	reply_write(line);
 }
 
+/* fault NAME COUNT: zerocap fails the next COUNT runs of that step. */
+static void command_fault(struct comp_control *control, int argc, char *argv[]) {
+	static const char *const names[ZC_FAULT_COUNT] = {
+		[ZC_FAULT_ALLOC] = "alloc",
+		[ZC_FAULT_CPU_COPY] = "cpu-copy",
+		[ZC_FAULT_READ_BACK] = "read-back",
+		[ZC_FAULT_IMPORT] = "import",
+		[ZC_FAULT_FENCE] = "fence",
+	};
+	int count;
+	if (argc != 3 || !parse_int(argv[2], &count) || count < 0) {
+		reply_error("usage: fault alloc|cpu-copy|read-back|import|fence COUNT");
+		return;
+	}
+	for (int i = 0; i < ZC_FAULT_COUNT; i++) {
+		if (strcmp(argv[1], names[i]) == 0) {
+			zc_capture_manager_inject_fault(control->server->capture_manager, i, count);
+			reply_write("ok");
+			return;
+		}
+	}
+	reply_error("unknown fault %s", argv[1]);
+}
+
 static void execute(struct comp_control *control, char *line) {
 	char *argv[CONTROL_MAX_ARGS + 1];
 	int argc = 0;
@@ -388,6 +412,8 @@ static void execute(struct comp_control *control, char *line) {
 		reply_after_frames(control, "ok");
 	} else if (strcmp(command, "stats") == 0 && argc == 1) {
 		command_stats(control);
+	} else if (strcmp(command, "fault") == 0) {
+		command_fault(control, argc, argv);
 	} else if (strcmp(command, "quit") == 0 && argc == 1) {
 		reply_write("ok");
 		control->quitting = true;

@@ -24,7 +24,8 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 	}
 	wl_list_init(&manager->output_sources);
 	zc_capture_manager_init_policy(manager);
-	manager->gl = zc_gl_create(renderer, wl_display_get_event_loop(display), &manager->stats);
+	manager->gl = zc_gl_create(renderer, wl_display_get_event_loop(display), &manager->stats,
+		&manager->faults);
 
 	bool ok = zc_ext_source_manager_init(manager);
 	ok = zc_ext_copy_manager_init(manager) && ok;
@@ -75,4 +76,11 @@ struct zc_output_source *zc_capture_manager_find_output(struct zc_capture_manage
 		}
 	}
 	return NULL;
+}
+
+void zc_capture_manager_inject_fault(struct zc_capture_manager *manager,
+		enum zc_fault fault, int count) {
+	if (fault >= 0 && fault < ZC_FAULT_COUNT) {
+		manager->faults.remaining[fault] = count;
+	}
 }

@@ -10,6 +10,7 @@ struct zc_capture_manager {
 	struct wlr_renderer *renderer;
 	struct zc_capture_manager_options options;
 	struct zc_capture_stats stats;
+	struct zc_faults faults;
 	struct zc_gl *gl; /* NULL without a GLES2 renderer: no dma-buf capture */
 
 	/* policy.c */

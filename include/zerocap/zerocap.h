@@ -43,6 +43,22 @@ struct zc_capture_request;
 #else
 #define ZC_API
 /*
+ * Fault injection, for tests: the next count times the named step runs it
+ * fails as if the system had failed it. Every fault ends in a failed frame
+ * (or stopped session) and a log line, never in a crash.
+ */
+enum zc_fault {
+	ZC_FAULT_ALLOC, /* memory for a copy */
+	ZC_FAULT_CPU_COPY, /* CPU access to the client's buffer */
+	ZC_FAULT_READ_BACK, /* reading the output buffer back (GLES2 shm path) */
+	ZC_FAULT_IMPORT, /* importing the client's dma-buf into EGL */
+	ZC_FAULT_FENCE, /* creating the GPU fence */
+	ZC_FAULT_COUNT,
+};
+ZC_API void zc_capture_manager_inject_fault(struct zc_capture_manager *manager,
+	enum zc_fault fault, int count);
+
+/*
  * Policy: who may capture what.
  *
  * Capture is the most sensitive thing a compositor hands out. zerocap gives
@@ -174,6 +190,22 @@ ZC_API void zc_output_source_set_cursor_image(struct zc_output_source *source,
 /* Cursor position in output-local logical coordinates. */
 ZC_API void zc_output_source_move_cursor(struct zc_output_source *source,
 	bool visible, double x, double y);
+
+/*
+ * Fault injection, for tests: the next count times the named step runs it
+ * fails as if the system had failed it. Every fault ends in a failed frame
+ * (or stopped session) and a log line, never in a crash.
+ */
+enum zc_fault {
+	ZC_FAULT_ALLOC, /* memory for a copy */
+	ZC_FAULT_CPU_COPY, /* CPU access to the client's buffer */
+	ZC_FAULT_READ_BACK, /* reading the output buffer back (GLES2 shm path) */
+	ZC_FAULT_IMPORT, /* importing the client's dma-buf into EGL */
+	ZC_FAULT_FENCE, /* creating the GPU fence */
+	ZC_FAULT_COUNT,
+};
+ZC_API void zc_capture_manager_inject_fault(struct zc_capture_manager *manager,
+	enum zc_fault fault, int count);
 
 /*
  * Policy: who may capture what.

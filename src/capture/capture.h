@@ -28,6 +28,20 @@ struct zc_source;
 struct zc_session;
 struct zc_frame;
 
+/* Injected failures (zc_capture_manager_inject_fault), per enum zc_fault. */
+struct zc_faults {
+	int remaining[ZC_FAULT_COUNT];
+};
+
+/* Consumes one injected failure of that kind; faults may be NULL. */
+static inline bool zc_fault(struct zc_faults *faults, enum zc_fault fault) {
+	if (faults == NULL || faults->remaining[fault] <= 0) {
+		return false;
+	}
+	faults->remaining[fault]--;
+	return true;
+}
+
 enum zc_failure {
 	ZC_FAILURE_UNKNOWN = 0,
 	ZC_FAILURE_BUFFER_CONSTRAINTS = 1,

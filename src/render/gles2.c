@@ -36,6 +36,7 @@ struct zc_gl {
 	struct wlr_egl *egl;
 	struct wl_event_loop *loop;
 	struct zc_capture_stats *stats;
+	struct zc_faults *faults;
 
 	bool programs_ready;
 	struct zc_blit_program plain, external;
@@ -116,7 +117,7 @@ static bool ensure_programs(struct zc_gl *gl) {
 }
 
 struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *loop,
-		struct zc_capture_stats *stats) {
+		struct zc_capture_stats *stats, struct zc_faults *faults) {
 	if (renderer == NULL || !wlr_renderer_is_gles2(renderer)) {
 		return NULL;
 	}
@@ -133,6 +134,7 @@ struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *
 	gl->egl = egl;
 	gl->loop = loop;
 	gl->stats = stats;
+	gl->faults = faults;
 	wl_list_init(&gl->jobs);
 
 	const char *exts = eglQueryString(egl->display, EGL_EXTENSIONS);
@@ -351,6 +353,9 @@ static void attach_implicit_fence(struct wlr_buffer *dst, int fence_fd) {
 static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job) {
 	job->fence_fd = -1;
 	job->sync = EGL_NO_SYNC_KHR;
+	if (zc_fault(gl->faults, ZC_FAULT_FENCE)) {
+		return false;
+	}
 	if (gl->dup_native_fence_fd != NULL) {
 		const EGLint attribs[] = {
 			EGL_SYNC_NATIVE_FENCE_FD_ANDROID, EGL_NO_NATIVE_FENCE_FD_ANDROID, EGL_NONE,
@@ -402,7 +407,8 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 
 	enum zc_gl_result result = ZC_GL_FAILED;
 	struct wlr_texture *src_texture = NULL;
-	if (!wlr_renderer_begin_with_buffer(gl->renderer, dst)) {
+	if (zc_fault(gl->faults, ZC_FAULT_IMPORT) ||
+			!wlr_renderer_begin_with_buffer(gl->renderer, dst)) {
 		wlr_log(WLR_ERROR, "zerocap: cannot import the client's dma-buf (%dx%d) as a "
 			"render target", dst->width, dst->height);
 		result = ZC_GL_BAD_BUFFER;

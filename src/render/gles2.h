@@ -26,7 +26,7 @@ typedef void (*zc_gl_done_func)(struct zc_frame *frame, void *data, bool ok);
  * renderer is not GLES2 or lacks what the engine needs.
  */
 struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *loop,
-	struct zc_capture_stats *stats);
+	struct zc_capture_stats *stats, struct zc_faults *faults);
 /* Waits for jobs still on the GPU, then frees everything. */
 void zc_gl_destroy(struct zc_gl *gl);
 

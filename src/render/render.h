@@ -41,6 +41,6 @@ bool zc_render_describe_buffer(struct wl_resource *resource, struct zc_buffer_in
 bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
 	const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
 	const pixman_region32_t *region, const struct zc_overlay *overlay,
-	struct zc_capture_stats *stats);
+	struct zc_capture_stats *stats, struct zc_faults *faults);
 
 #endif

@@ -157,7 +157,7 @@ static void source_region(pixman_region32_t *out, const pixman_region32_t *regio
 bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
 		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
 		const pixman_region32_t *region, const struct zc_overlay *overlay,
-		struct zc_capture_stats *stats) {
+		struct zc_capture_stats *stats, struct zc_faults *faults) {
 	struct cpu_image out;
 	if (!cpu_image_begin(&out, dst, WLR_BUFFER_DATA_PTR_ACCESS_WRITE)) {
 		wlr_log(WLR_ERROR, "zerocap: client buffer has no CPU access");
@@ -169,7 +169,11 @@ bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
 	if (!ok && renderer != NULL) {
 		pixman_region32_t needed;
 		source_region(&needed, region, geometry, src);
-		ok = cpu_image_read_back(&in, renderer, src, &needed, stats);
+		if (zc_fault(faults, ZC_FAULT_READ_BACK)) {
+			wlr_log(WLR_ERROR, "zerocap: reading back the output buffer failed (injected)");
+		} else {
+			ok = cpu_image_read_back(&in, renderer, src, &needed, stats);
+		}
 		pixman_region32_fini(&needed);
 	}
 	if (!ok) {

@@ -246,7 +246,9 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 		const pixman_region32_t *region) {
 	struct zc_output_view *view = view_from_source(base);
 	struct zc_output_source *source = view->output;
-	struct output_copy *copy = calloc(1, sizeof(*copy));
+	struct zc_faults *faults = &source->manager->faults;
+	struct output_copy *copy = zc_fault(faults, ZC_FAULT_ALLOC) ? NULL :
+		calloc(1, sizeof(*copy));
 	struct wlr_buffer *dst = wlr_buffer_from_resource(frame->buffer);
 	if (copy == NULL || dst == NULL) {
 		wlr_log(WLR_ERROR, "zerocap: cannot use the client's buffer");
@@ -279,11 +281,13 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 			failure = ZC_FAILURE_BUFFER_CONSTRAINTS;
 		}
 	} else {
-		ok = zc_render_copy_cpu(source->manager->renderer, source->image, &geometry, dst,
-			region, overlay, &source->manager->stats);
+		ok = !zc_fault(faults, ZC_FAULT_CPU_COPY) &&
+			zc_render_copy_cpu(source->manager->renderer, source->image, &geometry, dst,
+				region, overlay, &source->manager->stats, faults);
 	}
 	wlr_buffer_unlock(dst);
 	if (!ok) {
+		wlr_log(WLR_ERROR, "zerocap: capture into the client's buffer failed");
 		copy_destroy(copy);
 		zc_frame_copy_failed(frame, failure);
 		return;
@@ -386,7 +390,7 @@ static void cursor_copy(struct zc_source *base, struct zc_frame *frame,
 		.area = {.width = source->cursor_image->width, .height = source->cursor_image->height},
 	};
 	bool ok = dst != NULL && zc_render_copy_cpu(NULL, source->cursor_image, &geometry, dst,
-		region, NULL, &source->manager->stats);
+		region, NULL, &source->manager->stats, NULL);
 	wlr_buffer_unlock(dst);
 	if (ok) {
 		zc_frame_copy_done(frame, WL_OUTPUT_TRANSFORM_NORMAL, &source->cursor_when);

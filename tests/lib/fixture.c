@@ -94,6 +94,8 @@ bool zt_compositor_start(struct zt_compositor *comp, const char *const *args) {
 	ensure_runtime_dir();
 	static int serial;
 	snprintf(comp->socket, sizeof(comp->socket), "zt-%d-%d", (int)getpid(), serial++);
+	snprintf(comp->log_path, sizeof(comp->log_path), "%s/%s.log", getenv("XDG_RUNTIME_DIR"),
+		comp->socket);
 
 	int in[2], out[2];
 	if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
@@ -115,6 +117,11 @@ bool zt_compositor_start(struct zt_compositor *comp, const char *const *args) {
 	if (comp->pid == 0) {
 		dup2(in[0], STDIN_FILENO);
 		dup2(out[1], STDOUT_FILENO);
+		int log = open(comp->log_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (log >= 0) {
+			dup2(log, STDERR_FILENO);
+			close(log);
+		}
 		setenv("WLR_BACKENDS", "headless", 1);
 		setenv("WLR_RENDERER", getenv("WLR_RENDERER") ? getenv("WLR_RENDERER") : "pixman", 1);
 		setenv("WLR_LIBINPUT_NO_DEVICES", "1", 1);
@@ -158,6 +165,34 @@ bool zt_cmd(struct zt_compositor *comp, const char *fmt, ...) {
 	return strncmp(comp->reply, "ok", 2) == 0;
 }
 
+static void dump_log(struct zt_compositor *comp) {
+	FILE *log = fopen(comp->log_path, "r");
+	if (log == NULL) {
+		return;
+	}
+	fprintf(stderr, "---- compositor log (%s)\n", comp->socket);
+	char line[1024];
+	while (fgets(line, sizeof(line), log) != NULL) {
+		fputs(line, stderr);
+	}
+	fprintf(stderr, "---- end of compositor log\n");
+	fclose(log);
+}
+
+bool zt_log_contains(struct zt_compositor *comp, const char *text) {
+	FILE *log = fopen(comp->log_path, "r");
+	if (log == NULL) {
+		return false;
+	}
+	char line[1024];
+	bool found = false;
+	while (!found && fgets(line, sizeof(line), log) != NULL) {
+		found = strstr(line, text) != NULL;
+	}
+	fclose(log);
+	return found;
+}
+
 bool zt_compositor_alive(struct zt_compositor *comp) {
 	return comp->pid > 0 && waitpid(comp->pid, NULL, WNOHANG) == 0;
 }
@@ -190,6 +225,11 @@ bool zt_compositor_stop(struct zt_compositor *comp) {
 	ZT_CHECK(ok, "compositor exit status %d (signal %d)",
 		WIFEXITED(status) ? WEXITSTATUS(status) : -1,
 		WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+	/* The log is kept in the test output when something went wrong. */
+	if (failed > 0 || !ok) {
+		dump_log(comp);
+	}
+	unlink(comp->log_path);
 	return ok;
 }
 

@@ -19,6 +19,7 @@ struct zt_compositor {
 	FILE *from_child; /* its stdout */
 	char socket[64];
 	char reply[4096];
+	char log_path[128]; /* the compositor's stderr */
 };
 
 /*
@@ -35,6 +36,8 @@ bool zt_cmd(struct zt_compositor *comp, const char *fmt, ...)
 bool zt_compositor_stop(struct zt_compositor *comp);
 /* True while the process runs. */
 bool zt_compositor_alive(struct zt_compositor *comp);
+/* Whether the compositor's log so far holds text. */
+bool zt_log_contains(struct zt_compositor *comp, const char *text);
 
 /* Connects a client to comp; records a failure on error. */
 struct zcc_client *zt_connect(struct zt_compositor *comp);
