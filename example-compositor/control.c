@@ -414,6 +414,10 @@ static void execute(struct comp_control *control, char *line) {
 		command_stats(control);
 	} else if (strcmp(command, "fault") == 0) {
 		command_fault(control, argc, argv);
+	} else if (strcmp(command, "max-fps") == 0 && argc == 2) {
+		/* Pacing of sessions created from now on. */
+		zc_capture_manager_set_max_fps(control->server->capture_manager, atof(argv[1]));
+		reply_write("ok");
 	} else if (strcmp(command, "quit") == 0 && argc == 1) {
 		reply_write("ok");
 		control->quitting = true;

@@ -84,3 +84,7 @@ void zc_capture_manager_inject_fault(struct zc_capture_manager *manager,
 		manager->faults.remaining[fault] = count;
 	}
 }
+
+void zc_capture_manager_set_max_fps(struct zc_capture_manager *manager, double fps) {
+	manager->max_fps = fps > 0 ? fps : 0;
+}

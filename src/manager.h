@@ -11,6 +11,7 @@ struct zc_capture_manager {
 	struct zc_capture_manager_options options;
 	struct zc_capture_stats stats;
 	struct zc_faults faults;
+	double max_fps; /* default pacing of new sessions; 0: none */
 	struct zc_gl *gl; /* NULL without a GLES2 renderer: no dma-buf capture */
 
 	/* policy.c */

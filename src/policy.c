@@ -111,6 +111,7 @@ static void count_session(struct zc_session *session, void *data) {
 
 static void policy_request(struct zc_policy *policy, struct zc_session *session) {
 	struct zc_capture_manager *manager = wl_container_of(policy, manager, policy);
+	zc_session_set_max_fps(session, manager->max_fps);
 	if (session->client != NULL) {
 		struct client_count count = {.client = session->client};
 		for_each_session(manager, NULL, count_session, &count);
@@ -176,6 +177,10 @@ bool zc_capture_request_get_cursor(struct zc_capture_request *request) {
 	struct zc_output_source *source = session->stopped ? NULL :
 		zc_output_source_of(session->source);
 	return source != NULL && session->source == &source->cursor_base;
+}
+
+void zc_capture_request_set_max_fps(struct zc_capture_request *request, double fps) {
+	zc_session_set_max_fps(session_from_request(request), fps);
 }
 
 void zc_capture_request_allow(struct zc_capture_request *request) {

@@ -106,6 +106,8 @@ ZC_API struct wl_client *zc_capture_request_get_client(struct zc_capture_request
 ZC_API struct wlr_output *zc_capture_request_get_output(struct zc_capture_request *request);
 /* Whether the cursor will be in the images (or is all they show). */
 ZC_API bool zc_capture_request_get_cursor(struct zc_capture_request *request);
+/* At most fps frames per second for this session (0: no limit). */
+ZC_API void zc_capture_request_set_max_fps(struct zc_capture_request *request, double fps);
 /* Answers; the request must not be used afterwards. */
 ZC_API void zc_capture_request_allow(struct zc_capture_request *request);
 ZC_API void zc_capture_request_deny(struct zc_capture_request *request);
@@ -175,6 +177,14 @@ ZC_API void zc_capture_manager_get_stats(struct zc_capture_manager *manager,
 ZC_API struct zc_output_source *zc_output_source_create(struct zc_capture_manager *manager,
 	struct wlr_output *output);
 ZC_API void zc_output_source_destroy(struct zc_output_source *source);
+
+/*
+ * Pacing: sessions get at most fps frames per second (0, the default: as
+ * many as the output shows). Frames are never rendered for capture alone;
+ * this only spaces out the ones a session gets. Applies to sessions created
+ * afterwards; zc_capture_request_set_max_fps sets one session's rate.
+ */
+ZC_API void zc_capture_manager_set_max_fps(struct zc_capture_manager *manager, double fps);
 
 /*
  * Cursor for captures that ask for cursors (paint_cursors). zerocap draws the
@@ -255,6 +265,8 @@ ZC_API struct wl_client *zc_capture_request_get_client(struct zc_capture_request
 ZC_API struct wlr_output *zc_capture_request_get_output(struct zc_capture_request *request);
 /* Whether the cursor will be in the images (or is all they show). */
 ZC_API bool zc_capture_request_get_cursor(struct zc_capture_request *request);
+/* At most fps frames per second for this session (0: no limit). */
+ZC_API void zc_capture_request_set_max_fps(struct zc_capture_request *request, double fps);
 /* Answers; the request must not be used afterwards. */
 ZC_API void zc_capture_request_allow(struct zc_capture_request *request);
 ZC_API void zc_capture_request_deny(struct zc_capture_request *request);

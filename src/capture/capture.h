@@ -112,6 +112,7 @@ struct zc_source {
 	const struct zc_source_impl *impl;
 	struct zc_capture_stats *stats; /* may be NULL */
 	struct zc_policy *policy; /* may be NULL: everything is allowed */
+	struct wl_event_loop *loop; /* for frame pacing; may be NULL */
 	struct zc_constraints constraints;
 	bool has_constraints;
 	struct wl_list sessions; /* zc_session.link */
@@ -141,6 +142,10 @@ struct zc_session {
 	bool stopped;
 	/* Damage since the last ready frame, buffer coordinates. */
 	pixman_region32_t damage;
+	/* Pacing: at most one ready frame per interval (0: no limit). */
+	uint64_t min_interval_ns;
+	uint64_t last_ready_ns;
+	struct wl_event_source *pace_timer;
 	struct zc_frame *frame; /* captured, not yet finished */
 	struct wl_list frames; /* zc_frame.session_link, every live frame */
 
@@ -213,10 +218,14 @@ struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursor
 void zc_session_start(struct zc_session *session);
 /* The policy's answer: allow starts the session, deny stops it. */
 void zc_session_permit(struct zc_session *session, bool allow);
+/* At most fps frames per second (0: no limit); needs the source's loop. */
+void zc_session_set_max_fps(struct zc_session *session, double fps);
 void zc_session_destroy(struct zc_session *session);
 void zc_session_stop(struct zc_session *session);
 /* Everything counts as changed: the next frame is a full one, at once. */
 void zc_session_damage_all(struct zc_session *session);
+/* A frame of the session was reported ready (pacing counts from here). */
+void zc_session_frame_ready(struct zc_session *session);
 /* Starts the copy of the waiting frame if there is damage and an image. */
 void zc_session_try_copy(struct zc_session *session);
 

@@ -154,6 +154,7 @@ void zc_frame_copy_done(struct zc_frame *frame, uint32_t transform,
 	}
 	frame_detach(frame);
 	frame->state = ZC_FRAME_DONE;
+	zc_session_frame_ready(session);
 	if (session->stats != NULL) {
 		session->stats->frames_ready++;
 	}

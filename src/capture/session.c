@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <time.h>
 #include "capture/capture.h"
 
 struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursors,
@@ -67,6 +68,61 @@ void zc_session_permit(struct zc_session *session, bool allow) {
 	zc_session_try_copy(session);
 }
 
+static uint64_t now_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+static void session_stop_pacing(struct zc_session *session) {
+	if (session->pace_timer != NULL) {
+		wl_event_source_remove(session->pace_timer);
+		session->pace_timer = NULL;
+	}
+}
+
+static int handle_pace_timer(void *data) {
+	struct zc_session *session = data;
+	session_stop_pacing(session);
+	zc_session_try_copy(session);
+	return 0;
+}
+
+void zc_session_set_max_fps(struct zc_session *session, double fps) {
+	session->min_interval_ns = fps > 0 ? (uint64_t)(1e9 / fps) : 0;
+	if (session->min_interval_ns == 0) {
+		session_stop_pacing(session);
+		zc_session_try_copy(session);
+	}
+}
+
+/* True when the next frame must wait for its slot; arms the timer. */
+static bool session_paced(struct zc_session *session) {
+	if (session->min_interval_ns == 0 || session->last_ready_ns == 0 ||
+			session->source->loop == NULL) {
+		return false;
+	}
+	uint64_t due = session->last_ready_ns + session->min_interval_ns;
+	uint64_t now = now_ns();
+	if (now >= due) {
+		return false;
+	}
+	if (session->pace_timer == NULL) {
+		session->pace_timer = wl_event_loop_add_timer(session->source->loop,
+			handle_pace_timer, session);
+		if (session->pace_timer == NULL) {
+			return false;
+		}
+	}
+	int ms = (int)((due - now + 999999) / 1000000);
+	wl_event_source_timer_update(session->pace_timer, ms);
+	return true;
+}
+
+void zc_session_frame_ready(struct zc_session *session) {
+	session->last_ready_ns = now_ns();
+}
+
 static void session_fail_frame(struct zc_session *session) {
 	if (session->frame != NULL) {
 		zc_frame_fail(session->frame, ZC_FAILURE_STOPPED);
@@ -85,6 +141,7 @@ static void session_end(struct zc_session *session) {
 
 static void session_detach(struct zc_session *session) {
 	session_end(session);
+	session_stop_pacing(session);
 	struct zc_source *source = session->source;
 	wl_list_remove(&session->link);
 	wl_list_init(&session->link);
@@ -147,7 +204,8 @@ void zc_session_try_copy(struct zc_session *session) {
 		zc_frame_fail(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
 		return;
 	}
-	if (!pixman_region32_not_empty(&session->damage) || !source->impl->has_image(source)) {
+	if (!pixman_region32_not_empty(&session->damage) || !source->impl->has_image(source) ||
+			session_paced(session)) {
 		return;
 	}
 

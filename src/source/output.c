@@ -326,6 +326,7 @@ struct zc_output_view *zc_output_view_get(struct zc_output_source *source, bool 
 	zc_source_init(&view->base, &view_impl);
 	view->base.stats = &source->manager->stats;
 	view->base.policy = &source->manager->policy;
+	view->base.loop = wl_display_get_event_loop(source->manager->display);
 	view->output = source;
 	view->raw = raw;
 	view->crop = want;
@@ -539,6 +540,7 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 	zc_source_init(&source->cursor_base, &cursor_source_impl);
 	source->cursor_base.stats = &manager->stats;
 	source->cursor_base.policy = &manager->policy;
+	source->cursor_base.loop = wl_display_get_event_loop(manager->display);
 	wl_signal_init(&source->events.cursor_update);
 	source->manager = manager;
 	source->output = output;
