@@ -201,7 +201,7 @@ void zc_capture_request_deny(struct zc_capture_request *request) {
 
 void zc_capture_request_add_cancel_listener(struct zc_capture_request *request,
 		struct wl_listener *listener) {
-	wl_signal_add(&session_from_request(request)->events.ended, listener);
+	wl_signal_add(&session_from_request(request)->events.cancel, listener);
 }
 
 struct revoke {

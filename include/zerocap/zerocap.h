@@ -42,96 +42,6 @@ struct zc_capture_request;
 #define ZC_API __attribute__((visibility("default")))
 #else
 #define ZC_API
-/*
- * Fault injection, for tests: the next count times the named step runs it
- * fails as if the system had failed it. Every fault ends in a failed frame
- * (or stopped session) and a log line, never in a crash.
- */
-enum zc_fault {
-	ZC_FAULT_ALLOC, /* memory for a copy */
-	ZC_FAULT_CPU_COPY, /* CPU access to the client's buffer */
-	ZC_FAULT_READ_BACK, /* reading the output buffer back (GLES2 shm path) */
-	ZC_FAULT_IMPORT, /* importing the client's dma-buf into EGL */
-	ZC_FAULT_FENCE, /* creating the GPU fence */
-	ZC_FAULT_COUNT,
-};
-ZC_API void zc_capture_manager_inject_fault(struct zc_capture_manager *manager,
-	enum zc_fault fault, int count);
-
-/*
- * Policy: who may capture what.
- *
- * Capture is the most sensitive thing a compositor hands out. zerocap gives
- * the compositor three levers:
- * 1. A client filter deciding which clients even see the capture globals.
- * 2. A request handler asked for every capture session (ext sessions, cursor
- *    sessions and the sessions behind wlr-screencopy frames). Until it
- *    answers, the session sends no constraints and captures nothing; allow
- *    starts it, deny stops it. The answer may come later (after asking the
- *    user). Without a handler every session is allowed at once.
- * 3. Revocation at any time, and an activity handler telling when an output
- *    starts or stops being captured, for an on-screen indicator.
- * A client also gets at most 64 sessions at once; more are stopped.
- */
-struct zc_client_info {
-	pid_t pid;
-	uid_t uid;
-	gid_t gid;
-	char executable[256]; /* the target of /proc/PID/exe; empty if unknown */
-};
-
-/* Fills info from the client's socket credentials and /proc. */
-ZC_API bool zc_client_get_info(struct wl_client *client, struct zc_client_info *info);
-
-typedef bool (*zc_client_filter_func)(struct wl_client *client,
-	const struct zc_client_info *info, void *data);
-/*
- * Installs a wl_display global filter that shows the capture globals only
- * to clients the filter accepts (filter NULL: to everyone again). A
- * compositor with a global filter of its own calls
- * zc_capture_manager_filter_global() from it instead.
- */
-ZC_API void zc_capture_manager_set_client_filter(struct zc_capture_manager *manager,
-	zc_client_filter_func filter, void *data);
-/* false when global is one of zerocap's and the client filter rejects client. */
-ZC_API bool zc_capture_manager_filter_global(struct zc_capture_manager *manager,
-	const struct wl_client *client, const struct wl_global *global);
-
-typedef void (*zc_capture_request_func)(struct zc_capture_request *request, void *data);
-/* handler NULL: every session is allowed at once (the default). */
-ZC_API void zc_capture_manager_set_request_handler(struct zc_capture_manager *manager,
-	zc_capture_request_func handler, void *data);
-ZC_API struct wl_client *zc_capture_request_get_client(struct zc_capture_request *request);
-/* The output to be captured. */
-ZC_API struct wlr_output *zc_capture_request_get_output(struct zc_capture_request *request);
-/* Whether the cursor will be in the images (or is all they show). */
-ZC_API bool zc_capture_request_get_cursor(struct zc_capture_request *request);
-/* At most fps frames per second for this session (0: no limit). */
-ZC_API void zc_capture_request_set_max_fps(struct zc_capture_request *request, double fps);
-/* Answers; the request must not be used afterwards. */
-ZC_API void zc_capture_request_allow(struct zc_capture_request *request);
-ZC_API void zc_capture_request_deny(struct zc_capture_request *request);
-/*
- * listener runs when the request goes away unanswered (the client left or
- * the output went away); the request must not be used afterwards.
- */
-ZC_API void zc_capture_request_add_cancel_listener(struct zc_capture_request *request,
-	struct wl_listener *listener);
-
-/* Stops running and pending sessions of client on output (NULL: any). */
-ZC_API void zc_capture_manager_revoke(struct zc_capture_manager *manager,
-	struct wl_client *client, struct wlr_output *output);
-
-struct zc_capture_activity {
-	struct wlr_output *output;
-	bool active; /* at least one allowed session captures this output */
-};
-typedef void (*zc_capture_activity_func)(const struct zc_capture_activity *activity,
-	void *data);
-ZC_API void zc_capture_manager_set_activity_handler(struct zc_capture_manager *manager,
-	zc_capture_activity_func handler, void *data);
-ZC_API bool zc_output_source_is_captured(struct zc_output_source *source);
-
 #endif
 
 struct zc_capture_manager_options {
@@ -157,6 +67,13 @@ struct zc_capture_stats {
 	uint64_t bytes_written;     /* pixel bytes written into client buffers */
 	uint64_t cpu_pixel_reads;   /* glReadPixels calls reading source pixels to the CPU */
 	uint64_t gpu_blits;         /* draws straight into client dma-bufs */
+	/*
+	 * The longest time one copy of an output image took on the compositor
+	 * thread, in ns: the whole CPU copy for shm buffers; for GPU copies the
+	 * import and draw submission (the GPU works on after it; a read back
+	 * finished when its fence signals is not in it). A maximum, not a sum.
+	 */
+	uint64_t max_copy_ns;
 };
 
 /*

@@ -136,6 +136,7 @@ struct zc_session {
 	const struct zc_session_impl *impl;
 	void *data;
 	struct wl_client *client; /* may be NULL */
+	bool answered; /* the policy allowed or denied it */
 	bool permitted;
 	struct zc_capture_stats *stats; /* may be NULL */
 	bool paint_cursors;
@@ -151,8 +152,8 @@ struct zc_session {
 
 	struct {
 		struct wl_signal destroy; /* struct zc_session * */
-		/* The policy's question is over: stopped or destroyed. */
-		struct wl_signal ended; /* struct zc_session * */
+		/* Stopped or destroyed before the policy answered. */
+		struct wl_signal cancel; /* struct zc_session * */
 	} events;
 };
 
@@ -207,6 +208,9 @@ bool zc_constraints_equal(const struct zc_constraints *a, const struct zc_constr
 /* Whether a client buffer may be used with these constraints. */
 bool zc_constraints_accept(const struct zc_constraints *constraints,
 	const struct zc_buffer_info *info);
+/* The same; when it may not, why says why (for logs). */
+bool zc_constraints_check(const struct zc_constraints *constraints,
+	const struct zc_buffer_info *info, char *why, size_t why_size);
 
 /* source may be NULL: the session starts stopped. client may be NULL. */
 struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursors,

@@ -15,7 +15,7 @@ struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursor
 	pixman_region32_init(&session->damage);
 	wl_list_init(&session->frames);
 	wl_signal_init(&session->events.destroy);
-	wl_signal_init(&session->events.ended);
+	wl_signal_init(&session->events.cancel);
 	if (source == NULL) {
 		session->stopped = true;
 		wl_list_init(&session->link);
@@ -59,6 +59,7 @@ void zc_session_permit(struct zc_session *session, bool allow) {
 	if (session->stopped || session->permitted) {
 		return;
 	}
+	session->answered = true;
 	if (!allow) {
 		zc_session_stop(session);
 		return;
@@ -135,7 +136,9 @@ static void session_end(struct zc_session *session) {
 	if (policy != NULL) {
 		session->policy = NULL;
 		policy->ended(policy, session);
-		wl_signal_emit(&session->events.ended, session);
+		if (!session->answered) {
+			wl_signal_emit(&session->events.cancel, session);
+		}
 	}
 }
 

@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "capture/capture.h"
@@ -69,13 +70,16 @@ bool zc_constraints_equal(const struct zc_constraints *a, const struct zc_constr
 	return true;
 }
 
-bool zc_constraints_accept(const struct zc_constraints *constraints,
-		const struct zc_buffer_info *info) {
+bool zc_constraints_check(const struct zc_constraints *constraints,
+		const struct zc_buffer_info *info, char *why, size_t why_size) {
 	if (info->width != constraints->width || info->height != constraints->height) {
+		snprintf(why, why_size, "buffer size %ux%u, the session wants %ux%u",
+			info->width, info->height, constraints->width, constraints->height);
 		return false;
 	}
 	if (info->type == ZC_BUFFER_SHM) {
 		if (info->stride < (int32_t)info->width * 4) {
+			snprintf(why, why_size, "shm stride %d is shorter than a row", info->stride);
 			return false;
 		}
 		for (size_t i = 0; i < constraints->n_shm_formats; i++) {
@@ -83,23 +87,39 @@ bool zc_constraints_accept(const struct zc_constraints *constraints,
 				return true;
 			}
 		}
+		snprintf(why, why_size, "shm format 0x%08x is not advertised", info->format);
 		return false;
 	}
 	if (!constraints->has_dmabuf) {
+		snprintf(why, why_size, "dma-buf buffers are not offered");
 		return false;
 	}
+	bool format_found = false;
 	for (size_t i = 0; i < constraints->n_dmabuf_formats; i++) {
 		const struct zc_dmabuf_format *fmt = &constraints->dmabuf_formats[i];
 		if (fmt->format != info->format) {
 			continue;
 		}
+		format_found = true;
 		for (size_t j = 0; j < fmt->n_modifiers; j++) {
 			if (fmt->modifiers[j] == info->modifier) {
 				return true;
 			}
 		}
 	}
+	if (!format_found) {
+		snprintf(why, why_size, "dma-buf format 0x%08x is not advertised", info->format);
+	} else {
+		snprintf(why, why_size, "dma-buf modifier 0x%016llx is not advertised for format "
+			"0x%08x", (unsigned long long)info->modifier, info->format);
+	}
 	return false;
+}
+
+bool zc_constraints_accept(const struct zc_constraints *constraints,
+		const struct zc_buffer_info *info) {
+	char why[128];
+	return zc_constraints_check(constraints, info, why, sizeof(why));
 }
 
 void zc_source_init(struct zc_source *source, const struct zc_source_impl *impl) {

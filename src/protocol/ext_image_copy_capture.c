@@ -86,6 +86,17 @@ static void frame_send_ready(struct zc_frame *zc_frame, uint32_t transform,
 	ext_image_copy_capture_frame_v1_send_ready(frame->resource);
 }
 
+/* Clients get only the reason code: the log says what did not fit. */
+static void log_buffer_constraints(struct zc_frame *zc_frame) {
+	char why[160] = "the buffer cannot be used (an import failure is logged above)";
+	struct zc_session *session = zc_frame->session;
+	if (session != NULL && session->source != NULL && session->source->has_constraints) {
+		zc_constraints_check(&session->source->constraints, &zc_frame->buffer_info, why,
+			sizeof(why));
+	}
+	wlr_log(WLR_INFO, "zerocap: frame failed with buffer_constraints: %s", why);
+}
+
 static void frame_send_failed(struct zc_frame *zc_frame, enum zc_failure reason) {
 	struct ext_frame *frame = zc_frame->data;
 	static const uint32_t reasons[] = {
@@ -94,7 +105,11 @@ static void frame_send_failed(struct zc_frame *zc_frame, enum zc_failure reason)
 			EXT_IMAGE_COPY_CAPTURE_FRAME_V1_FAILURE_REASON_BUFFER_CONSTRAINTS,
 		[ZC_FAILURE_STOPPED] = EXT_IMAGE_COPY_CAPTURE_FRAME_V1_FAILURE_REASON_STOPPED,
 	};
-	wlr_log(WLR_DEBUG, "zerocap: frame failed (reason %d)", reason);
+	if (reason == ZC_FAILURE_BUFFER_CONSTRAINTS) {
+		log_buffer_constraints(zc_frame);
+	} else {
+		wlr_log(WLR_DEBUG, "zerocap: frame failed (reason %d)", reason);
+	}
 	ext_image_copy_capture_frame_v1_send_failed(frame->resource, reasons[reason]);
 }
 

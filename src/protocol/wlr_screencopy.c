@@ -215,6 +215,11 @@ static void frame_copy(struct wl_resource *resource, struct wl_resource *buffer,
 		return;
 	}
 	zc_frame_attach_buffer(frame->frame, buffer);
+	/*
+	 * Screencopy has no buffer damage: every copy fills the whole buffer
+	 * (clients rotate several buffers); damage events only say what changed.
+	 */
+	zc_frame_damage_buffer(frame->frame, 0, 0, frame->width, frame->height);
 	zc_frame_capture(frame->frame);
 }
 

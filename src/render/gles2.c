@@ -10,11 +10,13 @@
  */
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
-#include <GLES2/gl2.h>
+#include <GLES3/gl3.h>
 #include <GLES2/gl2ext.h>
+#include <drm_fourcc.h>
 #include <errno.h>
 #include <linux/dma-buf.h>
 #include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -31,6 +33,16 @@
 
 #define FENCE_POLL_MS 1
 
+/* A GPU image and pixel buffer the shm path draws into and reads from. */
+struct staging {
+	struct wl_list link; /* zc_gl.staging */
+	GLuint tex, fbo, pbo;
+	int width, height;
+	bool busy;
+};
+
+#define MAX_STAGING 4
+
 struct zc_gl {
 	struct wlr_renderer *renderer;
 	struct wlr_egl *egl;
@@ -39,7 +51,9 @@ struct zc_gl {
 	struct zc_faults *faults;
 
 	bool programs_ready;
+	bool has_pbo; /* GLES 3: asynchronous read back for shm buffers */
 	struct zc_blit_program plain, external;
+	struct wl_list staging; /* staging.link */
 
 	PFNEGLCREATESYNCKHRPROC create_sync;
 	PFNEGLDESTROYSYNCKHRPROC destroy_sync;
@@ -61,6 +75,9 @@ struct zc_gl_job {
 	int fence_fd;
 	struct wl_event_source *event;
 	struct wlr_buffer *dst; /* locked while the GPU writes it */
+	/* shm read back: copied from the staging PBO when the fence signals */
+	struct staging *staging;
+	pixman_region32_t region;
 	zc_gl_done_func done; /* NULL once forgotten */
 	struct zc_frame *frame;
 	void *data;
@@ -107,6 +124,10 @@ static bool ensure_programs(struct zc_gl *gl) {
 		wlr_log(WLR_ERROR, "zerocap: capture shaders failed: %s", error);
 		return false;
 	}
+	int major = 0;
+	const char *version = (const char *)glGetString(GL_VERSION);
+	gl->has_pbo = version != NULL && sscanf(version, "OpenGL ES %d", &major) == 1 &&
+		major >= 3;
 	const char *exts = (const char *)glGetString(GL_EXTENSIONS);
 	if (has_extension(exts, "GL_OES_EGL_image_external") &&
 			!zc_blit_program_init(&gl->external, true, error, sizeof(error))) {
@@ -136,6 +157,7 @@ struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *
 	gl->stats = stats;
 	gl->faults = faults;
 	wl_list_init(&gl->jobs);
+	wl_list_init(&gl->staging);
 
 	const char *exts = eglQueryString(egl->display, EGL_EXTENSIONS);
 	if (has_extension(exts, "EGL_KHR_fence_sync")) {
@@ -154,10 +176,40 @@ struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *
 	return gl;
 }
 
+/* Copies the finished read back from the staging PBO into the shm buffer. */
+static bool read_back_finish(struct zc_gl *gl, struct zc_gl_job *job) {
+	struct staging *staging = job->staging;
+	struct saved_context saved;
+	save_context(&saved);
+	wlr_egl_make_current(gl->egl);
+	glBindBuffer(GL_PIXEL_PACK_BUFFER, staging->pbo);
+	size_t stride = (size_t)staging->width * 4;
+	void *pixels = glMapBufferRange(GL_PIXEL_PACK_BUFFER, 0, stride * staging->height,
+		GL_MAP_READ_BIT);
+	bool ok = pixels != NULL && zc_render_copy_pixels(pixels, staging->width,
+		staging->height, stride, job->dst, &job->region, gl->stats);
+	if (pixels != NULL) {
+		glUnmapBuffer(GL_PIXEL_PACK_BUFFER);
+	}
+	glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
+	restore_context(gl, &saved);
+	if (!ok) {
+		wlr_log(WLR_ERROR, "zerocap: copying the read back into the client's buffer failed");
+	}
+	return ok;
+}
+
 static void job_finish(struct zc_gl_job *job, bool ok) {
 	struct zc_gl *gl = job->gl;
 	if (job->event != NULL) {
 		wl_event_source_remove(job->event);
+	}
+	if (job->staging != NULL) {
+		if (ok && job->done != NULL) {
+			ok = read_back_finish(gl, job);
+		}
+		job->staging->busy = false;
+		pixman_region32_fini(&job->region);
 	}
 	if (job->fence_fd >= 0) {
 		close(job->fence_fd);
@@ -205,9 +257,87 @@ void zc_gl_destroy(struct zc_gl *gl) {
 		wlr_egl_make_current(gl->egl);
 		zc_blit_program_finish(&gl->plain);
 		zc_blit_program_finish(&gl->external);
+		struct staging *staging, *staging_tmp;
+		wl_list_for_each_safe(staging, staging_tmp, &gl->staging, link) {
+			glDeleteBuffers(1, &staging->pbo);
+			glDeleteFramebuffers(1, &staging->fbo);
+			glDeleteTextures(1, &staging->tex);
+			wl_list_remove(&staging->link);
+			free(staging);
+		}
 		restore_context(gl, &saved);
 	}
 	free(gl);
+}
+
+/*
+ * Bytes per pixel of the formats a capture can be drawn into (RGB with all
+ * three channels), 0 for others. The renderer's list also has YUV and one-
+ * or two-channel formats when the driver does not say which are
+ * external-only (llvmpipe).
+ */
+static int capture_format_bpp(uint32_t format) {
+	switch (format) {
+	case DRM_FORMAT_XRGB8888:
+	case DRM_FORMAT_ARGB8888:
+	case DRM_FORMAT_XBGR8888:
+	case DRM_FORMAT_ABGR8888:
+	case DRM_FORMAT_RGBX8888:
+	case DRM_FORMAT_RGBA8888:
+	case DRM_FORMAT_BGRX8888:
+	case DRM_FORMAT_BGRA8888:
+	case DRM_FORMAT_XRGB2101010:
+	case DRM_FORMAT_ARGB2101010:
+	case DRM_FORMAT_XBGR2101010:
+	case DRM_FORMAT_ABGR2101010:
+		return 4;
+	case DRM_FORMAT_XRGB16161616F:
+	case DRM_FORMAT_ARGB16161616F:
+	case DRM_FORMAT_XBGR16161616F:
+	case DRM_FORMAT_ABGR16161616F:
+	case DRM_FORMAT_XBGR16161616:
+	case DRM_FORMAT_ABGR16161616:
+		return 8;
+	case DRM_FORMAT_RGB565:
+	case DRM_FORMAT_BGR565:
+		return 2;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * Drivers trust the layout they are given: a stride shorter than a row makes
+ * them write out of place, and llvmpipe crashes on a stride or offset that is
+ * not a multiple of 16 bytes. Allocators align far more than that.
+ */
+#define DST_ALIGN 16
+
+/* False, with why, for client dma-buf layouts not to draw into. */
+static bool dst_layout_ok(struct wlr_buffer *dst, char *why, size_t why_size) {
+	struct wlr_dmabuf_attributes attribs;
+	if (!wlr_buffer_get_dmabuf(dst, &attribs)) {
+		snprintf(why, why_size, "not a dma-buf");
+		return false;
+	}
+	int bpp = capture_format_bpp(attribs.format);
+	if (bpp == 0 || attribs.n_planes != 1) {
+		snprintf(why, why_size, "format 0x%08x with %d planes cannot be drawn into",
+			attribs.format, attribs.n_planes);
+		return false;
+	}
+	if (attribs.stride[0] % DST_ALIGN != 0 ||
+			attribs.stride[0] < (uint32_t)attribs.width * bpp) {
+		snprintf(why, why_size, "plane 0 stride %u is not a multiple of %d bytes holding a "
+			"row of %d pixels of %d bytes", attribs.stride[0], DST_ALIGN, attribs.width, bpp);
+		return false;
+	}
+	if (attribs.offset[0] % DST_ALIGN != 0) {
+		snprintf(why, why_size, "plane 0 offset %u is not a multiple of %d bytes",
+			attribs.offset[0], DST_ALIGN);
+		return false;
+	}
+	return true;
 }
 
 bool zc_gl_dmabuf_constraints(struct zc_gl *gl, struct zc_constraints *constraints) {
@@ -224,6 +354,9 @@ bool zc_gl_dmabuf_constraints(struct zc_gl *gl, struct zc_constraints *constrain
 	size_t n = 0;
 	for (size_t i = 0; i < set->len; i++) {
 		const struct wlr_drm_format *fmt = set->formats[i];
+		if (capture_format_bpp(fmt->format) == 0) {
+			continue;
+		}
 		struct zc_dmabuf_format *out = &constraints->dmabuf_formats[n];
 		out->modifiers = calloc(fmt->len > 0 ? fmt->len : 1, sizeof(uint64_t));
 		if (out->modifiers == NULL) {
@@ -275,7 +408,7 @@ static struct zc_blit_image blit_image(struct wlr_texture *texture) {
 
 /* Called with dst bound as the framebuffer. */
 static bool draw(struct zc_gl *gl, struct wlr_texture *src,
-		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
+		const struct zc_copy_geometry *geometry, int dst_width, int dst_height,
 		const pixman_region32_t *region, const struct zc_overlay *overlay,
 		struct wlr_texture *cursor) {
 	struct zc_blit blit = {
@@ -283,8 +416,8 @@ static bool draw(struct zc_gl *gl, struct wlr_texture *src,
 		.transform = geometry->transform,
 		.area_x = geometry->area.x,
 		.area_y = geometry->area.y,
-		.dst_width = dst->width,
-		.dst_height = dst->height,
+		.dst_width = dst_width,
+		.dst_height = dst_height,
 	};
 	const struct zc_blit_program *prog = blit.src.target == GL_TEXTURE_EXTERNAL_OES ?
 		&gl->external : &gl->plain;
@@ -406,7 +539,22 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 	save_context(&saved);
 
 	enum zc_gl_result result = ZC_GL_FAILED;
-	struct wlr_texture *src_texture = NULL;
+	char why[128];
+	if (!dst_layout_ok(dst, why, sizeof(why))) {
+		wlr_log(WLR_ERROR, "zerocap: cannot import the client's dma-buf: %s", why);
+		free(job);
+		return ZC_GL_BAD_BUFFER;
+	}
+	/* wlroots imports textures only while not rendering (it asserts). */
+	struct wlr_texture *src_texture = wlr_texture_from_buffer(gl->renderer, src);
+	if (src_texture == NULL) {
+		wlr_log(WLR_ERROR, "zerocap: cannot import the output buffer as a texture");
+		goto out;
+	}
+	struct wlr_texture *cursor = NULL;
+	if (overlay != NULL && overlay->image != NULL) {
+		cursor = cursor_texture(gl, overlay->image);
+	}
 	if (zc_fault(gl->faults, ZC_FAULT_IMPORT) ||
 			!wlr_renderer_begin_with_buffer(gl->renderer, dst)) {
 		wlr_log(WLR_ERROR, "zerocap: cannot import the client's dma-buf (%dx%d) as a "
@@ -417,16 +565,7 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 	if (!ensure_programs(gl)) {
 		goto out_end;
 	}
-	src_texture = wlr_texture_from_buffer(gl->renderer, src);
-	if (src_texture == NULL) {
-		wlr_log(WLR_ERROR, "zerocap: cannot import the output buffer as a texture");
-		goto out_end;
-	}
-	struct wlr_texture *cursor = NULL;
-	if (overlay != NULL && overlay->image != NULL) {
-		cursor = cursor_texture(gl, overlay->image);
-	}
-	if (!draw(gl, src_texture, geometry, dst, region, overlay, cursor)) {
+	if (!draw(gl, src_texture, geometry, dst->width, dst->height, region, overlay, cursor)) {
 		wlr_log(WLR_ERROR, "zerocap: the capture draw failed");
 		goto out_end;
 	}
@@ -452,9 +591,148 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 	}
 
 out_end:
-	wlr_texture_destroy(src_texture);
 	wlr_renderer_end(gl->renderer);
 out:
+	wlr_texture_destroy(src_texture);
+	restore_context(gl, &saved);
+	free(job);
+	return result;
+}
+
+/* A free staging target of that size, made when there is none; with the
+ * context current. NULL when the pool is full or GL fails. */
+static struct staging *staging_get(struct zc_gl *gl, int width, int height) {
+	struct staging *staging;
+	int count = 0;
+	wl_list_for_each(staging, &gl->staging, link) {
+		if (!staging->busy && staging->width == width && staging->height == height) {
+			return staging;
+		}
+		count++;
+	}
+	if (count >= MAX_STAGING) {
+		/* Drop an idle one of another size, if any. */
+		struct staging *tmp;
+		staging = NULL;
+		wl_list_for_each(tmp, &gl->staging, link) {
+			if (!tmp->busy) {
+				staging = tmp;
+				break;
+			}
+		}
+		if (staging == NULL) {
+			return NULL;
+		}
+		glDeleteBuffers(1, &staging->pbo);
+		glDeleteFramebuffers(1, &staging->fbo);
+		glDeleteTextures(1, &staging->tex);
+		wl_list_remove(&staging->link);
+		free(staging);
+	}
+	staging = calloc(1, sizeof(*staging));
+	if (staging == NULL) {
+		return NULL;
+	}
+	staging->width = width;
+	staging->height = height;
+	glGenTextures(1, &staging->tex);
+	glBindTexture(GL_TEXTURE_2D, staging->tex);
+	glTexImage2D(GL_TEXTURE_2D, 0, GL_RGBA, width, height, 0, GL_RGBA, GL_UNSIGNED_BYTE, NULL);
+	glBindTexture(GL_TEXTURE_2D, 0);
+	glGenFramebuffers(1, &staging->fbo);
+	glBindFramebuffer(GL_FRAMEBUFFER, staging->fbo);
+	glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, staging->tex, 0);
+	bool complete = glCheckFramebufferStatus(GL_FRAMEBUFFER) == GL_FRAMEBUFFER_COMPLETE;
+	glBindFramebuffer(GL_FRAMEBUFFER, 0);
+	glGenBuffers(1, &staging->pbo);
+	glBindBuffer(GL_PIXEL_PACK_BUFFER, staging->pbo);
+	glBufferData(GL_PIXEL_PACK_BUFFER, (GLsizeiptr)width * height * 4, NULL, GL_STREAM_READ);
+	glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
+	wl_list_insert(&gl->staging, &staging->link);
+	if (!complete || glGetError() != GL_NO_ERROR) {
+		wlr_log(WLR_ERROR, "zerocap: cannot make a %dx%d staging image", width, height);
+		staging->busy = true; /* never handed out; freed with the engine */
+		return NULL;
+	}
+	return staging;
+}
+
+enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, struct wlr_buffer *src,
+		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
+		const pixman_region32_t *region, const struct zc_overlay *overlay,
+		zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job_out) {
+	struct saved_context saved;
+	save_context(&saved);
+	wlr_egl_make_current(gl->egl);
+	enum zc_gl_result result = ZC_GL_UNSUPPORTED;
+	struct wlr_texture *src_texture = NULL;
+	struct staging *staging = NULL;
+	struct zc_gl_job *job = NULL;
+	if (!ensure_programs(gl) || !gl->has_pbo ||
+			(staging = staging_get(gl, dst->width, dst->height)) == NULL) {
+		goto out;
+	}
+	result = ZC_GL_FAILED;
+	if (zc_fault(gl->faults, ZC_FAULT_READ_BACK)) {
+		wlr_log(WLR_ERROR, "zerocap: reading back the output buffer failed (injected)");
+		goto out;
+	}
+	job = calloc(1, sizeof(*job));
+	src_texture = wlr_texture_from_buffer(gl->renderer, src);
+	if (job == NULL || src_texture == NULL) {
+		wlr_log(WLR_ERROR, "zerocap: cannot read the output buffer back");
+		goto out;
+	}
+	struct wlr_texture *cursor = NULL;
+	if (overlay != NULL && overlay->image != NULL) {
+		cursor = cursor_texture(gl, overlay->image);
+	}
+	glBindFramebuffer(GL_FRAMEBUFFER, staging->fbo);
+	bool drawn = draw(gl, src_texture, geometry, dst->width, dst->height, region, overlay,
+		cursor);
+	glBindBuffer(GL_PIXEL_PACK_BUFFER, staging->pbo);
+	glPixelStorei(GL_PACK_ALIGNMENT, 4);
+	glPixelStorei(GL_PACK_ROW_LENGTH, dst->width);
+	int n;
+	const pixman_box32_t *rects = pixman_region32_rectangles(region, &n);
+	for (int i = 0; i < n && drawn; i++) {
+		const pixman_box32_t *b = &rects[i];
+		uintptr_t offset = ((uintptr_t)b->y1 * dst->width + b->x1) * 4;
+		glReadPixels(b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1, GL_RGBA, GL_UNSIGNED_BYTE,
+			(void *)offset);
+	}
+	glPixelStorei(GL_PACK_ROW_LENGTH, 0);
+	glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
+	glBindFramebuffer(GL_FRAMEBUFFER, 0);
+	if (!drawn || glGetError() != GL_NO_ERROR) {
+		wlr_log(WLR_ERROR, "zerocap: the read back draw failed");
+		goto out;
+	}
+	job->gl = gl;
+	job->dst = wlr_buffer_lock(dst);
+	job->staging = staging;
+	staging->busy = true;
+	pixman_region32_init(&job->region);
+	pixman_region32_copy(&job->region, region);
+	job->done = done;
+	job->frame = frame;
+	job->data = data;
+	wl_list_insert(&gl->jobs, &job->link);
+	struct zc_gl_job *armed = job;
+	job = NULL;
+	if (!job_arm(gl, armed)) {
+		wlr_log(WLR_ERROR, "zerocap: cannot watch the GPU fence");
+		armed->done = NULL;
+		job_finish(armed, false);
+		goto out;
+	}
+	if (gl->stats != NULL) {
+		gl->stats->cpu_pixel_reads += n;
+	}
+	*job_out = armed;
+	result = ZC_GL_OK;
+out:
+	wlr_texture_destroy(src_texture);
 	restore_context(gl, &saved);
 	free(job);
 	return result;

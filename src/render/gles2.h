@@ -17,6 +17,7 @@ enum zc_gl_result {
 	ZC_GL_OK,
 	ZC_GL_BAD_BUFFER, /* the client buffer cannot be imported or drawn to */
 	ZC_GL_FAILED, /* anything else: source import, fence, GL errors */
+	ZC_GL_UNSUPPORTED, /* not possible here: use another path */
 };
 
 typedef void (*zc_gl_done_func)(struct zc_frame *frame, void *data, bool ok);
@@ -40,6 +41,16 @@ bool zc_gl_dmabuf_constraints(struct zc_gl *gl, struct zc_constraints *constrain
  * done is never called.
  */
 enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
+	const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
+	const pixman_region32_t *region, const struct zc_overlay *overlay,
+	zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job);
+/*
+ * The shm path for GPU sources: draws as zc_gl_blit does into a staging
+ * image, reads region into a pixel buffer object and, once the fence
+ * signals, copies it into the shm buffer dst; the compositor never waits
+ * for the read. ZC_GL_UNSUPPORTED without GLES 3 or a free staging image.
+ */
+enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, struct wlr_buffer *src,
 	const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
 	const pixman_region32_t *region, const struct zc_overlay *overlay,
 	zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job);

@@ -27,6 +27,15 @@ struct zc_overlay {
 	enum wl_output_transform transform;
 };
 
+/*
+ * Copies region of a tightly packed RGBA image (a GL read back, bytes R, G,
+ * B, A) into the CPU-accessible dst, converting to its format.
+ */
+bool zc_render_copy_pixels(const void *pixels, int width, int height, size_t stride,
+	struct wlr_buffer *dst, const pixman_region32_t *region, struct zc_capture_stats *stats);
+/* Whether buffer's pixels can be read by the CPU directly. */
+bool zc_render_has_cpu_access(struct wlr_buffer *buffer);
+
 /* Pixels covered by region. */
 uint64_t zc_region_area(const pixman_region32_t *region);
 

@@ -207,3 +207,39 @@ bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
 	}
 	return true;
 }
+
+bool zc_render_copy_pixels(const void *pixels, int width, int height, size_t stride,
+		struct wlr_buffer *dst, const pixman_region32_t *region,
+		struct zc_capture_stats *stats) {
+	struct cpu_image out;
+	if (!cpu_image_begin(&out, dst, WLR_BUFFER_DATA_PTR_ACCESS_WRITE)) {
+		return false;
+	}
+	pixman_image_t *in = pixman_image_create_bits_no_clear(PIXMAN_a8b8g8r8, width, height,
+		(uint32_t *)pixels, stride);
+	if (in == NULL) {
+		cpu_image_end(&out);
+		return false;
+	}
+	pixman_image_set_clip_region32(out.image, (pixman_region32_t *)region);
+	pixman_image_composite32(PIXMAN_OP_SRC, in, NULL, out.image, 0, 0, 0, 0, 0, 0,
+		dst->width, dst->height);
+	pixman_image_unref(in);
+	cpu_image_end(&out);
+	if (stats != NULL) {
+		stats->bytes_written += zc_region_area(region) * 4;
+	}
+	return true;
+}
+
+bool zc_render_has_cpu_access(struct wlr_buffer *buffer) {
+	void *data;
+	uint32_t format;
+	size_t stride;
+	if (!wlr_buffer_begin_data_ptr_access(buffer, WLR_BUFFER_DATA_PTR_ACCESS_READ, &data,
+			&format, &stride)) {
+		return false;
+	}
+	wlr_buffer_end_data_ptr_access(buffer);
+	return true;
+}

@@ -239,7 +239,8 @@ static struct zc_overlay *frame_overlay(struct zc_output_view *view,
 	cursor->image = source->cursor_image;
 	cursor->box = cursor_box(view);
 	cursor->transform = overlay_transform(view);
-	return cursor;
+	/* Not on this output: nothing to draw (the GPU would draw it at 0,0). */
+	return wlr_box_empty(&cursor->box) ? NULL : cursor;
 }
 
 static void view_copy(struct zc_source *base, struct zc_frame *frame,
@@ -280,6 +281,15 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 		if (result == ZC_GL_BAD_BUFFER) {
 			failure = ZC_FAILURE_BUFFER_CONSTRAINTS;
 		}
+	} else if (source->manager->gl != NULL && !zc_render_has_cpu_access(source->image)) {
+		/* GPU image into shm: read back asynchronously, else synchronously. */
+		enum zc_gl_result result = zc_gl_read_back(source->manager->gl, source->image,
+			&geometry, dst, region, overlay, handle_gpu_done, frame, copy, &copy->job);
+		ok = result == ZC_GL_OK;
+		if (result == ZC_GL_UNSUPPORTED) {
+			ok = zc_render_copy_cpu(source->manager->renderer, source->image, &geometry,
+				dst, region, overlay, &source->manager->stats, faults);
+		}
 	} else {
 		ok = !zc_fault(faults, ZC_FAULT_CPU_COPY) &&
 			zc_render_copy_cpu(source->manager->renderer, source->image, &geometry, dst,
@@ -295,11 +305,26 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 	copy_try_finish(copy);
 }
 
+/* view_copy, timed for zc_capture_stats.max_copy_ns. */
+static void view_copy_timed(struct zc_source *base, struct zc_frame *frame,
+		const pixman_region32_t *region) {
+	struct zc_capture_stats *stats = &view_from_source(base)->output->manager->stats;
+	struct timespec start, end;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	view_copy(base, frame, region);
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	uint64_t ns = (uint64_t)(end.tv_sec - start.tv_sec) * 1000000000u +
+		(uint64_t)(end.tv_nsec - start.tv_nsec);
+	if (ns > stats->max_copy_ns) {
+		stats->max_copy_ns = ns;
+	}
+}
+
 static const struct zc_source_impl view_impl = {
 	.describe_buffer = source_describe_buffer,
 	.has_image = view_has_image,
 	.request_image = view_request_image,
-	.copy = view_copy,
+	.copy = view_copy_timed,
 };
 
 static bool box_equal(const struct wlr_box *a, const struct wlr_box *b) {
