@@ -527,6 +527,26 @@ static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job) {
 	return job->event != NULL;
 }
 
+/*
+ * Fills in and arms a job whose GPU work was just submitted. On failure the
+ * job is finished (and freed) without calling back.
+ */
+static bool job_start(struct zc_gl *gl, struct zc_gl_job *job, struct wlr_buffer *dst,
+		zc_gl_done_func done, struct zc_frame *frame, void *data) {
+	job->gl = gl;
+	job->dst = wlr_buffer_lock(dst);
+	job->frame = frame;
+	job->data = data;
+	wl_list_insert(&gl->jobs, &job->link);
+	if (!job_arm(gl, job)) {
+		wlr_log(WLR_ERROR, "zerocap: cannot watch the GPU fence");
+		job_finish(job, false);
+		return false;
+	}
+	job->done = done;
+	return true;
+}
+
 enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
 		const pixman_region32_t *region, const struct zc_overlay *overlay,
@@ -569,17 +589,9 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 		wlr_log(WLR_ERROR, "zerocap: the capture draw failed");
 		goto out_end;
 	}
-	job->gl = gl;
-	job->dst = wlr_buffer_lock(dst);
-	job->done = done;
-	job->frame = frame;
-	job->data = data;
-	wl_list_insert(&gl->jobs, &job->link);
-	if (!job_arm(gl, job)) {
-		wlr_log(WLR_ERROR, "zerocap: cannot watch the GPU fence");
-		job->done = NULL;
-		job_finish(job, false);
-		job = NULL;
+	bool started = job_start(gl, job, dst, done, frame, data);
+	job = NULL;
+	if (!started) {
 		goto out_end;
 	}
 	result = ZC_GL_OK;
@@ -708,22 +720,13 @@ enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, struct wlr_buffer *src,
 		wlr_log(WLR_ERROR, "zerocap: the read back draw failed");
 		goto out;
 	}
-	job->gl = gl;
-	job->dst = wlr_buffer_lock(dst);
 	job->staging = staging;
 	staging->busy = true;
 	pixman_region32_init(&job->region);
 	pixman_region32_copy(&job->region, region);
-	job->done = done;
-	job->frame = frame;
-	job->data = data;
-	wl_list_insert(&gl->jobs, &job->link);
 	struct zc_gl_job *armed = job;
 	job = NULL;
-	if (!job_arm(gl, armed)) {
-		wlr_log(WLR_ERROR, "zerocap: cannot watch the GPU fence");
-		armed->done = NULL;
-		job_finish(armed, false);
+	if (!job_start(gl, armed, dst, done, frame, data)) {
 		goto out;
 	}
 	if (gl->stats != NULL) {
