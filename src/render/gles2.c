@@ -589,14 +589,13 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 		wlr_log(WLR_ERROR, "zerocap: the capture draw failed");
 		goto out_end;
 	}
-	bool started = job_start(gl, job, dst, done, frame, data);
+	struct zc_gl_job *armed = job;
 	job = NULL;
-	if (!started) {
+	if (!job_start(gl, armed, dst, done, frame, data)) {
 		goto out_end;
 	}
 	result = ZC_GL_OK;
-	*job_out = job;
-	job = NULL;
+	*job_out = armed;
 	if (gl->stats != NULL) {
 		gl->stats->gpu_blits++;
 		gl->stats->bytes_written += zc_region_area(region) * 4;
