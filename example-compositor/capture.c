@@ -11,7 +11,9 @@
  *    move (capture_cursor_changed). The output buffers themselves never contain
  *    the cursor on headless; elsewhere the image also goes to the hardware
  *    cursor plane.
- * 4. capture_finish():      zc_capture_manager_destroy() before the renderer,
+ * 4. The policy (policy.c): who sees the capture globals, who may capture,
+ *    and the indicator while an output is being captured.
+ * 5. capture_finish():      zc_capture_manager_destroy() before the renderer,
  *                           the outputs and the display go away.
  */
 #include <assert.h>
@@ -143,13 +145,14 @@ bool capture_init(struct comp_server *server) {
 	}
 	/* Headless outputs have no cursor plane: leave the cursor to zerocap. */
 	server->hardware_cursor = server->headless == NULL;
-	return true;
+	return policy_init(server);
 }
 
 void capture_finish(struct comp_server *server) {
 	/* Destroys every source and stops every session. */
 	zc_capture_manager_destroy(server->capture_manager);
 	server->capture_manager = NULL;
+	policy_finish(server);
 	struct comp_output *output;
 	wl_list_for_each(output, &server->outputs, link) {
 		output->capture_source = NULL;

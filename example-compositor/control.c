@@ -5,8 +5,13 @@
  * handler (wlr_scene_output_commit) once after the command, so whoever drives
  * the compositor can capture right after reading it. "error ..." replies are
  * written at once. See README.md for the command list.
+ *
+ * Events (capture requests in ask mode, the indicator) come on stdout too, at
+ * any time, as whole lines starting with "event "; readers of replies skip
+ * them.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -49,6 +54,20 @@ struct comp_control {
 static void reply_write(const char *line) {
 	fprintf(stdout, "%s\n", line);
 	fflush(stdout);
+}
+
+void control_event(struct comp_server *server, const char *fmt, ...) {
+	if (server->control == NULL) {
+		return;
+	}
+	char message[CONTROL_REPLY_SIZE];
+	va_list args;
+	va_start(args, fmt);
+	vsnprintf(message, sizeof(message), fmt, args);
+	va_end(args);
+	char line[CONTROL_REPLY_SIZE + 8];
+	snprintf(line, sizeof(line), "event %s", message);
+	reply_write(line);
 }
 
 static void reply_error(const char *fmt, ...) {
@@ -380,6 +399,79 @@ static void command_fault(struct comp_control *control, int argc, char *argv[]) 
 	reply_error("unknown fault %s", argv[1]);
 }
 
+static bool parse_id(const char *str, uint32_t *out) {
+	char *end;
+	errno = 0;
+	unsigned long value = strtoul(str, &end, 10);
+	if (errno != 0 || end == str || *end != '\0' || str[0] == '-' || value == 0 ||
+			value > UINT32_MAX) {
+		return false;
+	}
+	*out = (uint32_t)value;
+	return true;
+}
+
+/* allow ID, deny ID: answers a capture request of --policy=ask. */
+static void command_answer(struct comp_control *control, int argc, char *argv[], bool allow) {
+	uint32_t id;
+	if (argc != 2 || !parse_id(argv[1], &id)) {
+		reply_error("usage: %s ID", argv[0]);
+		return;
+	}
+	if (!policy_answer(control->server, id, allow)) {
+		reply_error("no pending capture request %s", argv[1]);
+		return;
+	}
+	reply_after_frames(control, "ok");
+}
+
+/* revoke [PID] [OUTPUT]: a number is a client's pid, anything else an output. */
+static void command_revoke(struct comp_control *control, int argc, char *argv[]) {
+	struct comp_server *server = control->server;
+	int pid = 0;
+	struct comp_output *output = NULL;
+	bool has_pid = false;
+	for (int i = 1; i < argc; i++) {
+		int value;
+		if (!has_pid && output == NULL && parse_int(argv[i], &value)) {
+			if (value <= 0) {
+				reply_error("usage: revoke [PID] [OUTPUT]");
+				return;
+			}
+			pid = value;
+			has_pid = true;
+		} else if (output == NULL) {
+			output = output_find(server, argv[i]);
+			if (output == NULL) {
+				reply_error("no output named %s", argv[i]);
+				return;
+			}
+		} else {
+			reply_error("usage: revoke [PID] [OUTPUT]");
+			return;
+		}
+	}
+	if (!policy_revoke(server, pid, output != NULL ? output->wlr_output : NULL)) {
+		reply_error("no client with pid %d", pid);
+		return;
+	}
+	reply_after_frames(control, "ok");
+}
+
+/* indicator OUTPUT: whether a capture of the output is active (border shown). */
+static void command_indicator(struct comp_control *control, int argc, char *argv[]) {
+	if (argc != 2) {
+		reply_error("usage: indicator OUTPUT");
+		return;
+	}
+	struct comp_output *output = output_find(control->server, argv[1]);
+	if (output == NULL) {
+		reply_error("no output named %s", argv[1]);
+		return;
+	}
+	reply_after_frames(control, "ok %s", output->captured ? "on" : "off");
+}
+
 static void execute(struct comp_control *control, char *line) {
 	char *argv[CONTROL_MAX_ARGS + 1];
 	int argc = 0;
@@ -414,6 +506,14 @@ static void execute(struct comp_control *control, char *line) {
 		command_stats(control);
 	} else if (strcmp(command, "fault") == 0) {
 		command_fault(control, argc, argv);
+	} else if (strcmp(command, "allow") == 0) {
+		command_answer(control, argc, argv, true);
+	} else if (strcmp(command, "deny") == 0) {
+		command_answer(control, argc, argv, false);
+	} else if (strcmp(command, "revoke") == 0) {
+		command_revoke(control, argc, argv);
+	} else if (strcmp(command, "indicator") == 0) {
+		command_indicator(control, argc, argv);
 	} else if (strcmp(command, "max-fps") == 0 && argc == 2) {
 		/* Pacing of sessions created from now on. */
 		zc_capture_manager_set_max_fps(control->server->capture_manager, atof(argv[1]));

@@ -44,7 +44,15 @@ static const char usage[] =
 	"      --control              read commands on stdin, reply on stdout\n"
 	"      --screencopy=zerocap|wlroots|none\n"
 	"                             wlr-screencopy provider (zerocap)\n"
-	"  -v, --debug                debug logging\n"
+	"      --policy=allow|deny|ask|list\n"
+	"                             who may capture (allow); ask needs --control\n"
+	"      --allow EXE            list mode: EXE (a path, or a file name) may capture\n"
+	"                             (repeatable; implies --policy=list)\n"
+	"      --policy-file PATH     list mode: executables, one per line, # comments\n"
+	"                             (implies --policy=list)\n"
+	"      --indicator=on|off     red border on outputs while captured (on)\n"
+	"      --bench-stats FILE     write measurements for bench/run to FILE at exit\n"
+"  -v, --debug                debug logging\n"
 	"  -h, --help                 show this help\n"
 	"\n"
 	"Backends: WLR_BACKENDS (headless when unset). Renderer: WLR_RENDERER.\n";
@@ -57,6 +65,11 @@ enum {
 	OPT_DEMO_DAMAGE,
 	OPT_CONTROL,
 	OPT_SCREENCOPY,
+	OPT_POLICY,
+	OPT_ALLOW,
+	OPT_POLICY_FILE,
+	OPT_INDICATOR,
+	OPT_BENCH_STATS,
 };
 
 /*
@@ -108,6 +121,25 @@ static bool parse_output_config(const char *arg, struct comp_output_config *conf
 	return *end == '\0';
 }
 
+static bool parse_policy(const char *arg, enum comp_policy_mode *mode) {
+	static const struct {
+		const char *name;
+		enum comp_policy_mode mode;
+	} modes[] = {
+		{ "allow", COMP_POLICY_ALLOW },
+		{ "deny", COMP_POLICY_DENY },
+		{ "ask", COMP_POLICY_ASK },
+		{ "list", COMP_POLICY_LIST },
+	};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		if (strcmp(arg, modes[i].name) == 0) {
+			*mode = modes[i].mode;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* Returns -1 to go on, else the exit status. */
 static int parse_options(int argc, char *argv[], struct comp_options *options) {
 	static const struct option long_options[] = {
@@ -120,6 +152,11 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 		{ "demo-damage", required_argument, NULL, OPT_DEMO_DAMAGE },
 		{ "control", no_argument, NULL, OPT_CONTROL },
 		{ "screencopy", required_argument, NULL, OPT_SCREENCOPY },
+		{ "policy", required_argument, NULL, OPT_POLICY },
+		{ "allow", required_argument, NULL, OPT_ALLOW },
+		{ "policy-file", required_argument, NULL, OPT_POLICY_FILE },
+		{ "indicator", required_argument, NULL, OPT_INDICATOR },
+		{ "bench-stats", required_argument, NULL, OPT_BENCH_STATS },
 		{ 0 },
 	};
 
@@ -181,6 +218,42 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 				return 1;
 			}
 			break;
+		case OPT_POLICY:
+			if (!parse_policy(optarg, &options->policy)) {
+				fprintf(stderr, "Invalid --policy '%s'\n", optarg);
+				return 1;
+			}
+			options->policy_given = true;
+			break;
+		case OPT_ALLOW:
+			if (options->allow == NULL) {
+				options->allow = calloc(argc, sizeof(*options->allow));
+				if (options->allow == NULL) {
+					return 1;
+				}
+			}
+			if (optarg[0] == '\0') {
+				fprintf(stderr, "Invalid --allow ''\n");
+				return 1;
+			}
+			options->allow[options->allow_len++] = optarg;
+			break;
+		case OPT_POLICY_FILE:
+			options->policy_file = optarg;
+			break;
+		case OPT_INDICATOR:
+			if (strcmp(optarg, "on") == 0) {
+				options->indicator = true;
+			} else if (strcmp(optarg, "off") == 0) {
+				options->indicator = false;
+			} else {
+				fprintf(stderr, "Invalid --indicator '%s'\n", optarg);
+				return 1;
+			}
+			break;
+		case OPT_BENCH_STATS:
+			options->bench_stats = optarg;
+			break;
 		default:
 			fputs(usage, stderr);
 			return 1;
@@ -188,6 +261,23 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 	}
 	if (optind < argc) {
 		fputs(usage, stderr);
+		return 1;
+	}
+	if (options->allow_len > 0 || options->policy_file != NULL) {
+		if (options->policy_given && options->policy != COMP_POLICY_LIST) {
+			fprintf(stderr, "--allow and --policy-file go with --policy=list only\n");
+			return 1;
+		}
+		options->policy = COMP_POLICY_LIST;
+	}
+	if (options->policy == COMP_POLICY_ASK && !options->control) {
+		fprintf(stderr, "--policy=ask needs --control to answer requests\n");
+		return 1;
+	}
+	if (options->policy != COMP_POLICY_ALLOW &&
+			options->screencopy == COMP_SCREENCOPY_WLROOTS) {
+		/* wlroots' screencopy would serve everyone, past the policy and the indicator. */
+		fprintf(stderr, "--screencopy=wlroots goes with --policy=allow only\n");
 		return 1;
 	}
 	return -1;
@@ -269,12 +359,13 @@ static bool server_start(struct comp_server *server) {
 	output_init(server);
 	wlr_xdg_output_manager_v1_create(server->display, server->output_layout);
 
-	/* Bottom to top: backgrounds, demo, control rects, windows. */
+	/* Bottom to top: backgrounds, demo, control rects, windows, capture indicators. */
 	server->scene = wlr_scene_create();
 	server->background_layer = wlr_scene_tree_create(&server->scene->node);
 	server->demo_layer = wlr_scene_tree_create(&server->scene->node);
 	server->rect_layer = wlr_scene_tree_create(&server->scene->node);
 	server->toplevel_layer = wlr_scene_tree_create(&server->scene->node);
+	server->indicator_layer = wlr_scene_tree_create(&server->scene->node);
 	wlr_scene_attach_output_layout(server->scene, server->output_layout);
 	wlr_scene_set_presentation(server->scene,
 		wlr_presentation_create(server->display, server->backend));
@@ -293,7 +384,7 @@ static bool server_start(struct comp_server *server) {
 		break;
 	}
 
-	/* ---- zerocap wiring: the capture manager (sources follow outputs) ---- */
+	/* ---- zerocap wiring: the capture manager (sources follow outputs), policy ---- */
 	if (!capture_init(server)) {
 		return false;
 	}
@@ -337,6 +428,9 @@ static bool server_start(struct comp_server *server) {
 	if (options->control && !control_init(server, socket)) {
 		return false;
 	}
+	if (options->bench_stats != NULL && !bench_init(server, options->bench_stats)) {
+		return false;
+	}
 	if (options->startup_cmd != NULL) {
 		spawn(options->startup_cmd, options->control);
 	}
@@ -345,6 +439,7 @@ static bool server_start(struct comp_server *server) {
 
 /* Tears down whatever server_start() got to, in dependency order. */
 static void server_finish(struct comp_server *server) {
+	bench_finish(server);
 	wl_display_destroy_clients(server->display);
 	control_finish(server);
 	demo_finish(server);
@@ -375,9 +470,12 @@ int main(int argc, char *argv[]) {
 	struct comp_options options = {
 		.demo_damage = 1.0,
 		.screencopy = COMP_SCREENCOPY_ZEROCAP,
+		.policy = COMP_POLICY_ALLOW,
+		.indicator = true,
 	};
 	int status = parse_options(argc, argv, &options);
 	if (status >= 0) {
+		free(options.allow);
 		return status;
 	}
 	wlr_log_init(options.debug ? WLR_DEBUG : WLR_INFO, NULL);
@@ -416,5 +514,6 @@ int main(int argc, char *argv[]) {
 		}
 	}
 	server_finish(&server);
+	free(options.allow);
 	return status;
 }

@@ -60,12 +60,14 @@ static void handle_output_frame(struct wl_listener *listener, void *data) {
 	struct comp_output *output = wl_container_of(listener, output, frame);
 	struct wlr_scene_output *scene_output =
 		wlr_scene_get_scene_output(output->server->scene, output->wlr_output);
+	bench_frame_begin(output);
 	if (scene_output != NULL) {
 		wlr_scene_output_commit(scene_output);
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		wlr_scene_output_send_frame_done(scene_output, &now);
 	}
+	bench_frame_end(output);
 	control_output_frame_done(output);
 }
 
@@ -80,6 +82,7 @@ static void handle_output_destroy(struct wl_listener *listener, void *data) {
 	if (output->demo_rect != NULL) {
 		wlr_scene_node_destroy(&output->demo_rect->node);
 	}
+	indicator_output_destroyed(output);
 	control_output_destroyed(output);
 	free(output);
 }
@@ -137,6 +140,7 @@ static void handle_new_output(struct wl_listener *listener, void *data) {
 
 	/* Places the output left to right; wlr_scene follows the layout. */
 	wlr_output_layout_add_auto(server->output_layout, wlr_output);
+	indicator_output_added(output);
 
 	wlr_log(WLR_INFO, "Output %s: %dx%d, scale %g, transform %s", wlr_output->name,
 		wlr_output->width, wlr_output->height, wlr_output->scale,
@@ -160,6 +164,7 @@ static void handle_layout_change(struct wl_listener *listener, void *data) {
 		 */
 		wlr_scene_node_set_position(&output->background->node, box->x, box->y);
 		wlr_scene_rect_set_size(output->background, box->width + 1, box->height + 1);
+		indicator_output_moved(output);
 	}
 	/* Output-local cursor positions change when outputs move. */
 	capture_cursor_changed(server);

@@ -7,14 +7,18 @@
  * output.c     outputs, output layout, background, frame handling
  * input.c      seat, pointer (wlr_cursor), keyboards
  * xdg_shell.c  xdg-shell toplevels and popups
+ * policy.c     who may capture (--policy, --allow, --policy-file)
+ * indicator.c  the red border on outputs that are being captured
  * control.c    --control: line commands on stdin for tests
  * demo.c       --demo: animated content
+ * bench.c      --bench-stats: measurements for bench/run
  */
 #ifndef ZEROCAP_COMPOSITOR_SERVER_H
 #define ZEROCAP_COMPOSITOR_SERVER_H
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <wayland-server-core.h>
 
 struct wlr_backend;
@@ -23,6 +27,7 @@ struct wlr_output;
 struct wlr_scene_node;
 struct wlr_scene_rect;
 struct wlr_surface;
+struct wlr_scene_tree;
 struct zc_capture_manager;
 struct zc_output_source;
 
@@ -32,6 +37,13 @@ enum comp_screencopy {
 	COMP_SCREENCOPY_NONE,
 	COMP_SCREENCOPY_WLROOTS,
 	COMP_SCREENCOPY_ZEROCAP,
+};
+
+enum comp_policy_mode {
+	COMP_POLICY_ALLOW, /* every client captures (the default) */
+	COMP_POLICY_DENY, /* the globals are there, every session is denied */
+	COMP_POLICY_ASK, /* each session waits for allow/deny on the control channel */
+	COMP_POLICY_LIST, /* only listed executables see the globals and capture */
 };
 
 /* One --output WxH[@SCALE][:TRANSFORM] argument. */
@@ -51,7 +63,14 @@ struct comp_options {
 	double demo_damage; /* percent of the output area */
 	bool control;
 	enum comp_screencopy screencopy;
+	enum comp_policy_mode policy;
+	bool policy_given; /* --policy appeared */
+	const char **allow; /* --allow arguments */
+	int allow_len;
+	const char *policy_file;
+	bool indicator; /* draw the capture indicator (default true) */
 	bool debug;
+	const char *bench_stats; /* --bench-stats FILE, or NULL */
 };
 
 struct comp_server {
@@ -69,6 +88,7 @@ struct comp_server {
 	struct wlr_scene_tree *demo_layer;
 	struct wlr_scene_tree *rect_layer; /* control rects */
 	struct wlr_scene_tree *toplevel_layer;
+	struct wlr_scene_tree *indicator_layer; /* capture indicators, above everything */
 
 	struct wlr_output_layout *output_layout;
 	struct wl_list outputs; /* comp_output.link, in creation order */
@@ -96,9 +116,11 @@ struct comp_server {
 	struct zc_capture_manager *capture_manager;
 	struct wlr_buffer *cursor_image;
 	bool hardware_cursor; /* false on headless: nobody draws the cursor but zerocap */
+	struct comp_policy *policy;
 
 	struct comp_control *control; /* NULL without --control */
 	struct comp_demo *demo;       /* NULL without --demo */
+	struct comp_bench *bench;     /* NULL without --bench-stats */
 };
 
 struct comp_output {
@@ -109,6 +131,9 @@ struct comp_output {
 	struct wlr_scene_rect *demo_rect; /* NULL without --demo */
 	struct zc_output_source *capture_source;
 	bool control_frame_pending; /* a control reply waits for this output's frame */
+	bool captured; /* zerocap says a capture of this output is active */
+	struct wlr_scene_tree *indicator; /* NULL with --indicator=off */
+	struct wlr_scene_rect *indicator_edges[4]; /* top, bottom, left, right */
 
 	struct wl_listener frame;
 	struct wl_listener destroy;
@@ -139,11 +164,40 @@ void capture_finish(struct comp_server *server);
 void capture_output_added(struct comp_output *output);
 void capture_cursor_changed(struct comp_server *server);
 
+/* policy.c: the capture policy (zerocap wiring) */
+bool policy_init(struct comp_server *server);
+void policy_finish(struct comp_server *server);
+/* Answers the pending request id (ask mode); false when there is none. */
+bool policy_answer(struct comp_server *server, uint32_t id, bool allow);
+/*
+ * Stops the sessions of every client of process pid (0: any client) on output
+ * (NULL: any); false when pid is not 0 and no client has it.
+ */
+bool policy_revoke(struct comp_server *server, pid_t pid, struct wlr_output *output);
+
+/* indicator.c */
+void indicator_output_added(struct comp_output *output);
+void indicator_output_destroyed(struct comp_output *output);
+/* Places the border on the output's layout box. */
+void indicator_output_moved(struct comp_output *output);
+/* Shows or hides the border. */
+void indicator_set(struct comp_output *output, bool captured);
+
 /* control.c */
 bool control_init(struct comp_server *server, const char *socket);
 void control_finish(struct comp_server *server);
 void control_output_frame_done(struct comp_output *output);
 void control_output_destroyed(struct comp_output *output);
+/* Writes "event ..." on the control channel (a no-op without --control). */
+void control_event(struct comp_server *server, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* bench.c: --bench-stats, for bench/run */
+bool bench_init(struct comp_server *server, const char *path);
+void bench_finish(struct comp_server *server);
+/* Around an output's frame handler: render, commit, what the commit runs. */
+void bench_frame_begin(struct comp_output *output);
+void bench_frame_end(struct comp_output *output);
 
 /* demo.c */
 bool demo_init(struct comp_server *server, double damage_percent);

@@ -49,24 +49,31 @@ static void ensure_runtime_dir(void) {
 	}
 }
 
-static bool read_reply(struct zt_compositor *comp, int timeout_ms) {
+static long elapsed_ms(const struct timespec *start) {
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+/*
+ * Reads one line into comp->reply, if it starts within timeout_ms. Lines are
+ * written whole, so a started one is finished (within a second more).
+ */
+static bool read_line(struct zt_compositor *comp, int timeout_ms) {
 	comp->reply[0] = '\0';
 	int fd = fileno(comp->from_child);
 	struct timespec start;
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	size_t len = 0;
 	while (len + 1 < sizeof(comp->reply)) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		long elapsed = (now.tv_sec - start.tv_sec) * 1000 +
-			(now.tv_nsec - start.tv_nsec) / 1000000;
-		if (elapsed > timeout_ms) {
+		long left = (len > 0 ? timeout_ms + 1000 : timeout_ms) - elapsed_ms(&start);
+		if (left < 0) {
 			return false;
 		}
 		fd_set set;
 		FD_ZERO(&set);
 		FD_SET(fd, &set);
-		struct timeval tv = {.tv_sec = 0, .tv_usec = 50000};
+		struct timeval tv = {.tv_sec = 0, .tv_usec = (left < 50 ? left : 50) * 1000};
 		if (select(fd + 1, &set, NULL, NULL, &tv) <= 0) {
 			continue;
 		}
@@ -82,6 +89,51 @@ static bool read_reply(struct zt_compositor *comp, int timeout_ms) {
 	}
 	comp->reply[len] = '\0';
 	return true;
+}
+
+static bool is_event(const char *line) {
+	return strncmp(line, "event ", 6) == 0;
+}
+
+static void queue_event(struct zt_compositor *comp, const char *line) {
+	if (comp->events_len == ZT_MAX_EVENTS) {
+		comp->events_first = (comp->events_first + 1) % ZT_MAX_EVENTS;
+		comp->events_len--;
+		comp->events_dropped++;
+	}
+	int slot = (comp->events_first + comp->events_len) % ZT_MAX_EVENTS;
+	snprintf(comp->events[slot], sizeof(comp->events[slot]), "%s", line + 6);
+	comp->events_len++;
+}
+
+/* Reads the next line that is not an event; events go to the queue. */
+static bool read_reply(struct zt_compositor *comp, int timeout_ms) {
+	struct timespec start;
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	while (read_line(comp, timeout_ms - elapsed_ms(&start))) {
+		if (!is_event(comp->reply)) {
+			return true;
+		}
+		queue_event(comp, comp->reply);
+	}
+	return false;
+}
+
+const char *zt_next_event(struct zt_compositor *comp, int timeout_ms) {
+	if (comp->events_len == 0) {
+		if (comp->pid <= 0 || !read_line(comp, timeout_ms)) {
+			return NULL;
+		}
+		if (!is_event(comp->reply)) {
+			ZT_CHECK(false, "unexpected line from the compositor: '%s'", comp->reply);
+			return NULL;
+		}
+		queue_event(comp, comp->reply);
+	}
+	snprintf(comp->event, sizeof(comp->event), "%s", comp->events[comp->events_first]);
+	comp->events_first = (comp->events_first + 1) % ZT_MAX_EVENTS;
+	comp->events_len--;
+	return comp->event;
 }
 
 bool zt_compositor_start(struct zt_compositor *comp, const char *const *args) {
@@ -102,8 +154,8 @@ bool zt_compositor_start(struct zt_compositor *comp, const char *const *args) {
 		ZT_CHECK(false, "pipe: %s", strerror(errno));
 		return false;
 	}
-	const char *argv[64] = {path, "--control", "--socket", comp->socket};
-	int argc = 4;
+	const char *argv[64] = {path, "--control", "--socket", comp->socket, "--indicator=off"};
+	int argc = 5;
 	for (int i = 0; args != NULL && args[i] != NULL && argc < 62; i++) {
 		argv[argc++] = args[i];
 	}

@@ -13,6 +13,8 @@
 #include <sys/types.h>
 #include "zc-client.h"
 
+#define ZT_MAX_EVENTS 64
+
 struct zt_compositor {
 	pid_t pid;
 	int to_child; /* its stdin */
@@ -20,18 +22,33 @@ struct zt_compositor {
 	char socket[64];
 	char reply[4096];
 	char log_path[128]; /* the compositor's stderr */
+	/*
+	 * "event ..." lines read while waiting for replies, oldest first, without
+	 * the "event " prefix; when full the oldest is dropped (events_dropped).
+	 */
+	char events[ZT_MAX_EVENTS][160];
+	int events_first, events_len;
+	unsigned events_dropped;
+	char event[160]; /* the last zt_next_event() */
 };
 
 /*
- * Starts zerocap-compositor ($ZC_COMPOSITOR) with --control, a fresh socket
- * and the extra arguments (NULL-terminated, may be NULL). The renderer is
- * pixman unless WLR_RENDERER is set. Returns false (and records a failure)
- * when it does not come up.
+ * Starts zerocap-compositor ($ZC_COMPOSITOR) with --control, a fresh socket,
+ * --indicator=off (so captures show the scene alone; pass --indicator=on to
+ * see the capture indicator) and the extra arguments (NULL-terminated, may be
+ * NULL). The renderer is pixman unless WLR_RENDERER is set. Returns false
+ * (and records a failure) when it does not come up.
  */
 bool zt_compositor_start(struct zt_compositor *comp, const char *const *args);
 /* Sends one control command, waits for its reply; true when it says "ok". */
 bool zt_cmd(struct zt_compositor *comp, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+/*
+ * The next asynchronous "event ..." line (queued while reading replies, or
+ * read now), without the "event " prefix, within timeout_ms; NULL if none.
+ * The string lives in comp->event until the next call.
+ */
+const char *zt_next_event(struct zt_compositor *comp, int timeout_ms);
 /* Asks it to quit; true when it exits with status 0 (sanitizers included). */
 bool zt_compositor_stop(struct zt_compositor *comp);
 /* True while the process runs. */
