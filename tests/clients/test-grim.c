@@ -1,0 +1,244 @@
+/*
+ * grim (Debian's 1.4) against zerocap-compositor: full layout, one output
+ * (-o), a region (-g), PNG and PPM (-t ppm), a rotated output, a flipped
+ * one, scale 2 and two outputs side by side; the cursor (shown, over the
+ * background): with -c the arrow pixel for pixel, without -c or once hidden
+ * none of it. grim composes the layout itself from screencopy images in each
+ * output buffer's own orientation, so every image must be the upright scene,
+ * pixel for pixel. Each layout is captured with --screencopy=zerocap and
+ * again with wlroots' own screencopy (--screencopy=wlroots); both must equal
+ * the scene and each other. grim only uses wl_shm, so this runs on the host
+ * (pixman).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <wayland-client-protocol.h>
+#include "clients.h"
+
+#define GRIM "grim"
+
+/* Inside 240x240 so that every layout below shows all of them. */
+static const struct ct_rect base_rects[] = {
+	{"red", 10, 20, 30, 40, 0xff0000},
+	{"green", 200, 200, 40, 40, 0x00ff00},
+	{"blue", 100, 0, 20, 10, 0x0000ff},
+	{"white", 0, 230, 7, 10, 0xffffff},
+	{"yellow", 30, 50, 20, 20, 0xffff00}, /* over red */
+};
+
+/* With a second 320x240 output at 640,0. */
+static const struct ct_rect two_output_rects[] = {
+	{"red", 10, 20, 30, 40, 0xff0000},
+	{"green", 200, 200, 40, 40, 0x00ff00},
+	{"blue", 100, 0, 20, 10, 0x0000ff},
+	{"white", 0, 230, 7, 10, 0xffffff},
+	{"yellow", 30, 50, 20, 20, 0xffff00},
+	{"teal", 620, 100, 40, 20, 0x008080}, /* across both outputs */
+	{"purple", 900, 200, 60, 40, 0x800080}, /* the second output's corner */
+};
+
+#define LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+struct grim_case {
+	const char *name;
+	const char *args[6]; /* grim options before the file name */
+	bool ppm;
+	int x, y; /* layout origin of the image */
+	int width, height; /* expected size in pixels */
+	bool cursor; /* the arrow is expected */
+	/* wlroots' screencopy draws only wlr_output cursors, unused here on headless */
+	bool zerocap_only;
+};
+
+struct layout {
+	const char *name;
+	const char *outputs[3]; /* --output values */
+	int scale;
+	struct ct_output boxes[2];
+	int n_boxes;
+	const struct ct_rect *rects;
+	int n_rects;
+	const struct grim_case *cases;
+	int n_cases;
+};
+
+static const struct grim_case one_output_cases[] = {
+	{"full PNG", {NULL}, false, 0, 0, 640, 480, false, false},
+	{"full PPM", {"-t", "ppm", NULL}, true, 0, 0, 640, 480, false, false},
+	{"-o HEADLESS-1", {"-o", "HEADLESS-1", "-t", "ppm", NULL}, true, 0, 0, 640, 480, false,
+		false},
+	{"-g region", {"-g", "5,15 50x60", "-t", "ppm", NULL}, true, 5, 15, 50, 60, false, false},
+	{"-c cursor", {"-c", "-t", "ppm", NULL}, true, 0, 0, 640, 480, true, true},
+	{"-c -g region with the cursor", {"-c", "-g", "140,50 40x40", NULL}, false, 140, 50, 40, 40,
+		true, true},
+};
+
+static const struct grim_case two_output_cases[] = {
+	{"full layout", {"-t", "ppm", NULL}, true, 0, 0, 960, 480, false, false},
+	{"-o HEADLESS-2", {"-o", "HEADLESS-2", "-t", "ppm", NULL}, true, 640, 0, 320, 240, false,
+		false},
+	{"-o HEADLESS-1", {"-o", "HEADLESS-1", NULL}, false, 0, 0, 640, 480, false, false},
+	{"-g across both", {"-g", "600,90 100x50", "-t", "ppm", NULL}, true, 600, 90, 100, 50,
+		false, false},
+};
+
+static const struct grim_case rotated_cases[] = {
+	{"full", {"-t", "ppm", NULL}, true, 0, 0, 480, 640, false, false},
+	{"-g region", {"-g", "190,190 60x60", NULL}, false, 190, 190, 60, 60, false, false},
+};
+
+static const struct grim_case scaled_cases[] = {
+	{"full", {"-t", "ppm", NULL}, true, 0, 0, 640, 480, false, false},
+	{"-g region", {"-g", "5,15 50x60", NULL}, false, 5, 15, 100, 120, false, false},
+};
+
+static const struct layout layouts[] = {
+	{"one output 640x480", {"640x480", NULL}, 1, {{0, 0, 640, 480}}, 1,
+		base_rects, LEN(base_rects), one_output_cases, LEN(one_output_cases)},
+	{"two outputs 640x480 + 320x240", {"640x480", "320x240", NULL}, 1,
+		{{0, 0, 640, 480}, {640, 0, 320, 240}}, 2,
+		two_output_rects, LEN(two_output_rects), two_output_cases, LEN(two_output_cases)},
+	{"rotated 640x480:90", {"640x480:90", NULL}, 1, {{0, 0, 480, 640}}, 1,
+		base_rects, LEN(base_rects), rotated_cases, LEN(rotated_cases)},
+	{"flipped 640x480:flipped-270", {"640x480:flipped-270", NULL}, 1, {{0, 0, 480, 640}}, 1,
+		base_rects, LEN(base_rects), rotated_cases, LEN(rotated_cases)},
+	{"scale 2 640x480@2", {"640x480@2", NULL}, 2, {{0, 0, 320, 240}}, 1,
+		base_rects, LEN(base_rects), scaled_cases, LEN(scaled_cases)},
+};
+
+#define MAX_CASES 8
+
+/* Where the cursor is for the whole test: over the background. */
+#define CURSOR_X 150
+#define CURSOR_Y 60
+
+static bool images_equal(const struct ct_image *a, const struct ct_image *b) {
+	return a->width == b->width && a->height == b->height &&
+		memcmp(a->rgb, b->rgb, (size_t)a->width * a->height * 3) == 0;
+}
+
+/* Runs one grim case; image gets what it wrote (kept for the cross-check). */
+static void run_case(struct zt_compositor *comp, const char *dir, const struct layout *layout,
+		const struct grim_case *c, const char *provider, struct ct_image *image) {
+	char label[256];
+	snprintf(label, sizeof(label), "%s, %s, %s", provider, layout->name, c->name);
+	const char *file = c->ppm ? "shot.ppm" : "shot.png";
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	unlink(path);
+
+	const char *argv[12] = {GRIM};
+	int argc = 1;
+	for (int i = 0; c->args[i] != NULL; i++) {
+		argv[argc++] = c->args[i];
+	}
+	argv[argc++] = file;
+	argv[argc] = NULL;
+	bool ran = ct_run(dir, comp->socket, argv, 20000, "grim.log");
+	ZT_CHECK(ran, "%s: grim failed", label);
+	if (!ran) {
+		return;
+	}
+	bool read = c->ppm ? ct_read_ppm(path, image) : ct_read_png(path, image);
+	ZT_CHECK(read, "%s: cannot decode grim's %s", label, file);
+	if (!read) {
+		return;
+	}
+	ZT_CHECK(image->width == c->width && image->height == c->height,
+		"%s: image is %dx%d, expected %dx%d", label, image->width, image->height,
+		c->width, c->height);
+	if (image->width != c->width || image->height != c->height) {
+		return;
+	}
+	struct ct_scene scene = {
+		.rects = layout->rects, .n_rects = layout->n_rects,
+		.outputs = layout->boxes, .n_outputs = layout->n_boxes,
+		.cursor = c->cursor, .cursor_x = CURSOR_X, .cursor_y = CURSOR_Y,
+	};
+	struct ct_scene_view view = {
+		.scene = &scene, .ox = c->x, .oy = c->y, .scale = layout->scale,
+		.transform = WL_OUTPUT_TRANSFORM_NORMAL,
+	};
+	struct ct_compare cmp = {0};
+	int bad = ct_compare_image(image, ct_scene_view_expect, &view, &cmp, label);
+	ZT_CHECK(bad == 0 && cmp.checked > 0, "%s: %d of %d pixels differ from the scene", label,
+		bad, cmp.checked);
+}
+
+static void run_layout(const struct layout *layout, const char *provider,
+		struct ct_image images[MAX_CASES]) {
+	char section[256];
+	snprintf(section, sizeof(section), "grim, %s, --screencopy=%s", layout->name, provider);
+	zt_section(section);
+	char dir[256];
+	if (!ct_tmpdir(dir, sizeof(dir))) {
+		return;
+	}
+	char screencopy[64];
+	snprintf(screencopy, sizeof(screencopy), "--screencopy=%s", provider);
+	const char *args[8] = {screencopy};
+	int argc = 1;
+	for (int i = 0; layout->outputs[i] != NULL; i++) {
+		args[argc++] = "--output";
+		args[argc++] = layout->outputs[i];
+	}
+	args[argc] = NULL;
+
+	struct zt_compositor comp;
+	if (!zt_compositor_start(&comp, args)) {
+		ct_tmpdir_remove(dir);
+		return;
+	}
+	struct ct_scene scene = {
+		.rects = layout->rects, .n_rects = layout->n_rects,
+		.cursor = true, .cursor_x = CURSOR_X, .cursor_y = CURSOR_Y,
+	};
+	ct_scene_apply(&comp, &scene);
+	bool zerocap = strcmp(provider, "zerocap") == 0;
+	for (int i = 0; i < layout->n_cases; i++) {
+		if (layout->cases[i].zerocap_only && !zerocap) {
+			continue;
+		}
+		run_case(&comp, dir, layout, &layout->cases[i], provider, &images[i]);
+	}
+
+	if (zerocap && layout->cases == one_output_cases) {
+		/* A hidden cursor is not drawn, even with -c. */
+		ZT_CHECK(zt_cmd(&comp, "cursor hide"), "cursor hide: %s", comp.reply);
+		struct grim_case hidden = one_output_cases[4];
+		hidden.name = "-c with the cursor hidden";
+		hidden.cursor = false;
+		struct ct_image image = {0};
+		run_case(&comp, dir, layout, &hidden, provider, &image);
+		ct_image_finish(&image);
+	}
+	ZT_CHECK(zt_compositor_alive(&comp), "%s: the compositor is still running", section);
+	zt_compositor_stop(&comp);
+	ct_tmpdir_remove(dir);
+}
+
+int main(void) {
+	if (!ct_have_program(GRIM)) {
+		/* scripts/dev installs it: a missing grim is a failure, not a skip. */
+		ZT_CHECK(false, "%s is not installed (Debian package grim)", GRIM);
+		return zt_finish();
+	}
+	for (int l = 0; l < LEN(layouts); l++) {
+		const struct layout *layout = &layouts[l];
+		struct ct_image ours[MAX_CASES] = {0}, theirs[MAX_CASES] = {0};
+		run_layout(layout, "zerocap", ours);
+		run_layout(layout, "wlroots", theirs);
+		for (int i = 0; i < layout->n_cases; i++) {
+			if (ours[i].rgb != NULL && theirs[i].rgb != NULL) {
+				ZT_CHECK(images_equal(&ours[i], &theirs[i]),
+					"%s, %s: zerocap's and wlroots' screencopy give different "
+					"images", layout->name, layout->cases[i].name);
+			}
+			ct_image_finish(&ours[i]);
+			ct_image_finish(&theirs[i]);
+		}
+	}
+	return zt_finish();
+}
