@@ -266,9 +266,8 @@ static void test_presentation_time(void) {
 			ZT_CHECK(frame->result.has_presentation_time, "frame %d has a time", i);
 			ZT_CHECK(presented <= frame->result.done_ns,
 				"frame %d presented before ready arrived", i);
-			ZT_CHECK(presented + 2000000000u > frame->result.done_ns,
-				"frame %d presented recently (%llu ns before ready)", i,
-				(unsigned long long)(frame->result.done_ns - presented));
+			/* Frame 0 shows the image the output had already presented
+			 * (maybe long ago); later ones the commits they waited for. */
 			if (i > 0) {
 				ZT_CHECK(presented > last, "frame %d time increases", i);
 				ZT_CHECK(presented >= frame->result.capture_ns,
