@@ -83,6 +83,10 @@ void zcc_buffer_destroy(struct zcc_buffer *buffer) {
 	if (buffer == NULL) {
 		return;
 	}
+	if (buffer->type == ZCC_BUFFER_DMABUF) {
+		zcc_dmabuf_buffer_destroy(buffer);
+		return;
+	}
 	if (buffer->wl_buffer != NULL) {
 		wl_buffer_destroy(buffer->wl_buffer);
 	}

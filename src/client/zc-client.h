@@ -43,6 +43,9 @@ struct ext_image_copy_capture_manager_v1;
 struct ext_image_capture_source_v1;
 struct ext_image_copy_capture_session_v1;
 struct ext_image_copy_capture_frame_v1;
+struct zwp_linux_dmabuf_v1;
+struct gbm_device;
+struct gbm_bo;
 
 #define ZCC_DEFAULT_TIMEOUT_MS 5000
 
@@ -218,23 +221,141 @@ void zcc_session_destroy(struct zcc_session *session);
 bool zcc_constraints_has_shm_format(const struct zcc_constraints *c, uint32_t format);
 void zcc_constraints_finish(struct zcc_constraints *c);
 
-/* shm buffers */
+/* Buffers: shm (zcc_buffer_create) or dma-buf (zcc_dmabuf_buffer_create). */
+enum zcc_buffer_type {
+	ZCC_BUFFER_SHM = 0,
+	ZCC_BUFFER_DMABUF,
+};
+
+struct zcc_dmabuf_buffer;
+
 struct zcc_buffer {
 	struct wl_buffer *wl_buffer;
-	uint32_t format; /* wl_shm.format */
-	int32_t width, height, stride;
-	void *data;
+	uint32_t format; /* wl_shm.format (for dma-bufs: the one matching drm_format) */
+	int32_t width, height, stride; /* dma-buf: stride of plane 0 as announced */
+	void *data; /* shm only; dma-bufs: see zcc_dmabuf_map */
 	size_t size;
-	int fd;
+	int fd; /* shm only; -1 for dma-bufs */
+	enum zcc_buffer_type type;
+	struct zcc_dmabuf_buffer *dmabuf; /* dma-buf only, NULL for shm */
 };
 
 /* stride 0: width * bytes per pixel (known formats only). */
 struct zcc_buffer *zcc_buffer_create(struct zcc_client *client, uint32_t format,
 	int32_t width, int32_t height, int32_t stride);
+/* Destroys shm and dma-buf buffers alike. Accepts NULL. */
 void zcc_buffer_destroy(struct zcc_buffer *buffer);
 void *zcc_buffer_data(struct zcc_buffer *buffer);
 /* Stores a 32-bit value in every pixel (4-byte formats), e.g. a sentinel. */
 void zcc_buffer_fill(struct zcc_buffer *buffer, uint32_t value);
+
+/*
+ * dma-buf buffers (zwp_linux_dmabuf_v1 and GBM; see dmabuf.c).
+ *
+ * A zcc_dmabuf_device is one DRM device opened for allocation, with its GBM
+ * device and a bound zwp_linux_dmabuf_v1 (version 3 at most). It must outlive
+ * the buffers made on it. Buffers are zcc_buffers of type ZCC_BUFFER_DMABUF:
+ * they work with every frame function and zcc_buffer_destroy.
+ */
+#define ZCC_DRM_FORMAT_MOD_INVALID 0x00ffffffffffffffull
+#define ZCC_DRM_FORMAT_MOD_LINEAR 0ull
+
+struct zcc_dmabuf_device {
+	struct zcc_client *client;
+	struct zwp_linux_dmabuf_v1 *linux_dmabuf;
+	int drm_fd;
+	char node[64]; /* the path opened, e.g. /dev/dri/card0 */
+	dev_t dev; /* as asked for */
+	struct gbm_device *gbm;
+	/* zwp_linux_dmabuf_v1 format/modifier events: what the compositor can import */
+	struct zcc_dmabuf_format *import_formats;
+	size_t n_import_formats;
+};
+
+struct zcc_dmabuf_plane {
+	int fd; /* owned by the buffer */
+	uint32_t offset, stride;
+};
+
+struct zcc_dmabuf_buffer {
+	struct zcc_dmabuf_device *device;
+	struct gbm_bo *bo;
+	uint32_t drm_format; /* DRM fourcc */
+	uint64_t modifier; /* announced to the compositor */
+	uint64_t bo_modifier; /* what GBM says the allocation has */
+	int n_planes;
+	struct zcc_dmabuf_plane planes[4]; /* as announced */
+	uint32_t bo_strides[4], bo_offsets[4]; /* the allocation's real layout */
+	void *map_data; /* while mapped */
+	void *map_ptr;
+	uint32_t map_stride;
+};
+
+/*
+ * Opens the DRM device dev (e.g. session->constraints.dmabuf_device): the
+ * primary node when it has one and allocation works there (kms_swrast can
+ * allocate only on primary nodes), else the render node. Binds
+ * zwp_linux_dmabuf_v1 and waits for its formats. NULL on failure, with
+ * zcc_client_last_error() telling why.
+ */
+struct zcc_dmabuf_device *zcc_dmabuf_device_open(struct zcc_client *client, dev_t dev);
+void zcc_dmabuf_device_destroy(struct zcc_dmabuf_device *device);
+/* Whether the compositor announced (format, modifier) through zwp_linux_dmabuf_v1. */
+bool zcc_dmabuf_device_can_import(const struct zcc_dmabuf_device *device, uint32_t format,
+	uint64_t modifier);
+
+/*
+ * Allocates a width x height buffer of the DRM format with modifier
+ * (ZCC_DRM_FORMAT_MOD_INVALID: implicit, the allocator picks) and wraps it
+ * with create_immed. NULL on failure (see zcc_client_last_error()).
+ */
+struct zcc_buffer *zcc_dmabuf_buffer_create(struct zcc_dmabuf_device *device, uint32_t format,
+	uint64_t modifier, int32_t width, int32_t height);
+
+/*
+ * For tests: what is allocated and what is announced may differ. Zero fields
+ * mean "as allocated" (alloc_* fields: as announced).
+ */
+struct zcc_dmabuf_options {
+	uint32_t format; /* announced DRM fourcc */
+	uint64_t modifier; /* allocation modifier, ZCC_DRM_FORMAT_MOD_INVALID: implicit */
+	int32_t width, height; /* announced size */
+	int32_t alloc_width, alloc_height; /* allocated size; 0: width, height */
+	uint32_t alloc_format; /* allocated format; 0: format */
+	bool announce_modifier_set; /* announce announce_modifier instead of modifier */
+	uint64_t announce_modifier;
+	uint32_t stride, offset; /* announced for plane 0; 0: the real ones */
+};
+struct zcc_buffer *zcc_dmabuf_buffer_create_with(struct zcc_dmabuf_device *device,
+	const struct zcc_dmabuf_options *options);
+/*
+ * Like zcc_dmabuf_buffer_create_with, through zwp_linux_buffer_params_v1.create
+ * instead of create_immed: waits for created or failed. Returns 1 with *out
+ * set; 0 when the compositor refused to import the buffer (the connection
+ * stays up); -1 on a local error, a timeout or a dead connection.
+ */
+int zcc_dmabuf_buffer_try_create(struct zcc_dmabuf_device *device,
+	const struct zcc_dmabuf_options *options, struct zcc_buffer **out, int timeout_ms);
+/* What zcc_buffer_destroy does for dma-buf buffers. Accepts NULL. */
+void zcc_dmabuf_buffer_destroy(struct zcc_buffer *buffer);
+
+/*
+ * Maps the buffer for reading and writing (gbm_bo_map) and returns its first
+ * plane as an image (data NULL on failure). Nothing waits: the mapping shows
+ * the memory as it is now. One mapping at a time; zcc_dmabuf_unmap ends it.
+ */
+struct zcc_image zcc_dmabuf_map(struct zcc_buffer *buffer);
+void zcc_dmabuf_unmap(struct zcc_buffer *buffer);
+/* Maps, stores value in every pixel (4-byte formats), unmaps. */
+bool zcc_dmabuf_fill(struct zcc_buffer *buffer, uint32_t value);
+/*
+ * Maps, copies the pixels into a tight image (stride width * bytes per
+ * pixel), unmaps. The caller frees image.data. data NULL on failure.
+ */
+struct zcc_image zcc_dmabuf_read(struct zcc_buffer *buffer);
+/* wl_shm.format for a DRM fourcc (they differ only for ARGB8888 and XRGB8888). */
+uint32_t zcc_shm_format_from_drm(uint32_t drm_format);
+uint32_t zcc_drm_format_from_shm(uint32_t shm_format);
 
 /* Frames */
 enum zcc_frame_status {
