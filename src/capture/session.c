@@ -149,6 +149,8 @@ static void session_detach(struct zc_session *session) {
 	wl_list_remove(&session->link);
 	wl_list_init(&session->link);
 	session->source = NULL;
+	/* The counters belong to the source's manager, which may go first. */
+	session->stats = NULL;
 	session->stopped = true;
 	if (session->paint_cursors && source->impl->sessions_changed != NULL) {
 		source->impl->sessions_changed(source);
