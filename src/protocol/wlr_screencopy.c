@@ -19,6 +19,7 @@
 #include <assert.h>
 #include <drm_fourcc.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <wlr/types/wlr_output.h>
 #include <wlr/util/log.h>
@@ -262,11 +263,17 @@ static struct wlr_box buffer_region(struct wlr_output *output, const struct wlr_
 	}
 	int width, height;
 	wlr_output_effective_resolution(output, &width, &height);
-	struct wlr_box area = {.width = width, .height = height};
-	struct wlr_box box;
-	if (!wlr_box_intersection(&box, logical, &area)) {
+	/* Clipped in 64 bits: clients may send any int32 values. */
+	int64_t left = logical->x > 0 ? logical->x : 0;
+	int64_t top = logical->y > 0 ? logical->y : 0;
+	int64_t right = (int64_t)logical->x + logical->width;
+	int64_t bottom = (int64_t)logical->y + logical->height;
+	right = right < width ? right : width;
+	bottom = bottom < height ? bottom : height;
+	if (logical->width <= 0 || logical->height <= 0 || right <= left || bottom <= top) {
 		return (struct wlr_box){0};
 	}
+	struct wlr_box box = {.x = left, .y = top, .width = right - left, .height = bottom - top};
 	wlr_box_transform(&box, &box, wlr_output_transform_invert(output->transform),
 		width, height);
 	double scale = output->scale;
