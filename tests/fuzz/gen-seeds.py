@@ -7,7 +7,7 @@ the request opcodes, the op numbers). Each seed is a small, mostly well-formed
 program: a capture flow, a screencopy flow, lifetimes, policy, errors.
 
     tests/fuzz/gen-seeds.py [DIR]     (default: tests/fuzz/corpus)
-    tests/fuzz/gen-seeds.py --pending DIR   inputs of bugs not fixed yet
+    tests/fuzz/gen-seeds.py --repro DIR     minimal reproducers of found bugs
 """
 import os
 import struct
@@ -813,9 +813,11 @@ def crash_region_overflow():
     return p
 
 
-# Inputs of bugs not fixed yet: written with --pending DIR only. Move each
-# into SEEDS (as regression seeds) once its fix is in.
-PENDING = {
+# Minimal reproducers of bugs the fuzzer found, as readable programs; written
+# with --repro DIR only. Both are fixed (0133c80, 70a8c47); the corpus holds
+# the fuzzer's own inputs for them (corpus/regression-*). A bug not fixed
+# yet goes here first, and its input into the corpus once the fix is in.
+REPRODUCERS = {
     "crash-manager-destroy-stats": crash_manager_destroy_stats,
     "crash-region-overflow": crash_region_overflow,
 }
@@ -844,8 +846,8 @@ SEEDS = {
 def main():
     args = sys.argv[1:]
     seeds = SEEDS
-    if args[:1] == ["--pending"]:
-        seeds = PENDING
+    if args[:1] == ["--repro"]:
+        seeds = REPRODUCERS
         args = args[1:]
     out = args[0] if args else os.path.join(
         os.path.dirname(os.path.abspath(__file__)), "corpus")
