@@ -15,8 +15,9 @@
  *   backend commits and the commit listeners (the copies) run;
  * - every ready or failed event of a capture frame (zwlr_screencopy_frame_v1
  *   and ext_image_copy_capture_frame_v1), through a protocol logger: when it
- *   was queued, the presentation time it carries, the damage it reports and
- *   zerocap's bytes_written counter at that moment;
+ *   was queued, the presentation time it carries, the damage it reports,
+ *   zerocap's bytes_written counter at that moment and when the client asked
+ *   for that frame (copy, copy_with_damage or capture request);
  * - every 100 ms: thread and process CPU time and RssAnon, RssShmem, RssFile;
  * - at exit: getrusage(RUSAGE_SELF) and zerocap's counters.
  * Records live in pre-reserved anonymous mappings; the memory they have
@@ -59,6 +60,7 @@ struct frame_record {
 
 struct ready_record {
 	uint64_t sent_ns, presented_ns, damage_px;
+	uint64_t request_ns; /* the client's last copy or capture request */
 	uint64_t zc_bytes_written; /* zerocap's counter when the event was sent */
 	uint16_t client;
 	char kind; /* 's' screencopy ready, 'e' ext ready, 'x' failed */
@@ -108,6 +110,7 @@ struct comp_bench {
 	uint64_t pending_damage_px, pending_presented_ns;
 
 	struct wl_client *clients[MAX_CLIENTS];
+	uint64_t request_ns[MAX_CLIENTS]; /* per client: its last copy request */
 	int n_clients;
 
 	struct bench_output outputs[MAX_OUTPUTS];
@@ -215,6 +218,7 @@ static void add_ready(struct comp_bench *bench, struct wl_resource *resource, ch
 			.client = client_index(bench, wl_resource_get_client(resource)),
 			.kind = kind,
 		};
+		r->request_ns = r->client < MAX_CLIENTS ? bench->request_ns[r->client] : 0;
 	}
 	if (kind != 'x') {
 		bench->total_readies++;
@@ -231,10 +235,22 @@ static uint64_t timestamp_ns(const union wl_argument *args) {
 static void handle_protocol_message(void *data, enum wl_protocol_logger_type direction,
 		const struct wl_protocol_logger_message *message) {
 	struct comp_bench *bench = data;
-	if (direction != WL_PROTOCOL_LOGGER_EVENT) {
+	const char *name = message->message->name;
+	if (direction == WL_PROTOCOL_LOGGER_REQUEST) {
+		/* copy, copy_with_damage (zwlr_screencopy_frame_v1), capture (ext) */
+		if (name[0] == 'c' && (strcmp(name, "copy_with_damage") == 0 ||
+				strcmp(name, "copy") == 0 || strcmp(name, "capture") == 0)) {
+			const char *interface = wl_resource_get_class(message->resource);
+			if (strcmp(interface, "zwlr_screencopy_frame_v1") == 0 ||
+					strcmp(interface, "ext_image_copy_capture_frame_v1") == 0) {
+				uint16_t i = client_index(bench, wl_resource_get_client(message->resource));
+				if (i < MAX_CLIENTS) {
+					bench->request_ns[i] = clock_ns(CLOCK_MONOTONIC);
+				}
+			}
+		}
 		return;
 	}
-	const char *name = message->message->name;
 	if (name[0] != 'r' && name[0] != 'd' && name[0] != 'p' && name[0] != 'f') {
 		return;
 	}
@@ -469,10 +485,11 @@ static void write_stats(struct comp_bench *bench) {
 	}
 	const struct ready_record *rr = bench->readies.data;
 	for (size_t i = 0; i < bench->readies.len; i++) {
-		fprintf(f, "%c %llu %llu %u %llu %llu\n", rr[i].kind,
+		fprintf(f, "%c %llu %llu %u %llu %llu %llu\n", rr[i].kind,
 			(unsigned long long)rr[i].sent_ns, (unsigned long long)rr[i].presented_ns,
 			rr[i].client, (unsigned long long)rr[i].damage_px,
-			(unsigned long long)rr[i].zc_bytes_written);
+			(unsigned long long)rr[i].zc_bytes_written,
+			(unsigned long long)rr[i].request_ns);
 	}
 	const struct mem_record *m = bench->mems.data;
 	for (size_t i = 0; i < bench->mems.len; i++) {
