@@ -317,45 +317,62 @@ static void test_small_change(struct zt_compositor *comp, struct zcc_client *cli
 	zcc_session_destroy(session);
 }
 
-/* Captures until the session has no damage left (a frame waits NOTHING_MS). */
-static void drain(struct zcc_session *session, struct zcc_buffer *buffer) {
-	for (int i = 0; i < 5; i++) {
-		struct zcc_frame *frame = zcc_frame_create(session);
-		zcc_frame_attach_buffer(frame, buffer);
-		zcc_frame_capture(frame);
-		enum zcc_frame_status status = zcc_frame_wait(frame, NOTHING_MS);
-		zcc_frame_destroy(frame);
-		if (status != ZCC_FRAME_READY) {
-			ZT_CHECK(status == ZCC_FRAME_TIMEOUT, "drain: %s",
-				zcc_frame_status_str(status));
-			return;
-		}
-	}
-	ZT_CHECK(false, "drain: the session keeps getting frames");
+/*
+ * Takes the damage the session has (the caller knows it has some: a new
+ * session, or new constraints) in one frame, waited for in full: a
+ * full-frame copy may take longer than NOTHING_MS (GLES2 under emulation),
+ * and a frame given up on while it is copied hands its damage on to the
+ * next frame. The sync first makes every change so far reach the session.
+ */
+static void take_damage(struct zt_compositor *comp, struct zcc_session *session,
+		struct zcc_buffer *buffer, const char *what) {
+	ZT_CHECK(zt_cmd(comp, "sync"), "%s: sync: %s", what, comp->reply);
+	struct zcc_capture_result r;
+	capture_full(session, buffer, &r);
+	zcc_capture_result_finish(&r);
 }
 
 /*
  * On a transformed (and scaled) output: the pixels that change and the
  * reported damage are both at the upright place, layout position * scale.
+ * The frame that sees the change is captured before it, so it is never
+ * given up on.
  */
 static void check_transformed_change(struct zt_compositor *comp, struct zcc_session *session,
 		const char *what, int scale, struct box logical, uint32_t rgba) {
 	struct zcc_buffer *after = session_buffer(session);
 	struct zcc_buffer *before = NULL;
-	struct zcc_capture_result r = {0};
+	struct zcc_frame *frame = NULL;
+	bool added = false;
 	if (after == NULL) {
 		return;
 	}
-	drain(session, after);
+	take_damage(comp, session, after, what);
+	frame = zcc_frame_create(session);
+	zcc_frame_attach_buffer(frame, after);
+	zcc_frame_damage_buffer(frame, 0, 0, after->width, after->height);
+	zcc_frame_capture(frame);
+	enum zcc_frame_status status = zcc_frame_wait(frame, NOTHING_MS);
+	ZT_CHECK(status == ZCC_FRAME_TIMEOUT, "%s: no damage is left before the change (got %s)",
+		what, zcc_frame_status_str(status));
+	if (status != ZCC_FRAME_TIMEOUT) {
+		print_damage("left", &frame->result);
+		goto out;
+	}
 	before = reference_image(session->client, session->output);
 	if (before == NULL) {
 		goto out;
 	}
-	ZT_CHECK(zt_cmd(comp, "rect tr %d %d %d %d %08x", logical.x, logical.y, logical.width,
-		logical.height, rgba), "%s: rect", what);
-	if (!capture_full(session, after, &r)) {
+	added = zt_cmd(comp, "rect tr %d %d %d %d %08x", logical.x, logical.y, logical.width,
+		logical.height, rgba);
+	ZT_CHECK(added, "%s: rect: %s", what, comp->reply);
+	status = zcc_frame_wait(frame, EXPECT_MS);
+	ZT_CHECK(status == ZCC_FRAME_READY, "%s: the waiting frame sees the change (%s)", what,
+		zcc_frame_status_str(status));
+	if (status != ZCC_FRAME_READY) {
 		goto out;
 	}
+	const struct zcc_capture_result *r = &frame->result;
 	struct box expected = {logical.x * scale, logical.y * scale,
 		logical.width * scale, logical.height * scale};
 	struct box diff = diff_box(before, after);
@@ -367,19 +384,21 @@ static void check_transformed_change(struct zt_compositor *comp, struct zcc_sess
 	ZT_CHECK(count_color(after, expected, zt_rgba_to_argb(rgba)) == 0,
 		"%s: the rect is drawn upright at layout position * scale", what);
 	pixman_region32_t damage;
-	region_from_result(&damage, &r);
-	uint64_t area = zcc_rects_union_area(r.damage, r.n_damage);
+	region_from_result(&damage, r);
+	uint64_t area = zcc_rects_union_area(r->damage, r->n_damage);
 	uint64_t limit = (uint64_t)after->width * after->height / 100;
 	ZT_CHECK(diff.width > 0 && region_has_box(&damage, diff),
 		"%s: the damage covers the changed pixels", what);
 	ZT_CHECK(region_has_box(&damage, expected), "%s: the damage covers the rect", what);
 	ZT_CHECK(area >= (uint64_t)expected.width * expected.height && area < limit,
 		"%s: damage area %llu px is small", what, (unsigned long long)area);
-	print_damage(what, &r);
+	print_damage(what, r);
 	pixman_region32_fini(&damage);
 out:
-	ZT_CHECK(zt_cmd(comp, "remove tr"), "%s: remove", what);
-	zcc_capture_result_finish(&r);
+	if (added) {
+		ZT_CHECK(zt_cmd(comp, "remove tr"), "%s: remove: %s", what, comp->reply);
+	}
+	zcc_frame_destroy(frame);
 	zcc_buffer_destroy(before);
 	zcc_buffer_destroy(after);
 }
