@@ -94,8 +94,18 @@ void zc_frame_attach_buffer(struct zc_frame *frame, struct wl_resource *buffer) 
 
 void zc_frame_damage_buffer(struct zc_frame *frame, int32_t x, int32_t y,
 		int32_t width, int32_t height) {
+	/*
+	 * Clients may send any size: an edge past INT32_MAX would wrap in
+	 * pixman, which then drops the rectangle. Buffers end long before.
+	 */
+	int64_t x2 = (int64_t)x + width, y2 = (int64_t)y + height;
+	x2 = x2 < INT32_MAX ? x2 : INT32_MAX;
+	y2 = y2 < INT32_MAX ? y2 : INT32_MAX;
+	if (x2 <= x || y2 <= y) {
+		return;
+	}
 	pixman_region32_union_rect(&frame->buffer_damage, &frame->buffer_damage,
-		x, y, width, height);
+		x, y, (unsigned int)(x2 - x), (unsigned int)(y2 - y));
 }
 
 void zc_frame_capture(struct zc_frame *frame) {
