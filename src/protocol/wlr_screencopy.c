@@ -13,7 +13,11 @@
  * of its own.
  *
  * Lifetimes: a frame resource owns its zc_frame, a view reference and, if it
- * needed one, its own session. Kept sessions die with their client. Manager
+ * needed one, its own session. Kept sessions die with their client, or
+ * earlier: a client keeps at most KEPT_SESSIONS_PER_CLIENT idle ones (a new
+ * region for every frame would otherwise pile up sessions and views until
+ * it hits the session limit), the least recently used going first; its
+ * next copy_with_damage there reports everything as damaged. Manager
  * resources are inert once the zc_capture_manager is gone.
  */
 #include <assert.h>
@@ -30,13 +34,14 @@
 #include "wlr-screencopy-unstable-v1-protocol.h"
 
 #define SCREENCOPY_VERSION 3
+#define KEPT_SESSIONS_PER_CLIENT 8
 
 /* The one format offered, as wl_shm and as DRM spell it. */
 #define SHM_FORMAT WL_SHM_FORMAT_XRGB8888
 #define DRM_FORMAT DRM_FORMAT_XRGB8888
 
 struct kept_session {
-	struct wl_list link; /* zc_capture_manager.screencopy_sessions */
+	struct wl_list link; /* zc_capture_manager.screencopy_sessions, last used first */
 	struct wl_client *client;
 	struct zc_output_view *view;
 	bool cursor;
@@ -90,14 +95,32 @@ static void handle_client_destroy(struct wl_listener *listener, void *data) {
 	kept_session_destroy(kept);
 }
 
+/* Makes room for one more kept session of client: drops its oldest idle ones. */
+static void kept_sessions_trim(struct zc_capture_manager *manager, struct wl_client *client) {
+	int n = 0;
+	struct kept_session *kept, *tmp;
+	wl_list_for_each_safe(kept, tmp, &manager->screencopy_sessions, link) {
+		if (kept->client != client) {
+			continue;
+		}
+		n++;
+		if (n >= KEPT_SESSIONS_PER_CLIENT && kept->session->frame == NULL) {
+			kept_session_destroy(kept);
+		}
+	}
+}
+
 static struct zc_session *kept_session_get(struct zc_capture_manager *manager,
 		struct wl_client *client, struct zc_output_view *view, bool cursor) {
 	struct kept_session *kept;
 	wl_list_for_each(kept, &manager->screencopy_sessions, link) {
 		if (kept->client == client && kept->view == view && kept->cursor == cursor) {
+			wl_list_remove(&kept->link);
+			wl_list_insert(&manager->screencopy_sessions, &kept->link);
 			return kept->session;
 		}
 	}
+	kept_sessions_trim(manager, client);
 	kept = calloc(1, sizeof(*kept));
 	if (kept == NULL) {
 		return NULL;
