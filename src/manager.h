@@ -23,6 +23,9 @@ struct zc_capture_manager {
 	void *request_data;
 	zc_capture_activity_func activity_handler;
 	void *activity_data;
+	/* The session limit's log line: at most one a second. */
+	uint64_t limit_logged_ns;
+	unsigned limit_hits_unlogged;
 	struct wl_list output_sources; /* zc_output_source.link */
 
 	struct wl_global *source_manager_global;

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <wlr/util/log.h>
 #include "manager.h"
@@ -109,6 +110,22 @@ static void count_session(struct zc_session *session, void *data) {
 	count->n += session->client == count->client && !session->stopped;
 }
 
+/* Clients choose how often they hit the limit: the log does not follow them. */
+static void log_session_limit(struct zc_capture_manager *manager) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+	if (manager->limit_logged_ns != 0 && now - manager->limit_logged_ns < 1000000000u) {
+		manager->limit_hits_unlogged++;
+		return;
+	}
+	wlr_log(WLR_ERROR, "zerocap: a client asked for more than %d capture sessions; "
+		"stopping the new one (and %u more since the last such line)",
+		MAX_SESSIONS_PER_CLIENT, manager->limit_hits_unlogged);
+	manager->limit_logged_ns = now;
+	manager->limit_hits_unlogged = 0;
+}
+
 static void policy_request(struct zc_policy *policy, struct zc_session *session) {
 	struct zc_capture_manager *manager = wl_container_of(policy, manager, policy);
 	zc_session_set_max_fps(session, manager->max_fps);
@@ -116,8 +133,7 @@ static void policy_request(struct zc_policy *policy, struct zc_session *session)
 		struct client_count count = {.client = session->client};
 		for_each_session(manager, NULL, count_session, &count);
 		if (count.n > MAX_SESSIONS_PER_CLIENT) {
-			wlr_log(WLR_ERROR, "zerocap: a client asked for more than %d capture "
-				"sessions; stopping the new one", MAX_SESSIONS_PER_CLIENT);
+			log_session_limit(manager);
 			zc_session_permit(session, false);
 			return;
 		}
