@@ -22,53 +22,68 @@ static GLuint compile_shader(GLenum type, const char *const *sources, const GLin
 	return shader;
 }
 
-bool zc_blit_program_init(struct zc_blit_program *prog, bool external, char *error,
-		size_t error_size) {
-	memset(prog, 0, sizeof(*prog));
+static bool shader_init(struct zc_blit_shader *shader, bool external, bool cursor,
+		char *error, size_t error_size) {
 	snprintf(error, error_size, "shader program failed to link");
-	/* The variant's define goes right after the #version line. */
+	/* The variant's defines go right after the #version line. */
 	const char *frag = zc_shader_blit_frag;
 	const char *body = strchr(frag, '\n') + 1;
-	const char *frag_sources[] = {frag, external ? "#define ZC_EXTERNAL\n" : "", body};
-	const GLint frag_lengths[] = {body - frag, -1, -1};
+	const char *frag_sources[] = {frag, external ? "#define ZC_EXTERNAL\n" : "",
+		cursor ? "#define ZC_CURSOR\n" : "", body};
+	const GLint frag_lengths[] = {body - frag, -1, -1, -1};
 	const char *vert_sources[] = {zc_shader_blit_vert};
 	GLuint vert = compile_shader(GL_VERTEX_SHADER, vert_sources, NULL, 1, error, error_size);
 	GLuint fragment = vert == 0 ? 0 : compile_shader(GL_FRAGMENT_SHADER, frag_sources,
-		frag_lengths, 3, error, error_size);
+		frag_lengths, 4, error, error_size);
 	if (vert == 0 || fragment == 0) {
 		glDeleteShader(vert);
 		return false;
 	}
-	prog->program = glCreateProgram();
-	glAttachShader(prog->program, vert);
-	glAttachShader(prog->program, fragment);
-	glLinkProgram(prog->program);
-	glDetachShader(prog->program, vert);
-	glDetachShader(prog->program, fragment);
+	shader->program = glCreateProgram();
+	glAttachShader(shader->program, vert);
+	glAttachShader(shader->program, fragment);
+	glLinkProgram(shader->program);
+	glDetachShader(shader->program, vert);
+	glDetachShader(shader->program, fragment);
 	glDeleteShader(vert);
 	glDeleteShader(fragment);
 	GLint ok = GL_FALSE;
-	glGetProgramiv(prog->program, GL_LINK_STATUS, &ok);
+	glGetProgramiv(shader->program, GL_LINK_STATUS, &ok);
 	if (!ok) {
-		glGetProgramInfoLog(prog->program, error_size, NULL, error);
-		glDeleteProgram(prog->program);
-		prog->program = 0;
+		glGetProgramInfoLog(shader->program, error_size, NULL, error);
+		glDeleteProgram(shader->program);
+		shader->program = 0;
 		return false;
 	}
-	prog->pos = glGetAttribLocation(prog->program, "pos");
-	prog->dst_size = glGetUniformLocation(prog->program, "dst_size");
-	prog->src_map = glGetUniformLocation(prog->program, "src_map");
-	prog->src = glGetUniformLocation(prog->program, "src");
-	prog->cursor = glGetUniformLocation(prog->program, "cursor");
-	prog->has_cursor = glGetUniformLocation(prog->program, "has_cursor");
-	prog->cursor_map = glGetUniformLocation(prog->program, "cursor_map");
+	shader->pos = glGetAttribLocation(shader->program, "pos");
+	shader->dst_size = glGetUniformLocation(shader->program, "dst_size");
+	shader->src_map = glGetUniformLocation(shader->program, "src_map");
+	shader->src = glGetUniformLocation(shader->program, "src");
+	shader->cursor = glGetUniformLocation(shader->program, "cursor");
+	shader->cursor_map = glGetUniformLocation(shader->program, "cursor_map");
+	return true;
+}
+
+bool zc_blit_program_init(struct zc_blit_program *prog, bool external, char *error,
+		size_t error_size) {
+	memset(prog, 0, sizeof(*prog));
+	if (!shader_init(&prog->copy, external, false, error, error_size)) {
+		return false;
+	}
+	if (!shader_init(&prog->over, external, true, error, error_size)) {
+		glDeleteProgram(prog->copy.program);
+		prog->copy.program = 0;
+		return false;
+	}
+	prog->program = prog->copy.program;
 	return true;
 }
 
 void zc_blit_program_finish(struct zc_blit_program *prog) {
 	if (prog->program != 0) {
-		glDeleteProgram(prog->program);
-		prog->program = 0;
+		glDeleteProgram(prog->copy.program);
+		glDeleteProgram(prog->over.program);
+		memset(prog, 0, sizeof(*prog));
 	}
 }
 
@@ -98,51 +113,97 @@ static void bind_texture(GLenum unit, const struct zc_blit_image *image) {
 	glTexParameteri(image->target, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
 }
 
-bool zc_blit_draw(const struct zc_blit_program *prog, const struct zc_blit *blit) {
-	GLfloat *verts = calloc((size_t)(blit->n_boxes > 0 ? blit->n_boxes : 1) * 12,
-		sizeof(GLfloat));
+/* Two triangles per box, in destination pixels. */
+static GLfloat *box_vertices(const struct zc_blit_box *boxes, int n) {
+	GLfloat *verts = calloc((size_t)(n > 0 ? n : 1) * 12, sizeof(GLfloat));
 	if (verts == NULL) {
-		return false;
+		return NULL;
 	}
-	for (int i = 0; i < blit->n_boxes; i++) {
-		const struct zc_blit_box *b = &blit->boxes[i];
+	for (int i = 0; i < n; i++) {
+		const struct zc_blit_box *b = &boxes[i];
 		GLfloat x1 = b->x1, y1 = b->y1, x2 = b->x2, y2 = b->y2;
 		GLfloat quad[12] = {x1, y1, x2, y1, x1, y2, x1, y2, x2, y1, x2, y2};
 		memcpy(&verts[i * 12], quad, sizeof(quad));
 	}
+	return verts;
+}
 
-	glViewport(0, 0, blit->dst_width, blit->dst_height);
-	glDisable(GL_BLEND);
-	glDisable(GL_SCISSOR_TEST);
-	glUseProgram(prog->program);
-
+static void draw_boxes(const struct zc_blit_shader *shader, const struct zc_blit *blit,
+		const GLfloat *verts, int n) {
+	glUseProgram(shader->program);
 	GLfloat map[9];
 	texture_map(map, blit->transform, blit->src.width, blit->src.height,
 		-blit->area_x, -blit->area_y);
-	glUniformMatrix3fv(prog->src_map, 1, GL_FALSE, map);
-	glUniform2f(prog->dst_size, blit->dst_width, blit->dst_height);
-	bind_texture(GL_TEXTURE0, &blit->src);
-	glUniform1i(prog->src, 0);
-
-	glUniform1i(prog->has_cursor, blit->cursor != NULL);
-	if (blit->cursor != NULL) {
-		texture_map(map, blit->cursor_transform, blit->cursor->width, blit->cursor->height,
-			blit->cursor_x, blit->cursor_y);
-		glUniformMatrix3fv(prog->cursor_map, 1, GL_FALSE, map);
-		bind_texture(GL_TEXTURE1, blit->cursor);
-		glUniform1i(prog->cursor, 1);
+	glUniformMatrix3fv(shader->src_map, 1, GL_FALSE, map);
+	glUniform2f(shader->dst_size, blit->dst_width, blit->dst_height);
+	glUniform1i(shader->src, 0);
+	if (shader->cursor >= 0) {
+		texture_map(map, blit->cursor_transform, blit->cursor->width,
+			blit->cursor->height, blit->cursor_x, blit->cursor_y);
+		glUniformMatrix3fv(shader->cursor_map, 1, GL_FALSE, map);
+		glUniform1i(shader->cursor, 1);
 	}
+	glVertexAttribPointer(shader->pos, 2, GL_FLOAT, GL_FALSE, 0, verts);
+	glEnableVertexAttribArray(shader->pos);
+	glDrawArrays(GL_TRIANGLES, 0, n * 6);
+	glDisableVertexAttribArray(shader->pos);
+}
 
-	glVertexAttribPointer(prog->pos, 2, GL_FLOAT, GL_FALSE, 0, verts);
-	glEnableVertexAttribArray(prog->pos);
-	glDrawArrays(GL_TRIANGLES, 0, blit->n_boxes * 6);
-	glDisableVertexAttribArray(prog->pos);
+/* The boxes' parts inside the cursor's rectangle (destination pixels). */
+static int cursor_boxes(const struct zc_blit *blit, struct zc_blit_box **out) {
+	int w = blit->cursor->width, h = blit->cursor->height;
+	if (blit->cursor_transform % 2 == 1) {
+		w = blit->cursor->height;
+		h = blit->cursor->width;
+	}
+	struct zc_blit_box c = {blit->cursor_x, blit->cursor_y,
+		blit->cursor_x + w, blit->cursor_y + h};
+	*out = calloc((size_t)(blit->n_boxes > 0 ? blit->n_boxes : 1), sizeof(**out));
+	if (*out == NULL) {
+		return -1;
+	}
+	int n = 0;
+	for (int i = 0; i < blit->n_boxes; i++) {
+		const struct zc_blit_box *b = &blit->boxes[i];
+		struct zc_blit_box r = {
+			b->x1 > c.x1 ? b->x1 : c.x1, b->y1 > c.y1 ? b->y1 : c.y1,
+			b->x2 < c.x2 ? b->x2 : c.x2, b->y2 < c.y2 ? b->y2 : c.y2,
+		};
+		if (r.x1 < r.x2 && r.y1 < r.y2) {
+			(*out)[n++] = r;
+		}
+	}
+	return n;
+}
+
+bool zc_blit_draw(const struct zc_blit_program *prog, const struct zc_blit *blit) {
+	GLfloat *verts = box_vertices(blit->boxes, blit->n_boxes);
+	if (verts == NULL) {
+		return false;
+	}
+	glViewport(0, 0, blit->dst_width, blit->dst_height);
+	glDisable(GL_BLEND);
+	glDisable(GL_SCISSOR_TEST);
+	bind_texture(GL_TEXTURE0, &blit->src);
+	draw_boxes(&prog->copy, blit, verts, blit->n_boxes);
+	free(verts);
+
+	bool ok = true;
 	if (blit->cursor != NULL) {
-		glBindTexture(blit->cursor->target, 0);
+		struct zc_blit_box *boxes = NULL;
+		int n = cursor_boxes(blit, &boxes);
+		verts = n > 0 ? box_vertices(boxes, n) : NULL;
+		ok = n >= 0 && (n == 0 || verts != NULL);
+		if (verts != NULL) {
+			bind_texture(GL_TEXTURE1, blit->cursor);
+			draw_boxes(&prog->over, blit, verts, n);
+			glBindTexture(blit->cursor->target, 0);
+		}
+		free(verts);
+		free(boxes);
 	}
 	glActiveTexture(GL_TEXTURE0);
 	glBindTexture(blit->src.target, 0);
 	glUseProgram(0);
-	free(verts);
-	return glGetError() == GL_NO_ERROR;
+	return glGetError() == GL_NO_ERROR && ok;
 }

@@ -10,9 +10,16 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct zc_blit_program {
+struct zc_blit_shader {
 	GLuint program;
-	GLint pos, dst_size, src_map, src, cursor, has_cursor, cursor_map;
+	GLint pos, dst_size, src_map, src, cursor, cursor_map;
+};
+
+/* The copy, and the copy with the cursor laid over it (drawn only where
+ * the cursor is). */
+struct zc_blit_program {
+	GLuint program; /* the copy's, 0 until initialised */
+	struct zc_blit_shader copy, over;
 };
 
 struct zc_blit_image {
@@ -46,7 +53,8 @@ struct zc_blit {
 bool zc_blit_program_init(struct zc_blit_program *prog, bool external, char *error,
 	size_t error_size);
 void zc_blit_program_finish(struct zc_blit_program *prog);
-/* Draws into the bound framebuffer: one draw call. */
+/* Draws into the bound framebuffer: one draw call, and a second over the
+ * boxes' part under the cursor when there is one. */
 bool zc_blit_draw(const struct zc_blit_program *prog, const struct zc_blit *blit);
 
 #endif
