@@ -113,18 +113,32 @@ static void check_no_error(struct zcc_client *client, const char *what) {
 	ZT_CHECK(!failed, "%s: %s", what, zcc_error_str(&err, buf, sizeof(buf)));
 }
 
-/* The compositor's fd count reaches expected within a couple of seconds. */
-static void check_fds(int expected, const char *what) {
-	int n = -1;
+/*
+ * The compositor's mappings of client shm pools. wl_shm closes a pool's fd
+ * once it is mapped: a buffer held too long shows here, not in the fds.
+ */
+static int client_maps(void) {
+	return zt_count_maps(comp.pid, "zcclient-shm");
+}
+
+/*
+ * The compositor's fd count and client shm mappings reach the expected
+ * numbers within a couple of seconds.
+ */
+static void check_fds(int expected, int expected_maps, const char *what) {
+	int n = -1, maps = -1;
 	for (int i = 0; i < 40; i++) {
 		zt_cmd(&comp, "sync");
 		n = zt_count_fds(comp.pid);
-		if (n == expected) {
+		maps = client_maps();
+		if (n == expected && maps == expected_maps) {
 			break;
 		}
 		usleep(50000);
 	}
 	ZT_CHECK(n == expected, "%s: the compositor has %d fds, %d before", what, n, expected);
+	ZT_CHECK(maps == expected_maps, "%s: the compositor maps %d client shm pools, want %d",
+		what, maps, expected_maps);
 }
 
 /* The compositor survived, serves a new client and has no fd more than before. */
@@ -136,7 +150,7 @@ static void check_recovers(const char *after) {
 		check_no_error(ctx.client, after);
 	}
 	ctx_close(&ctx);
-	check_fds(baseline_fds, after);
+	check_fds(baseline_fds, 0, after);
 }
 
 static bool session_stopped(void *data) {
@@ -654,6 +668,8 @@ static void test_churn(int rounds) {
 	struct zcc_output *output = zcc_client_find_output(client, NULL);
 	struct zcc_buffer *buffer = zcc_buffer_create(client, WL_SHM_FORMAT_XRGB8888,
 		output->mode_width, output->mode_height, 0);
+	zcc_client_roundtrip(client, WAIT_MS);
+	int maps_connected = client_maps();
 	for (int i = 0; i < rounds; i++) {
 		struct zcc_session *session =
 			zcc_session_create(client, output, i % 3 == 0 ? ZCC_OPTION_PAINT_CURSORS : 0);
@@ -695,7 +711,7 @@ static void test_churn(int rounds) {
 	}
 	check_no_error(client, "after churn");
 	ZT_CHECK(zt_compositor_alive(&comp), "compositor died during churn");
-	check_fds(fds_connected, "churn, client still connected");
+	check_fds(fds_connected, maps_connected, "churn, client still connected");
 
 	/* The client is still fine. */
 	struct zcc_session *session = zcc_session_create(client, output, 0);
@@ -717,6 +733,8 @@ int main(void) {
 	struct ctx ctx;
 	if (ctx_open(&ctx, NULL, 0)) {
 		check_ready(ctx.session, ctx.buffer, "first client");
+		/* Otherwise the checks on mappings would see nothing, ever. */
+		ZT_CHECK(client_maps() > 0, "the compositor's mappings of client shm are not seen");
 	}
 	ctx_close(&ctx);
 	zt_cmd(&comp, "sync");

@@ -309,6 +309,40 @@ int zt_count_fds(pid_t pid) {
 	return n - (pid == 0 ? 1 : 0);
 }
 
+int zt_count_maps(pid_t pid, const char *name) {
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/maps", (int)pid);
+	FILE *maps = fopen(path, "r");
+	if (maps == NULL) {
+		return -1;
+	}
+	int n = 0;
+	char line[1024];
+	while (fgets(line, sizeof(line), maps) != NULL) {
+		n += strstr(line, name) != NULL;
+	}
+	fclose(maps);
+	return n;
+}
+
+long zt_rss_kib(pid_t pid) {
+	char path[64];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *status = fopen(path, "r");
+	if (status == NULL) {
+		return -1;
+	}
+	long kib = -1;
+	char line[256];
+	while (fgets(line, sizeof(line), status) != NULL) {
+		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1) {
+			break;
+		}
+	}
+	fclose(status);
+	return kib;
+}
+
 uint32_t zt_rgba_to_argb(uint32_t rgba) {
 	return (rgba >> 8) | (rgba << 24);
 }

@@ -69,6 +69,10 @@ void zt_section(const char *name);
 
 /* Open file descriptors of a process (pid 0: ourselves). */
 int zt_count_fds(pid_t pid);
+/* Memory mappings of a process whose /proc/PID/maps line contains name. */
+int zt_count_maps(pid_t pid, const char *name);
+/* Resident memory of a process in KiB (VmRSS), -1 when unknown. */
+long zt_rss_kib(pid_t pid);
 
 /* Expected pixels: 0xAARRGGBB of the capture for a control colour RRGGBBAA. */
 uint32_t zt_rgba_to_argb(uint32_t rgba);
