@@ -178,6 +178,16 @@ struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *
 
 /* Copies the finished read back from the staging PBO into the shm buffer. */
 static bool read_back_finish(struct zc_gl *gl, struct zc_gl_job *job) {
+	/*
+	 * The client destroyed its buffer meanwhile. wlroots keeps the memory
+	 * mapped, but without the wl_buffer nothing guards the access
+	 * (wl_shm_buffer_begin_access), and a client that shrank the file
+	 * would bring the compositor down with SIGBUS.
+	 */
+	if (job->frame->buffer == NULL) {
+		wlr_log(WLR_DEBUG, "zerocap: the client's buffer went away during the read back");
+		return false;
+	}
 	struct staging *staging = job->staging;
 	struct saved_context saved;
 	save_context(&saved);
