@@ -144,7 +144,9 @@ ZC_API void zc_capture_manager_inject_fault(struct zc_capture_manager *manager,
  *    sessions and the sessions behind wlr-screencopy frames). Until it
  *    answers, the session sends no constraints and captures nothing; allow
  *    starts it, deny stops it. The answer may come later (after asking the
- *    user). Without a handler every session is allowed at once.
+ *    user). Without a handler every session is allowed at once. With one, a
+ *    cursor session tells where the pointer is only while its capture
+ *    session is allowed and running.
  * 3. Revocation at any time, and an activity handler telling when an output
  *    starts or stops being captured, for an on-screen indicator.
  * A client also gets at most 64 sessions at once; more are stopped.

@@ -9,7 +9,11 @@
  *   resource to raise duplicate_frame; the frame clears that when it dies.
  *   Destroying the session fails a captured frame (stopped) and detaches it.
  * - A cursor session resource follows the cursor of its output source and
- *   hands out at most one capture session on the cursor image.
+ *   hands out at most one capture session on the cursor image. Where the
+ *   pointer is counts as captured content: with a request handler, the
+ *   cursor session tells it only while that capture session is allowed
+ *   and running (without one, every session is allowed at once). The two
+ *   point at each other until either dies.
  */
 #include <assert.h>
 #include <drm_fourcc.h>
@@ -22,10 +26,13 @@
 
 #define COPY_MANAGER_VERSION 1
 
+struct ext_cursor_session;
+
 struct ext_session {
 	struct wl_resource *resource;
 	struct zc_session *session;
 	struct wl_resource *frame_resource; /* the session's frame, at most one */
+	struct ext_cursor_session *cursor; /* the cursor session that handed it out */
 };
 
 struct ext_frame {
@@ -38,6 +45,7 @@ struct ext_frame {
 struct ext_cursor_session {
 	struct wl_resource *resource;
 	struct zc_output_source *source; /* NULL when the output is gone */
+	struct ext_session *session; /* its capture session, while it lives */
 	bool got_session;
 	bool entered;
 	int32_t x, y, hotspot_x, hotspot_y;
@@ -47,6 +55,7 @@ struct ext_cursor_session {
 
 static const struct ext_image_copy_capture_session_v1_interface session_impl;
 static const struct ext_image_copy_capture_frame_v1_interface frame_impl;
+static void cursor_session_update(struct ext_cursor_session *cursor);
 static const struct ext_image_copy_capture_cursor_session_v1_interface cursor_session_impl;
 
 static struct ext_session *ext_session_from_resource(struct wl_resource *resource) {
@@ -227,11 +236,17 @@ static void session_send_constraints(struct zc_session *zc_session,
 		}
 	}
 	ext_image_copy_capture_session_v1_send_done(r);
+	if (session->cursor != NULL) {
+		cursor_session_update(session->cursor);
+	}
 }
 
 static void session_send_stopped(struct zc_session *zc_session) {
 	struct ext_session *session = zc_session->data;
 	ext_image_copy_capture_session_v1_send_stopped(session->resource);
+	if (session->cursor != NULL) {
+		cursor_session_update(session->cursor);
+	}
 }
 
 static const struct zc_session_impl ext_session_impl = {
@@ -281,13 +296,21 @@ static const struct ext_image_copy_capture_session_v1_interface session_impl = {
 
 static void session_resource_destroy(struct wl_resource *resource) {
 	struct ext_session *session = ext_session_from_resource(resource);
+	struct ext_cursor_session *cursor = session->cursor;
 	zc_session_destroy(session->session);
 	free(session);
+	if (cursor != NULL) {
+		cursor->session = NULL;
+		cursor_session_update(cursor);
+	}
 }
 
-/* Creates a session resource on source (NULL: starts stopped). */
+/*
+ * Creates a session resource on source (NULL: starts stopped); cursor is
+ * the cursor session asking for it, or NULL.
+ */
 static void session_create(struct wl_client *client, uint32_t version, uint32_t id,
-		struct zc_source *source, bool paint_cursors) {
+		struct zc_source *source, bool paint_cursors, struct ext_cursor_session *cursor) {
 	struct ext_session *session = calloc(1, sizeof(*session));
 	if (session == NULL) {
 		wl_client_post_no_memory(client);
@@ -310,15 +333,31 @@ static void session_create(struct wl_client *client, uint32_t version, uint32_t 
 	}
 	wl_resource_set_implementation(session->resource, &session_impl, session,
 		session_resource_destroy);
+	if (cursor != NULL) {
+		session->cursor = cursor;
+		cursor->session = session;
+	}
 	zc_session_start(session->session);
 }
 
 /* Cursor sessions */
 
+/* Whether the client may know where the pointer is (see the top of the file). */
+static bool cursor_session_allowed(struct ext_cursor_session *cursor) {
+	if (cursor->source == NULL) {
+		return false;
+	}
+	if (cursor->source->manager->request_handler == NULL) {
+		return true;
+	}
+	struct zc_session *session = cursor->session != NULL ? cursor->session->session : NULL;
+	return session != NULL && session->permitted && !session->stopped;
+}
+
 static void cursor_session_update(struct ext_cursor_session *cursor) {
 	struct zc_output_source *source = cursor->source;
 	struct zc_cursor_state state = {0};
-	if (source != NULL) {
+	if (cursor_session_allowed(cursor)) {
 		zc_output_source_get_cursor(source, &state);
 	}
 	if (!state.inside) {
@@ -379,7 +418,7 @@ static void cursor_session_handle_get_capture_session(struct wl_client *client,
 	cursor->got_session = true;
 	struct zc_source *source = cursor->source != NULL ?
 		zc_output_source_cursor(cursor->source) : NULL;
-	session_create(client, wl_resource_get_version(resource), id, source, false);
+	session_create(client, wl_resource_get_version(resource), id, source, false, cursor);
 }
 
 static void cursor_session_handle_destroy(struct wl_client *client,
@@ -395,6 +434,9 @@ static const struct ext_image_copy_capture_cursor_session_v1_interface cursor_se
 static void cursor_session_resource_destroy(struct wl_resource *resource) {
 	struct ext_cursor_session *cursor = ext_cursor_session_from_resource(resource);
 	cursor_session_detach(cursor);
+	if (cursor->session != NULL) {
+		cursor->session->cursor = NULL;
+	}
 	free(cursor);
 }
 
@@ -417,7 +459,7 @@ static void manager_handle_create_session(struct wl_client *client,
 	}
 	session_create(client, wl_resource_get_version(resource), id,
 		zc_source_from_resource(source_resource),
-		options & EXT_IMAGE_COPY_CAPTURE_MANAGER_V1_OPTIONS_PAINT_CURSORS);
+		options & EXT_IMAGE_COPY_CAPTURE_MANAGER_V1_OPTIONS_PAINT_CURSORS, NULL);
 }
 
 static void manager_handle_create_pointer_cursor_session(struct wl_client *client,
