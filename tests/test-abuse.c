@@ -1251,6 +1251,186 @@ static void test_client_vanishes(void) {
 	check_recovers(what);
 }
 
+/* The pointer position a cursor session tells, under a policy */
+
+struct cursor_watch {
+	unsigned enters, leaves, positions;
+};
+
+static void cw_enter(void *data, struct ext_image_copy_capture_cursor_session_v1 *proxy) {
+	((struct cursor_watch *)data)->enters++;
+}
+
+static void cw_leave(void *data, struct ext_image_copy_capture_cursor_session_v1 *proxy) {
+	((struct cursor_watch *)data)->leaves++;
+}
+
+static void cw_position(void *data, struct ext_image_copy_capture_cursor_session_v1 *proxy,
+		int32_t x, int32_t y) {
+	((struct cursor_watch *)data)->positions++;
+}
+
+static void cw_hotspot(void *data, struct ext_image_copy_capture_cursor_session_v1 *proxy,
+		int32_t x, int32_t y) {
+}
+
+static const struct ext_image_copy_capture_cursor_session_v1_listener cursor_watch_listener = {
+	.enter = cw_enter,
+	.leave = cw_leave,
+	.position = cw_position,
+	.hotspot = cw_hotspot,
+};
+
+/* A pointer cursor session on the first output, watched; with a capture session if asked. */
+struct watched_cursor {
+	struct ext_image_capture_source_v1 *source;
+	struct ext_image_copy_capture_cursor_session_v1 *cursor;
+	struct cursor_capture capture; /* session and its state, when asked for */
+	struct cursor_watch watch;
+};
+
+static void watched_cursor_open(struct watched_cursor *wc, struct zcc_client *client,
+		struct wl_pointer *pointer, bool with_capture) {
+	memset(wc, 0, sizeof(*wc));
+	struct zcc_output *output = zcc_client_find_output(client, NULL);
+	wc->source = ext_output_image_capture_source_manager_v1_create_source(
+		client->output_source_manager, output->wl_output);
+	wc->cursor = ext_image_copy_capture_manager_v1_create_pointer_cursor_session(
+		client->copy_capture_manager, wc->source, pointer);
+	ext_image_copy_capture_cursor_session_v1_add_listener(wc->cursor, &cursor_watch_listener,
+		&wc->watch);
+	if (with_capture) {
+		wc->capture.session =
+			ext_image_copy_capture_cursor_session_v1_get_capture_session(wc->cursor);
+		ext_image_copy_capture_session_v1_add_listener(wc->capture.session,
+			&cc_session_listener, &wc->capture);
+	}
+	zcc_client_roundtrip(client, WAIT_MS);
+}
+
+static void watched_cursor_close(struct watched_cursor *wc) {
+	if (wc->capture.session != NULL) {
+		ext_image_copy_capture_session_v1_destroy(wc->capture.session);
+	}
+	ext_image_copy_capture_cursor_session_v1_destroy(wc->cursor);
+	ext_image_capture_source_v1_destroy(wc->source);
+}
+
+/* Moves the pointer twice over the first output, and lets the events come. */
+static void move_pointer(struct zt_compositor *c, struct zcc_client *client) {
+	static int step;
+	step = (step + 1) % 8;
+	ZT_CHECK(zt_cmd(c, "cursor %d %d", 100 + 10 * step, 120), "cursor: %s", c->reply);
+	ZT_CHECK(zt_cmd(c, "cursor %d %d", 110 + 10 * step, 130), "cursor: %s", c->reply);
+	zcc_client_roundtrip(client, WAIT_MS);
+}
+
+/* The next "request ID ..." event of a policed compositor: its ID, 0 if none. */
+static unsigned next_request(struct zt_compositor *c) {
+	const char *event;
+	unsigned id = 0;
+	while (id == 0 && (event = zt_next_event(c, WAIT_MS)) != NULL) {
+		if (sscanf(event, "request %u", &id) != 1) {
+			id = 0;
+		}
+	}
+	return id;
+}
+
+static bool watch_entered(void *data) {
+	return ((struct cursor_watch *)data)->enters > 0;
+}
+
+static bool watch_left(void *data) {
+	return ((struct cursor_watch *)data)->leaves > 0;
+}
+
+/*
+ * Where the pointer is, is captured content like the cursor's image. Without
+ * a request handler every cursor session follows the pointer; with one, only
+ * a cursor session whose capture session is allowed, and only while it runs.
+ */
+static void test_cursor_position_policy(void) {
+	zt_section("cursor session: no policy, the pointer position comes at once");
+	struct zcc_client *client = zt_connect(&comp);
+	struct wl_seat *seat = client != NULL ? zcc_client_bind(client, &wl_seat_interface, 1) :
+		NULL;
+	if (seat != NULL) {
+		struct wl_pointer *pointer = wl_seat_get_pointer(seat);
+		struct watched_cursor open;
+		watched_cursor_open(&open, client, pointer, false);
+		move_pointer(&comp, client);
+		ZT_CHECK(open.watch.enters == 1 && open.watch.positions >= 2, "without a policy: "
+			"%u enter, %u position events", open.watch.enters, open.watch.positions);
+		watched_cursor_close(&open);
+		wl_pointer_destroy(pointer);
+		wl_seat_destroy(seat);
+		check_no_error(client, "cursor session without a policy");
+	}
+	zcc_client_destroy(client);
+
+	zt_section("cursor session: asked, denied, allowed, revoked");
+	struct zt_compositor policed;
+	const char *args[] = {"--policy=ask", NULL};
+	if (!zt_compositor_start(&policed, args)) {
+		return;
+	}
+	client = zt_connect(&policed);
+	seat = client != NULL ? zcc_client_bind(client, &wl_seat_interface, 1) : NULL;
+	ZT_CHECK(seat != NULL, "no wl_seat");
+	if (seat != NULL) {
+		struct wl_pointer *pointer = wl_seat_get_pointer(seat);
+		struct watched_cursor bare, denied, allowed;
+		watched_cursor_open(&bare, client, pointer, false);
+		watched_cursor_open(&denied, client, pointer, true);
+		unsigned denied_id = next_request(&policed);
+		watched_cursor_open(&allowed, client, pointer, true);
+		unsigned allowed_id = next_request(&policed);
+		ZT_CHECK(denied_id > 0 && allowed_id > 0, "capture requests: %u %u", denied_id,
+			allowed_id);
+
+		move_pointer(&policed, client);
+		ZT_CHECK(bare.watch.enters + bare.watch.positions == 0, "no capture session: "
+			"%u enter, %u position events", bare.watch.enters, bare.watch.positions);
+		ZT_CHECK(denied.watch.enters + denied.watch.positions == 0 &&
+			allowed.watch.enters + allowed.watch.positions == 0, "while asking: %u and %u "
+			"enter, %u and %u position events", denied.watch.enters, allowed.watch.enters,
+			denied.watch.positions, allowed.watch.positions);
+
+		ZT_CHECK(zt_cmd(&policed, "deny %u", denied_id), "deny: %s", policed.reply);
+		ZT_CHECK(zt_cmd(&policed, "allow %u", allowed_id), "allow: %s", policed.reply);
+		zcc_client_dispatch_until(client, watch_entered, &allowed.watch, WAIT_MS);
+		ZT_CHECK(allowed.watch.enters == 1 && allowed.watch.positions >= 1, "allowed: "
+			"%u enter, %u position events", allowed.watch.enters, allowed.watch.positions);
+		unsigned positions = allowed.watch.positions;
+		move_pointer(&policed, client);
+		ZT_CHECK(allowed.watch.positions >= positions + 2, "allowed: %u position events "
+			"after two moves, %u before", allowed.watch.positions, positions);
+		ZT_CHECK(denied.capture.stopped && denied.watch.enters + denied.watch.positions == 0,
+			"denied: stopped %d, %u enter, %u position events", denied.capture.stopped,
+			denied.watch.enters, denied.watch.positions);
+		ZT_CHECK(bare.watch.enters + bare.watch.positions == 0, "no capture session: "
+			"%u enter, %u position events", bare.watch.enters, bare.watch.positions);
+
+		ZT_CHECK(zt_cmd(&policed, "revoke"), "revoke: %s", policed.reply);
+		zcc_client_dispatch_until(client, watch_left, &allowed.watch, WAIT_MS);
+		positions = allowed.watch.positions;
+		move_pointer(&policed, client);
+		ZT_CHECK(allowed.watch.leaves == 1 && allowed.watch.positions == positions,
+			"revoked: %u leave, %u position events after two moves, %u before",
+			allowed.watch.leaves, allowed.watch.positions, positions);
+
+		watched_cursor_close(&allowed);
+		watched_cursor_close(&denied);
+		watched_cursor_close(&bare);
+		wl_pointer_destroy(pointer);
+		wl_seat_destroy(seat);
+		check_no_error(client, "cursor sessions under a policy");
+	}
+	zcc_client_destroy(client);
+	zt_compositor_stop(&policed);
+}
+
 int main(void) {
 	if (!zt_compositor_start(&comp, NULL)) {
 		return zt_finish();
@@ -1289,6 +1469,8 @@ int main(void) {
 
 	test_screencopy_buffer_destroyed();
 	test_client_vanishes();
+
+	test_cursor_position_policy();
 
 	zt_compositor_stop(&comp);
 	return zt_finish();
