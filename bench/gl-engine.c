@@ -135,6 +135,7 @@ static uint32_t *make_pattern(int width, int height) {
 
 enum method {
 	METHOD_BLIT_COPY,
+	METHOD_COPY_DRAW,
 	METHOD_TRANSFORM_DRAW,
 	METHOD_TRANSFORM_DRAW_CURSOR,
 	METHOD_DRAW_READ_PIXELS,
@@ -144,6 +145,7 @@ enum method {
 
 static const char *const method_names[] = {
 	"plain copy (glBlitFramebuffer)",
+	"zerocap draw, no transform",
 	"zerocap transform draw",
 	"zerocap transform draw + cursor",
 	"draw + glReadPixels",
@@ -156,8 +158,21 @@ struct bench {
 	struct zc_blit_image cursor;
 	GLuint pbo;
 	void *cpu_pixels;
-	struct zc_blit_box box_rotated;
+	struct zc_blit_box box_rotated, box_same;
 };
+
+/* The same draw without a transform: what an upright output costs. */
+static void copy_draw(struct bench *b) {
+	struct zc_blit blit = {
+		.src = {GL_TEXTURE_2D, b->src.tex, b->src.width, b->src.height},
+		.dst_width = b->dst_same.width,
+		.dst_height = b->dst_same.height,
+		.boxes = &b->box_same,
+		.n_boxes = 1,
+	};
+	glBindFramebuffer(GL_FRAMEBUFFER, b->dst_same.fbo);
+	zc_blit_draw(&b->program, &blit);
+}
 
 static void transform_draw(struct bench *b, bool cursor) {
 	struct zc_blit blit = {
@@ -183,6 +198,9 @@ static void run_once(struct bench *b, enum method method) {
 		glBindFramebuffer(GL_DRAW_FRAMEBUFFER, b->dst_same.fbo);
 		glBlitFramebuffer(0, 0, b->src.width, b->src.height, 0, 0, b->src.width,
 			b->src.height, GL_COLOR_BUFFER_BIT, GL_NEAREST);
+		break;
+	case METHOD_COPY_DRAW:
+		copy_draw(b);
 		break;
 	case METHOD_TRANSFORM_DRAW:
 		transform_draw(b, false);
@@ -272,6 +290,7 @@ static bool bench_size(struct size size, int frames, struct result *out) {
 	}
 	b.cursor = (struct zc_blit_image){GL_TEXTURE_2D, cursor.tex, 24, 24};
 	b.box_rotated = (struct zc_blit_box){0, 0, size.height, size.width};
+	b.box_same = (struct zc_blit_box){0, 0, size.width, size.height};
 	b.cpu_pixels = malloc((size_t)size.width * size.height * 4);
 	glGenBuffers(1, &b.pbo);
 	glBindBuffer(GL_PIXEL_PACK_BUFFER, b.pbo);

@@ -455,11 +455,13 @@ static void write_stats(struct comp_bench *bench) {
 		struct zc_capture_stats stats = {0};
 		zc_capture_manager_get_stats(server->capture_manager, &stats);
 		fprintf(f, "zc frames_ready=%llu frames_failed=%llu bytes_written=%llu "
-			"cpu_pixel_reads=%llu gpu_blits=%llu max_copy_ns=%llu\n",
+			"cpu_pixel_reads=%llu gpu_blits=%llu max_copy_ns=%llu gpu_jobs=%llu "
+			"gpu_wait_ns=%llu\n",
 			(unsigned long long)stats.frames_ready, (unsigned long long)stats.frames_failed,
 			(unsigned long long)stats.bytes_written,
 			(unsigned long long)stats.cpu_pixel_reads,
-			(unsigned long long)stats.gpu_blits, (unsigned long long)stats.max_copy_ns);
+			(unsigned long long)stats.gpu_blits, (unsigned long long)stats.max_copy_ns,
+			(unsigned long long)stats.gpu_jobs, (unsigned long long)stats.gpu_wait_ns);
 	}
 	struct rusage ru;
 	getrusage(RUSAGE_SELF, &ru);

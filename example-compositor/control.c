@@ -368,10 +368,12 @@ static void command_stats(struct comp_control *control) {
 	zc_capture_manager_get_stats(control->server->capture_manager, &stats);
 	char line[CONTROL_REPLY_SIZE];
 	snprintf(line, sizeof(line), "ok frames_ready=%llu frames_failed=%llu "
-		"bytes_written=%llu cpu_pixel_reads=%llu gpu_blits=%llu",
+		"bytes_written=%llu cpu_pixel_reads=%llu gpu_blits=%llu gpu_jobs=%llu "
+		"gpu_wait_ns=%llu",
 		(unsigned long long)stats.frames_ready, (unsigned long long)stats.frames_failed,
 		(unsigned long long)stats.bytes_written, (unsigned long long)stats.cpu_pixel_reads,
-		(unsigned long long)stats.gpu_blits);
+		(unsigned long long)stats.gpu_blits, (unsigned long long)stats.gpu_jobs,
+		(unsigned long long)stats.gpu_wait_ns);
 	reply_write(line);
 }
 

@@ -74,6 +74,14 @@ struct zc_capture_stats {
 	 * finished when its fence signals is not in it). A maximum, not a sum.
 	 */
 	uint64_t max_copy_ns;
+	/*
+	 * GPU copies (dma-buf draws and asynchronous read backs) that finished,
+	 * and the sum of their times from submission to the compositor seeing
+	 * the fence signalled, in ns: the GPU's time plus the watching step (a
+	 * fence fd wakes the event loop at once; a polled fence up to 1 ms late).
+	 */
+	uint64_t gpu_jobs;
+	uint64_t gpu_wait_ns;
 };
 
 /*

@@ -21,6 +21,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <wlr/render/egl.h>
 #include <wlr/render/gles2.h>
@@ -81,6 +82,7 @@ struct zc_gl_job {
 	zc_gl_done_func done; /* NULL once forgotten */
 	struct zc_frame *frame;
 	void *data;
+	struct timespec submitted;
 };
 
 struct saved_context {
@@ -229,6 +231,13 @@ static void job_finish(struct zc_gl_job *job, bool ok) {
 	}
 	wlr_buffer_unlock(job->dst);
 	wl_list_remove(&job->link);
+	if (ok && job->done != NULL && gl->stats != NULL) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		gl->stats->gpu_jobs++;
+		gl->stats->gpu_wait_ns += (uint64_t)(now.tv_sec - job->submitted.tv_sec) *
+			1000000000u + (uint64_t)(now.tv_nsec - job->submitted.tv_nsec);
+	}
 	if (job->done != NULL) {
 		job->done(job->frame, job->data, ok);
 	}
@@ -544,6 +553,7 @@ static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job) {
 static bool job_start(struct zc_gl *gl, struct zc_gl_job *job, struct wlr_buffer *dst,
 		zc_gl_done_func done, struct zc_frame *frame, void *data) {
 	job->gl = gl;
+	clock_gettime(CLOCK_MONOTONIC, &job->submitted);
 	job->dst = wlr_buffer_lock(dst);
 	job->frame = frame;
 	job->data = data;
