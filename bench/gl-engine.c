@@ -145,7 +145,7 @@ enum method {
 
 static const char *const method_names[] = {
 	"plain copy (glBlitFramebuffer)",
-	"zerocap draw, no transform",
+	"zerocap draw (no transform)",
 	"zerocap transform draw",
 	"zerocap transform draw + cursor",
 	"draw + glReadPixels",
