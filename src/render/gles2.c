@@ -78,6 +78,7 @@ struct zc_gl_job {
 	struct wlr_buffer *dst; /* locked while the GPU writes it */
 	/* shm read back: copied from the staging PBO when the fence signals */
 	struct staging *staging;
+	bool pack_pending; /* the draw's fence first, then the PBO read's */
 	pixman_region32_t region;
 	zc_gl_done_func done; /* NULL once forgotten */
 	struct zc_frame *frame;
@@ -211,8 +212,67 @@ static bool read_back_finish(struct zc_gl *gl, struct zc_gl_job *job) {
 	return ok;
 }
 
+static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job);
+
+/* Called with the context current. */
+static void read_back_pack(struct zc_gl_job *job) {
+	struct staging *staging = job->staging;
+	glBindFramebuffer(GL_FRAMEBUFFER, staging->fbo);
+	glBindBuffer(GL_PIXEL_PACK_BUFFER, staging->pbo);
+	glPixelStorei(GL_PACK_ALIGNMENT, 4);
+	glPixelStorei(GL_PACK_ROW_LENGTH, staging->width);
+	int n;
+	const pixman_box32_t *rects = pixman_region32_rectangles(&job->region, &n);
+	for (int i = 0; i < n; i++) {
+		const pixman_box32_t *b = &rects[i];
+		uintptr_t offset = ((uintptr_t)b->y1 * staging->width + b->x1) * 4;
+		glReadPixels(b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1, GL_RGBA, GL_UNSIGNED_BYTE,
+			(void *)offset);
+	}
+	glPixelStorei(GL_PACK_ROW_LENGTH, 0);
+	glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
+	glBindFramebuffer(GL_FRAMEBUFFER, 0);
+}
+
+/*
+ * The staging draw is done: queue its read into the PBO and watch that.
+ * Issued only now because a driver that does the read on the CPU
+ * (llvmpipe) would otherwise wait for the draw on the compositor thread.
+ */
+static bool read_back_next_stage(struct zc_gl *gl, struct zc_gl_job *job) {
+	job->pack_pending = false;
+	if (job->event != NULL) {
+		wl_event_source_remove(job->event);
+		job->event = NULL;
+	}
+	if (job->fence_fd >= 0) {
+		close(job->fence_fd);
+		job->fence_fd = -1;
+	}
+	if (job->sync != EGL_NO_SYNC_KHR) {
+		gl->destroy_sync(gl->egl->display, job->sync);
+		job->sync = EGL_NO_SYNC_KHR;
+	}
+	struct saved_context saved;
+	save_context(&saved);
+	wlr_egl_make_current(gl->egl);
+	read_back_pack(job);
+	bool ok = glGetError() == GL_NO_ERROR && job_arm(gl, job);
+	restore_context(gl, &saved);
+	if (!ok) {
+		wlr_log(WLR_ERROR, "zerocap: the read back into the staging buffer failed");
+	}
+	return ok;
+}
+
 static void job_finish(struct zc_gl_job *job, bool ok) {
 	struct zc_gl *gl = job->gl;
+	if (ok && job->pack_pending && job->done != NULL) {
+		if (read_back_next_stage(gl, job)) {
+			return;
+		}
+		ok = false;
+	}
 	if (job->event != NULL) {
 		wl_event_source_remove(job->event);
 	}
@@ -721,28 +781,21 @@ enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, struct wlr_buffer *src,
 	glBindFramebuffer(GL_FRAMEBUFFER, staging->fbo);
 	bool drawn = draw(gl, src_texture, geometry, dst->width, dst->height, region, overlay,
 		cursor);
-	glBindBuffer(GL_PIXEL_PACK_BUFFER, staging->pbo);
-	glPixelStorei(GL_PACK_ALIGNMENT, 4);
-	glPixelStorei(GL_PACK_ROW_LENGTH, dst->width);
-	int n;
-	const pixman_box32_t *rects = pixman_region32_rectangles(region, &n);
-	for (int i = 0; i < n && drawn; i++) {
-		const pixman_box32_t *b = &rects[i];
-		uintptr_t offset = ((uintptr_t)b->y1 * dst->width + b->x1) * 4;
-		glReadPixels(b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1, GL_RGBA, GL_UNSIGNED_BYTE,
-			(void *)offset);
-	}
-	glPixelStorei(GL_PACK_ROW_LENGTH, 0);
-	glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
 	glBindFramebuffer(GL_FRAMEBUFFER, 0);
 	if (!drawn || glGetError() != GL_NO_ERROR) {
 		wlr_log(WLR_ERROR, "zerocap: the read back draw failed");
 		goto out;
 	}
+	int n = pixman_region32_n_rects(region);
 	job->staging = staging;
 	staging->busy = true;
 	pixman_region32_init(&job->region);
 	pixman_region32_copy(&job->region, region);
+	/* With fences the PBO read waits for the draw's; without, it goes now. */
+	job->pack_pending = gl->create_sync != NULL;
+	if (!job->pack_pending) {
+		read_back_pack(job);
+	}
 	struct zc_gl_job *armed = job;
 	job = NULL;
 	if (!job_start(gl, armed, dst, done, frame, data)) {
