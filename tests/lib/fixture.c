@@ -249,6 +249,22 @@ bool zt_compositor_alive(struct zt_compositor *comp) {
 	return comp->pid > 0 && waitpid(comp->pid, NULL, WNOHANG) == 0;
 }
 
+bool zt_output_add(struct zt_compositor *comp, int width, int height, char *name,
+		size_t size) {
+	bool ok = zt_cmd(comp, "output add %d %d", width, height) && strlen(comp->reply) > 3;
+	ZT_CHECK(ok, "output add: %s", comp->reply);
+	if (!ok) {
+		return false;
+	}
+	snprintf(name, size, "%s", comp->reply + 3);
+	return true;
+}
+
+void zt_output_remove(struct zt_compositor *comp, const char *name) {
+	ZT_CHECK(zt_cmd(comp, "output remove %s", name), "output remove %s: %s", name,
+		comp->reply);
+}
+
 bool zt_compositor_stop(struct zt_compositor *comp) {
 	if (comp->pid <= 0) {
 		return false;

@@ -49,6 +49,13 @@ bool zt_cmd(struct zt_compositor *comp, const char *fmt, ...)
  * The string lives in comp->event until the next call.
  */
 const char *zt_next_event(struct zt_compositor *comp, int timeout_ms);
+/*
+ * Adds a headless output of width x height, its name to name, or removes one;
+ * both record a failure when the compositor refuses.
+ */
+bool zt_output_add(struct zt_compositor *comp, int width, int height, char *name,
+	size_t size);
+void zt_output_remove(struct zt_compositor *comp, const char *name);
 /* Asks it to quit; true when it exits with status 0 (sanitizers included). */
 bool zt_compositor_stop(struct zt_compositor *comp);
 /* True while the process runs. */

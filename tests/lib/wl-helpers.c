@@ -1,0 +1,291 @@
+#include <string.h>
+#include <wayland-client.h>
+#include "ext-image-capture-source-v1-client-protocol.h"
+#include "wl-helpers.h"
+
+int zt_wait_ms = 5000;
+int zt_quiet_ms = 500;
+
+/* Returns NULL on success, else the step that failed. */
+static const char *ctx_open(struct zt_ctx *ctx, struct zt_compositor *comp,
+		const char *output_name, uint32_t options) {
+	memset(ctx, 0, sizeof(*ctx));
+	ctx->client = zcc_client_connect(comp->socket);
+	if (ctx->client == NULL) {
+		return "no connection";
+	}
+	struct zcc_output *output = zcc_client_find_output(ctx->client, output_name);
+	if (output == NULL) {
+		return "no such output";
+	}
+	ctx->session = zcc_session_create(ctx->client, output, options);
+	if (ctx->session == NULL) {
+		return "no session";
+	}
+	if (zcc_session_wait_constraints(ctx->session, zt_wait_ms) != 1) {
+		return "no constraints";
+	}
+	if (ctx->session->stopped) {
+		return "stopped";
+	}
+	const struct zcc_constraints *c = &ctx->session->constraints;
+	ctx->buffer = zcc_buffer_create(ctx->client, WL_SHM_FORMAT_XRGB8888,
+		c->width, c->height, 0);
+	return ctx->buffer == NULL ? "no buffer" : NULL;
+}
+
+bool zt_ctx_open_quiet(struct zt_ctx *ctx, struct zt_compositor *comp,
+		const char *output_name, uint32_t options) {
+	return ctx_open(ctx, comp, output_name, options) == NULL;
+}
+
+bool zt_ctx_open(struct zt_ctx *ctx, struct zt_compositor *comp, const char *output_name,
+		uint32_t options) {
+	const char *failed = ctx_open(ctx, comp, output_name, options);
+	ZT_CHECK(failed == NULL, "cannot open a capture session on %s: %s (%s)",
+		output_name != NULL ? output_name : "the first output", failed,
+		ctx->client != NULL ? zcc_client_last_error(ctx->client) : "-");
+	return failed == NULL;
+}
+
+void zt_ctx_close(struct zt_ctx *ctx) {
+	zcc_buffer_destroy(ctx->buffer);
+	zcc_session_destroy(ctx->session);
+	zcc_client_destroy(ctx->client);
+	memset(ctx, 0, sizeof(*ctx));
+}
+
+struct zcc_frame *zt_frame_start(struct zcc_session *session, struct zcc_buffer *buffer) {
+	struct zcc_frame *frame = zcc_frame_create(session);
+	zcc_frame_attach_buffer(frame, buffer);
+	zcc_frame_damage_buffer(frame, 0, 0, buffer->width, buffer->height);
+	zcc_frame_capture(frame);
+	return frame;
+}
+
+enum zcc_frame_status zt_capture(struct zcc_session *session, struct zcc_buffer *buffer,
+		uint32_t *reason) {
+	struct zcc_capture_result result;
+	enum zcc_frame_status status =
+		zcc_session_capture(session, buffer, NULL, 0, zt_wait_ms, &result);
+	if (reason != NULL) {
+		*reason = result.failure_reason;
+	}
+	zcc_capture_result_finish(&result);
+	return status;
+}
+
+void zt_check_ready(struct zcc_session *session, struct zcc_buffer *buffer, const char *what) {
+	uint32_t reason;
+	enum zcc_frame_status status = zt_capture(session, buffer, &reason);
+	ZT_CHECK(status == ZCC_FRAME_READY, "%s: frame %s (%s)", what,
+		zcc_frame_status_str(status), zcc_failure_reason_str(reason));
+}
+
+void zt_check_failed(struct zcc_session *session, struct zcc_buffer *buffer, uint32_t expected,
+		const char *what) {
+	uint32_t reason;
+	enum zcc_frame_status status = zt_capture(session, buffer, &reason);
+	ZT_CHECK(status == ZCC_FRAME_FAILED && reason == expected,
+		"%s: expected failed(%s), got %s (%s)", what, zcc_failure_reason_str(expected),
+		zcc_frame_status_str(status),
+		status == ZCC_FRAME_FAILED ? zcc_failure_reason_str(reason) : "-");
+}
+
+void zt_check_frame_failed(struct zcc_frame *frame, uint32_t expected, const char *what) {
+	enum zcc_frame_status status = zcc_frame_wait(frame, zt_wait_ms);
+	ZT_CHECK(status == ZCC_FRAME_FAILED && frame->result.failure_reason == expected,
+		"%s: expected failed(%s), got %s (%s)", what, zcc_failure_reason_str(expected),
+		zcc_frame_status_str(status),
+		status == ZCC_FRAME_FAILED ?
+			zcc_failure_reason_str(frame->result.failure_reason) : "-");
+	ZT_CHECK(frame->result.events_after_done == 0, "%s: %u events after failed", what,
+		frame->result.events_after_done);
+}
+
+void zt_check_waiting(struct zcc_client *client, struct zcc_frame *frame, const char *what) {
+	zcc_client_dispatch_for(client, zt_quiet_ms);
+	ZT_CHECK(frame->result.status == ZCC_FRAME_PENDING, "%s: frame should wait, it is %s",
+		what, zcc_frame_status_str(frame->result.status));
+}
+
+void zt_check_no_error(struct zcc_client *client, const char *what) {
+	zcc_client_roundtrip(client, zt_wait_ms);
+	struct zcc_error err;
+	char buf[160];
+	bool failed = zcc_client_get_error(client, &err);
+	ZT_CHECK(!failed, "%s: %s", what, zcc_error_str(&err, buf, sizeof(buf)));
+}
+
+void zt_check_error(struct zcc_client *client, const struct wl_interface *interface,
+		uint32_t code, const char *what) {
+	ZT_CHECK(zcc_client_expect_protocol_error(client, interface, code), "%s: %s", what,
+		zcc_client_last_error(client));
+}
+
+bool zt_session_stopped(void *data) {
+	return ((struct zcc_session *)data)->stopped;
+}
+
+/* Raw capture sessions */
+
+static void raw_buffer_size(void *data, struct ext_image_copy_capture_session_v1 *proxy,
+		uint32_t width, uint32_t height) {
+	struct zt_raw_session *raw = data;
+	raw->buffer_size_events++;
+	raw->width = width;
+	raw->height = height;
+}
+
+static void raw_shm_format(void *data, struct ext_image_copy_capture_session_v1 *proxy,
+		uint32_t format) {
+	struct zt_raw_session *raw = data;
+	raw->argb8888 |= format == WL_SHM_FORMAT_ARGB8888;
+}
+
+static void raw_dmabuf_device(void *data, struct ext_image_copy_capture_session_v1 *proxy,
+		struct wl_array *device) {
+}
+
+static void raw_dmabuf_format(void *data, struct ext_image_copy_capture_session_v1 *proxy,
+		uint32_t format, struct wl_array *modifiers) {
+}
+
+static void raw_done(void *data, struct ext_image_copy_capture_session_v1 *proxy) {
+	((struct zt_raw_session *)data)->batches++;
+}
+
+static void raw_stopped(void *data, struct ext_image_copy_capture_session_v1 *proxy) {
+	((struct zt_raw_session *)data)->stopped++;
+}
+
+static const struct ext_image_copy_capture_session_v1_listener raw_session_listener = {
+	.buffer_size = raw_buffer_size,
+	.shm_format = raw_shm_format,
+	.dmabuf_device = raw_dmabuf_device,
+	.dmabuf_format = raw_dmabuf_format,
+	.done = raw_done,
+	.stopped = raw_stopped,
+};
+
+void zt_raw_session_init(struct zt_raw_session *raw,
+		struct ext_image_copy_capture_session_v1 *proxy) {
+	memset(raw, 0, sizeof(*raw));
+	raw->proxy = proxy;
+	ext_image_copy_capture_session_v1_add_listener(proxy, &raw_session_listener, raw);
+}
+
+void zt_raw_session_finish(struct zt_raw_session *raw) {
+	if (raw->proxy != NULL) {
+		ext_image_copy_capture_session_v1_destroy(raw->proxy);
+	}
+	memset(raw, 0, sizeof(*raw));
+}
+
+bool zt_raw_session_started(void *data) {
+	struct zt_raw_session *raw = data;
+	return raw->batches > 0 || raw->stopped > 0;
+}
+
+/* Raw frames */
+
+static void raw_frame_transform(void *data, struct ext_image_copy_capture_frame_v1 *proxy,
+		uint32_t transform) {
+	struct zt_raw_frame *frame = data;
+	frame->transforms++;
+	frame->transform = transform;
+}
+
+static void raw_frame_damage(void *data, struct ext_image_copy_capture_frame_v1 *proxy,
+		int32_t x, int32_t y, int32_t width, int32_t height) {
+	struct zt_raw_frame *frame = data;
+	if (width > 0 && height > 0) {
+		pixman_region32_union_rect(&frame->damage, &frame->damage, x, y, (unsigned)width,
+			(unsigned)height);
+	}
+}
+
+static void raw_frame_presentation_time(void *data,
+		struct ext_image_copy_capture_frame_v1 *proxy, uint32_t tv_sec_hi, uint32_t tv_sec_lo,
+		uint32_t tv_nsec) {
+}
+
+static void raw_frame_ready(void *data, struct ext_image_copy_capture_frame_v1 *proxy) {
+	((struct zt_raw_frame *)data)->ready++;
+}
+
+static void raw_frame_failed(void *data, struct ext_image_copy_capture_frame_v1 *proxy,
+		uint32_t reason) {
+	struct zt_raw_frame *frame = data;
+	frame->failed++;
+	frame->reason = reason;
+}
+
+static const struct ext_image_copy_capture_frame_v1_listener raw_frame_listener = {
+	.transform = raw_frame_transform,
+	.damage = raw_frame_damage,
+	.presentation_time = raw_frame_presentation_time,
+	.ready = raw_frame_ready,
+	.failed = raw_frame_failed,
+};
+
+void zt_raw_frame_start(struct zt_raw_frame *frame,
+		struct ext_image_copy_capture_session_v1 *session, struct wl_buffer *buffer,
+		int32_t damage_width, int32_t damage_height) {
+	memset(frame, 0, sizeof(*frame));
+	pixman_region32_init(&frame->damage);
+	frame->proxy = ext_image_copy_capture_session_v1_create_frame(session);
+	ext_image_copy_capture_frame_v1_add_listener(frame->proxy, &raw_frame_listener, frame);
+	ext_image_copy_capture_frame_v1_attach_buffer(frame->proxy, buffer);
+	if (damage_width > 0 && damage_height > 0) {
+		ext_image_copy_capture_frame_v1_damage_buffer(frame->proxy, 0, 0, damage_width,
+			damage_height);
+	}
+	ext_image_copy_capture_frame_v1_capture(frame->proxy);
+}
+
+void zt_raw_frame_finish(struct zt_raw_frame *frame) {
+	if (frame->proxy != NULL) {
+		ext_image_copy_capture_frame_v1_destroy(frame->proxy);
+	}
+	pixman_region32_fini(&frame->damage);
+	memset(frame, 0, sizeof(*frame));
+}
+
+bool zt_raw_frame_done(void *data) {
+	struct zt_raw_frame *frame = data;
+	return frame->ready + frame->failed > 0;
+}
+
+/* Cursor capture sessions */
+
+bool zt_cursor_capture_open(struct zt_cursor_capture *cc, struct zcc_client *client,
+		struct zcc_output *output) {
+	memset(cc, 0, sizeof(*cc));
+	cc->seat = zcc_client_bind(client, &wl_seat_interface, 1);
+	if (output == NULL || cc->seat == NULL) {
+		return false;
+	}
+	cc->pointer = wl_seat_get_pointer(cc->seat);
+	cc->source = ext_output_image_capture_source_manager_v1_create_source(
+		client->output_source_manager, output->wl_output);
+	cc->cursor = ext_image_copy_capture_manager_v1_create_pointer_cursor_session(
+		client->copy_capture_manager, cc->source, cc->pointer);
+	zt_raw_session_init(&cc->session,
+		ext_image_copy_capture_cursor_session_v1_get_capture_session(cc->cursor));
+	return zcc_client_dispatch_until(client, zt_raw_session_started, &cc->session,
+		zt_wait_ms) == 1;
+}
+
+void zt_cursor_capture_close(struct zt_cursor_capture *cc) {
+	if (cc->session.proxy != NULL) {
+		zt_raw_session_finish(&cc->session);
+		ext_image_copy_capture_cursor_session_v1_destroy(cc->cursor);
+		ext_image_capture_source_v1_destroy(cc->source);
+		wl_pointer_destroy(cc->pointer);
+	}
+	if (cc->seat != NULL) {
+		wl_seat_destroy(cc->seat);
+	}
+	memset(cc, 0, sizeof(*cc));
+}
