@@ -29,7 +29,7 @@
 #include "ext-image-capture-source-v1-client-protocol.h"
 #include "ext-image-copy-capture-v1-client-protocol.h"
 #include "wlr-screencopy-unstable-v1-client-protocol.h"
-#include "fixture.h"
+#include "wl-helpers.h"
 
 #define WAIT_MS 10000 /* for events that must come */
 #define QUIET_MS 300 /* for events that must not come */
@@ -44,76 +44,6 @@ static int baseline_fds; /* compositor fds with no client connected */
 /* The compositor's mappings of client shm memory (zcclient's and ours). */
 static int client_maps(void) {
 	return zt_count_maps(comp.pid, "zcclient-shm") + zt_count_maps(comp.pid, "zt-abuse");
-}
-
-/* A client with one session on the first output and a buffer that fits it. */
-struct ctx {
-	struct zcc_client *client;
-	struct zcc_session *session;
-	struct zcc_buffer *buffer;
-};
-
-static bool ctx_open_quiet(struct ctx *ctx, uint32_t options) {
-	memset(ctx, 0, sizeof(*ctx));
-	ctx->client = zcc_client_connect(comp.socket);
-	if (ctx->client == NULL) {
-		return false;
-	}
-	struct zcc_output *output = zcc_client_find_output(ctx->client, NULL);
-	if (output == NULL) {
-		return false;
-	}
-	ctx->session = zcc_session_create(ctx->client, output, options);
-	if (ctx->session == NULL || zcc_session_wait_constraints(ctx->session, WAIT_MS) != 1 ||
-			ctx->session->stopped) {
-		return false;
-	}
-	const struct zcc_constraints *c = &ctx->session->constraints;
-	ctx->buffer = zcc_buffer_create(ctx->client, WL_SHM_FORMAT_XRGB8888,
-		c->width, c->height, 0);
-	return ctx->buffer != NULL;
-}
-
-static bool ctx_open(struct ctx *ctx, uint32_t options) {
-	bool ok = ctx_open_quiet(ctx, options);
-	ZT_CHECK(ok, "cannot open a capture session: %s",
-		ctx->client != NULL ? zcc_client_last_error(ctx->client) : "no connection");
-	return ok;
-}
-
-static void ctx_close(struct ctx *ctx) {
-	zcc_buffer_destroy(ctx->buffer);
-	zcc_session_destroy(ctx->session);
-	zcc_client_destroy(ctx->client);
-	memset(ctx, 0, sizeof(*ctx));
-}
-
-static enum zcc_frame_status capture(struct zcc_session *session, struct zcc_buffer *buffer) {
-	struct zcc_capture_result result;
-	enum zcc_frame_status status =
-		zcc_session_capture(session, buffer, NULL, 0, WAIT_MS, &result);
-	zcc_capture_result_finish(&result);
-	return status;
-}
-
-static void check_ready(struct zcc_session *session, struct zcc_buffer *buffer,
-		const char *what) {
-	enum zcc_frame_status status = capture(session, buffer);
-	ZT_CHECK(status == ZCC_FRAME_READY, "%s: frame %s", what, zcc_frame_status_str(status));
-}
-
-static void check_no_error(struct zcc_client *client, const char *what) {
-	zcc_client_roundtrip(client, WAIT_MS);
-	struct zcc_error err;
-	char buf[160];
-	bool failed = zcc_client_get_error(client, &err);
-	ZT_CHECK(!failed, "%s: %s", what, zcc_error_str(&err, buf, sizeof(buf)));
-}
-
-static void check_error(struct zcc_client *client, const struct wl_interface *interface,
-		uint32_t code, const char *what) {
-	ZT_CHECK(zcc_client_expect_protocol_error(client, interface, code), "%s: %s", what,
-		zcc_client_last_error(client));
 }
 
 /* Lines of the compositor's log that contain text. */
@@ -138,12 +68,12 @@ static long ms_since(uint64_t start_ns) {
 /* A new client captures a frame, within RECOVER_MS from connecting. */
 static void check_other_client(const char *what) {
 	uint64_t start = zcc_now_ns();
-	struct ctx ctx;
-	if (ctx_open(&ctx, 0)) {
-		check_ready(ctx.session, ctx.buffer, what);
-		check_no_error(ctx.client, what);
+	struct zt_ctx ctx;
+	if (zt_ctx_open(&ctx, &comp, NULL, 0)) {
+		zt_check_ready(ctx.session, ctx.buffer, what);
+		zt_check_no_error(ctx.client, what);
 	}
-	ctx_close(&ctx);
+	zt_ctx_close(&ctx);
 	long ms = ms_since(start);
 	fprintf(stderr, "  %s: another client captured in %ld ms\n", what, ms);
 	ZT_CHECK(ms < RECOVER_MS, "%s: another client needed %ld ms to capture", what, ms);
@@ -314,133 +244,6 @@ static struct zwlr_screencopy_manager_v1 *bind_screencopy(struct zcc_client *cli
 	return manager;
 }
 
-/* A cursor capture session and its state. */
-struct cursor_capture {
-	struct wl_seat *seat;
-	struct wl_pointer *pointer;
-	struct ext_image_capture_source_v1 *source;
-	struct ext_image_copy_capture_cursor_session_v1 *cursor;
-	struct ext_image_copy_capture_session_v1 *session;
-	unsigned batches;
-	uint32_t width, height;
-	bool stopped;
-};
-
-static void cc_buffer_size(void *data, struct ext_image_copy_capture_session_v1 *proxy,
-		uint32_t width, uint32_t height) {
-	struct cursor_capture *cc = data;
-	cc->width = width;
-	cc->height = height;
-}
-
-static void cc_shm_format(void *data, struct ext_image_copy_capture_session_v1 *proxy,
-		uint32_t format) {
-}
-
-static void cc_dmabuf_device(void *data, struct ext_image_copy_capture_session_v1 *proxy,
-		struct wl_array *device) {
-}
-
-static void cc_dmabuf_format(void *data, struct ext_image_copy_capture_session_v1 *proxy,
-		uint32_t format, struct wl_array *modifiers) {
-}
-
-static void cc_done(void *data, struct ext_image_copy_capture_session_v1 *proxy) {
-	((struct cursor_capture *)data)->batches++;
-}
-
-static void cc_stopped(void *data, struct ext_image_copy_capture_session_v1 *proxy) {
-	((struct cursor_capture *)data)->stopped = true;
-}
-
-static const struct ext_image_copy_capture_session_v1_listener cc_session_listener = {
-	.buffer_size = cc_buffer_size,
-	.shm_format = cc_shm_format,
-	.dmabuf_device = cc_dmabuf_device,
-	.dmabuf_format = cc_dmabuf_format,
-	.done = cc_done,
-	.stopped = cc_stopped,
-};
-
-static bool cc_started(void *data) {
-	struct cursor_capture *cc = data;
-	return cc->batches > 0 || cc->stopped;
-}
-
-static bool cursor_capture_open(struct cursor_capture *cc, struct zcc_client *client) {
-	memset(cc, 0, sizeof(*cc));
-	struct zcc_output *output = zcc_client_find_output(client, NULL);
-	cc->seat = zcc_client_bind(client, &wl_seat_interface, 1);
-	if (output == NULL || cc->seat == NULL) {
-		return false;
-	}
-	cc->pointer = wl_seat_get_pointer(cc->seat);
-	cc->source = ext_output_image_capture_source_manager_v1_create_source(
-		client->output_source_manager, output->wl_output);
-	cc->cursor = ext_image_copy_capture_manager_v1_create_pointer_cursor_session(
-		client->copy_capture_manager, cc->source, cc->pointer);
-	cc->session = ext_image_copy_capture_cursor_session_v1_get_capture_session(cc->cursor);
-	ext_image_copy_capture_session_v1_add_listener(cc->session, &cc_session_listener, cc);
-	return zcc_client_dispatch_until(client, cc_started, cc, WAIT_MS) == 1 &&
-		!cc->stopped && cc->width > 0;
-}
-
-static void cursor_capture_close(struct cursor_capture *cc) {
-	if (cc->session != NULL) {
-		ext_image_copy_capture_session_v1_destroy(cc->session);
-		ext_image_copy_capture_cursor_session_v1_destroy(cc->cursor);
-		ext_image_capture_source_v1_destroy(cc->source);
-		wl_pointer_destroy(cc->pointer);
-	}
-	if (cc->seat != NULL) {
-		wl_seat_destroy(cc->seat);
-	}
-	memset(cc, 0, sizeof(*cc));
-}
-
-/* A frame of a session zcclient does not model. */
-struct raw_frame {
-	struct ext_image_copy_capture_frame_v1 *proxy;
-	unsigned ready, failed;
-	uint32_t reason;
-};
-
-static void rf_transform(void *data, struct ext_image_copy_capture_frame_v1 *proxy,
-		uint32_t transform) {
-}
-
-static void rf_damage(void *data, struct ext_image_copy_capture_frame_v1 *proxy,
-		int32_t x, int32_t y, int32_t width, int32_t height) {
-}
-
-static void rf_presentation_time(void *data, struct ext_image_copy_capture_frame_v1 *proxy,
-		uint32_t tv_sec_hi, uint32_t tv_sec_lo, uint32_t tv_nsec) {
-}
-
-static void rf_ready(void *data, struct ext_image_copy_capture_frame_v1 *proxy) {
-	((struct raw_frame *)data)->ready++;
-}
-
-static void rf_failed(void *data, struct ext_image_copy_capture_frame_v1 *proxy,
-		uint32_t reason) {
-	struct raw_frame *frame = data;
-	frame->failed++;
-	frame->reason = reason;
-}
-
-static const struct ext_image_copy_capture_frame_v1_listener raw_frame_listener = {
-	.transform = rf_transform,
-	.damage = rf_damage,
-	.presentation_time = rf_presentation_time,
-	.ready = rf_ready,
-	.failed = rf_failed,
-};
-
-static bool raw_frame_done(void *data) {
-	struct raw_frame *frame = data;
-	return frame->ready + frame->failed > 0;
-}
-
 /* shm memory that is not there */
 
 static void test_pool_too_small(void) {
@@ -458,8 +261,8 @@ static void test_pool_too_small(void) {
 		{"pool of size 0", 0, 0, &wl_shm_interface},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct ctx ctx;
-		if (ctx_open(&ctx, 0)) {
+		struct zt_ctx ctx;
+		if (zt_ctx_open(&ctx, &comp, NULL, 0)) {
 			struct raw_buffer raw;
 			raw_buffer_create(&raw, ctx.client, size, cases[i].pool_size, cases[i].offset,
 				OUTPUT_W, OUTPUT_H);
@@ -468,12 +271,12 @@ static void test_pool_too_small(void) {
 			ext_image_copy_capture_frame_v1_attach_buffer(frame->frame, raw.wl_buffer);
 			zcc_frame_damage_buffer(frame, 0, 0, OUTPUT_W, OUTPUT_H);
 			zcc_frame_capture(frame);
-			check_error(ctx.client, cases[i].interface, WL_SHM_ERROR_INVALID_STRIDE,
+			zt_check_error(ctx.client, cases[i].interface, WL_SHM_ERROR_INVALID_STRIDE,
 				cases[i].what);
 			zcc_frame_destroy(frame);
 			raw_buffer_finish(&raw);
 		}
-		ctx_close(&ctx);
+		zt_ctx_close(&ctx);
 		check_recovers(cases[i].what);
 	}
 }
@@ -517,9 +320,9 @@ static bool client_dead(void *data) {
 static void test_missing_memory(enum missing_memory kind, const char *what) {
 	zt_section(what);
 	const int32_t size = OUTPUT_W * OUTPUT_H * 4;
-	struct ctx ctx;
-	if (!ctx_open(&ctx, 0)) {
-		ctx_close(&ctx);
+	struct zt_ctx ctx;
+	if (!zt_ctx_open(&ctx, &comp, NULL, 0)) {
+		zt_ctx_close(&ctx);
 		return;
 	}
 	struct raw_buffer raw = {.fd = -1};
@@ -585,28 +388,24 @@ static void test_missing_memory(enum missing_memory kind, const char *what) {
 		break;
 	}
 	case TRUNCATED_CURSOR: {
-		struct cursor_capture cc;
-		bool ok = cursor_capture_open(&cc, ctx.client);
+		struct zt_cursor_capture cc;
+		bool ok = zt_cursor_capture_open(&cc, ctx.client,
+			zcc_client_find_output(ctx.client, NULL)) &&
+			!cc.session.stopped && cc.session.width > 0;
 		ZT_CHECK(ok, "%s: no cursor capture session", what);
 		if (ok) {
-			int32_t cursor_size = (int32_t)(cc.width * cc.height * 4);
-			raw_buffer_create(&raw, ctx.client, cursor_size, cursor_size, 0,
-				(int32_t)cc.width, (int32_t)cc.height);
+			int32_t width = (int32_t)cc.session.width, height = (int32_t)cc.session.height;
+			int32_t cursor_size = width * height * 4;
+			raw_buffer_create(&raw, ctx.client, cursor_size, cursor_size, 0, width, height);
 			raw_buffer_truncate(&raw, 0);
-			struct raw_frame frame = {0};
-			frame.proxy = ext_image_copy_capture_session_v1_create_frame(cc.session);
-			ext_image_copy_capture_frame_v1_add_listener(frame.proxy, &raw_frame_listener,
-				&frame);
-			ext_image_copy_capture_frame_v1_attach_buffer(frame.proxy, raw.wl_buffer);
-			ext_image_copy_capture_frame_v1_damage_buffer(frame.proxy, 0, 0,
-				(int32_t)cc.width, (int32_t)cc.height);
-			ext_image_copy_capture_frame_v1_capture(frame.proxy);
-			zcc_client_dispatch_until(ctx.client, raw_frame_done, &frame, WAIT_MS);
+			struct zt_raw_frame frame;
+			zt_raw_frame_start(&frame, cc.session.proxy, raw.wl_buffer, width, height);
+			zcc_client_dispatch_until(ctx.client, zt_raw_frame_done, &frame, WAIT_MS);
 			ready = frame.ready > 0;
 			failed = frame.failed > 0;
-			ext_image_copy_capture_frame_v1_destroy(frame.proxy);
+			zt_raw_frame_finish(&frame);
 		}
-		cursor_capture_close(&cc);
+		zt_cursor_capture_close(&cc);
 		break;
 	}
 	}
@@ -618,7 +417,7 @@ static void test_missing_memory(enum missing_memory kind, const char *what) {
 	}
 	check_missing_outcome(ctx.client, ready, failed, what);
 	raw_buffer_finish(&raw);
-	ctx_close(&ctx);
+	zt_ctx_close(&ctx);
 	if (kind == TRUNCATED_WHILE_WAITING) {
 		ZT_CHECK(zt_cmd(&comp, "remove abuse-shm"), "remove rect");
 	}
@@ -718,7 +517,7 @@ static void test_many_sessions(int n) {
 			zcc_client_roundtrip(client, WAIT_MS);
 		}
 	}
-	check_no_error(client, "frames created and destroyed");
+	zt_check_no_error(client, "frames created and destroyed");
 	fprintf(stderr, "  %d frames created and destroyed in %ld ms\n", 10 * n, ms_since(start));
 
 	for (int i = 0; i < n; i++) {
@@ -727,14 +526,14 @@ static void test_many_sessions(int n) {
 			zcc_client_roundtrip(client, WAIT_MS);
 		}
 	}
-	check_no_error(client, "sessions destroyed");
+	zt_check_no_error(client, "sessions destroyed");
 	/* The limit counts live sessions: the same client may start again. */
 	struct zcc_session *again = zcc_session_create(client, output, 0);
 	zcc_session_wait_constraints(again, WAIT_MS);
 	ZT_CHECK(!again->stopped && again->constraint_batches == 1, "a new session after the "
 		"others were destroyed: stopped %d, %u batches", again->stopped,
 		again->constraint_batches);
-	check_ready(again, buffer, "a new session after the others were destroyed");
+	zt_check_ready(again, buffer, "a new session after the others were destroyed");
 	zcc_session_destroy(again);
 	zcc_buffer_destroy(buffer);
 	free(frames);
@@ -790,7 +589,7 @@ static void test_screencopy_regions(int n) {
 		"%ld -> %ld KiB\n", n, ms_since(start), ready, failed, rss_before, rss_after);
 	ZT_CHECK(ready == n && failed == 0, "%d of %d region frames ready, %d failed", ready, n,
 		failed);
-	check_no_error(client, what);
+	zt_check_no_error(client, what);
 	check_other_client(what);
 	zcc_buffer_destroy(buffer);
 	zwlr_screencopy_manager_v1_destroy(manager);
@@ -838,7 +637,7 @@ static void test_screencopy_burst(int n) {
 		sc_frame_finish(&frames[i]);
 	}
 	free(frames);
-	check_no_error(client, what);
+	zt_check_no_error(client, what);
 	zcc_buffer_destroy(buffer);
 	zwlr_screencopy_manager_v1_destroy(manager);
 	zcc_client_destroy(client);
@@ -872,12 +671,12 @@ static void test_damage_limits(void) {
 		const struct zcc_rect *r = &cases[i];
 		char what[96];
 		snprintf(what, sizeof(what), "damage %d,%d %dx%d", r->x, r->y, r->width, r->height);
-		struct ctx ctx;
-		if (!ctx_open(&ctx, 0)) {
-			ctx_close(&ctx);
+		struct zt_ctx ctx;
+		if (!zt_ctx_open(&ctx, &comp, NULL, 0)) {
+			zt_ctx_close(&ctx);
 			continue;
 		}
-		check_ready(ctx.session, ctx.buffer, "first frame");
+		zt_check_ready(ctx.session, ctx.buffer, "first frame");
 		zcc_buffer_fill(ctx.buffer, sentinel);
 		/* A small change far from most of the damage, so that a frame comes. */
 		ZT_CHECK(zt_cmd(&comp, "rect abuse-damage 0 0 4 4 %s",
@@ -888,7 +687,7 @@ static void test_damage_limits(void) {
 		zcc_capture_result_finish(&result);
 		ZT_CHECK(status == ZCC_FRAME_READY, "%s: frame %s", what,
 			zcc_frame_status_str(status));
-		check_no_error(ctx.client, what);
+		zt_check_no_error(ctx.client, what);
 		int x1 = (int)clamp64(r->x, 0, OUTPUT_W);
 		int y1 = (int)clamp64(r->y, 0, OUTPUT_H);
 		int x2 = (int)clamp64((int64_t)r->x + r->width, 0, OUTPUT_W);
@@ -906,7 +705,7 @@ static void test_damage_limits(void) {
 			ZT_CHECK(stale == 0, "%s: %d pixels inside the damage were not written", what,
 				stale);
 		}
-		ctx_close(&ctx);
+		zt_ctx_close(&ctx);
 	}
 	ZT_CHECK(zt_cmd(&comp, "remove abuse-damage"), "remove rect");
 	check_recovers("damage at the ends of int32");
@@ -922,17 +721,17 @@ static void test_damage_limits(void) {
 		const struct zcc_rect *r = &invalid[i];
 		char what[96];
 		snprintf(what, sizeof(what), "damage %d,%d %dx%d", r->x, r->y, r->width, r->height);
-		struct ctx ctx;
-		if (ctx_open(&ctx, 0)) {
+		struct zt_ctx ctx;
+		if (zt_ctx_open(&ctx, &comp, NULL, 0)) {
 			struct zcc_frame *frame = zcc_frame_create(ctx.session);
 			zcc_frame_attach_buffer(frame, ctx.buffer);
 			zcc_frame_damage_buffer(frame, r->x, r->y, r->width, r->height);
 			zcc_frame_capture(frame);
-			check_error(ctx.client, &ext_image_copy_capture_frame_v1_interface,
+			zt_check_error(ctx.client, &ext_image_copy_capture_frame_v1_interface,
 				EXT_IMAGE_COPY_CAPTURE_FRAME_V1_ERROR_INVALID_BUFFER_DAMAGE, what);
 			zcc_frame_destroy(frame);
 		}
-		ctx_close(&ctx);
+		zt_ctx_close(&ctx);
 	}
 	check_recovers("invalid damage at the ends of int32");
 }
@@ -996,7 +795,7 @@ static void test_screencopy_region_limits(void) {
 			zcc_buffer_destroy(buffer);
 		}
 		sc_frame_finish(&frame);
-		check_no_error(client, what);
+		zt_check_no_error(client, what);
 	}
 	zwlr_screencopy_manager_v1_destroy(manager);
 	zcc_client_destroy(client);
@@ -1175,7 +974,7 @@ static void test_screencopy_buffer_destroyed(void) {
 		frame.failed);
 	ZT_CHECK(zt_cmd(&comp, "remove abuse-sc"), "remove rect");
 	sc_frame_finish(&frame);
-	check_no_error(client, what);
+	zt_check_no_error(client, what);
 	zcc_buffer_destroy(buffer);
 	zwlr_screencopy_manager_v1_destroy(manager);
 	zcc_client_destroy(client);
@@ -1205,7 +1004,7 @@ static int vanish_child(void) {
 		struct zcc_session *session = zcc_session_create(client, output,
 			i % 2 == 1 ? ZCC_OPTION_PAINT_CURSORS : 0);
 		if (zcc_session_wait_constraints(session, WAIT_MS) != 1 ||
-				capture(session, buffer) != ZCC_FRAME_READY) {
+				zt_capture(session, buffer, NULL) != ZCC_FRAME_READY) {
 			return 1;
 		}
 		struct zcc_frame *frame = zcc_frame_create(session);
@@ -1285,7 +1084,7 @@ static const struct ext_image_copy_capture_cursor_session_v1_listener cursor_wat
 struct watched_cursor {
 	struct ext_image_capture_source_v1 *source;
 	struct ext_image_copy_capture_cursor_session_v1 *cursor;
-	struct cursor_capture capture; /* session and its state, when asked for */
+	struct zt_raw_session capture; /* when asked for */
 	struct cursor_watch watch;
 };
 
@@ -1300,18 +1099,14 @@ static void watched_cursor_open(struct watched_cursor *wc, struct zcc_client *cl
 	ext_image_copy_capture_cursor_session_v1_add_listener(wc->cursor, &cursor_watch_listener,
 		&wc->watch);
 	if (with_capture) {
-		wc->capture.session =
-			ext_image_copy_capture_cursor_session_v1_get_capture_session(wc->cursor);
-		ext_image_copy_capture_session_v1_add_listener(wc->capture.session,
-			&cc_session_listener, &wc->capture);
+		zt_raw_session_init(&wc->capture,
+			ext_image_copy_capture_cursor_session_v1_get_capture_session(wc->cursor));
 	}
 	zcc_client_roundtrip(client, WAIT_MS);
 }
 
 static void watched_cursor_close(struct watched_cursor *wc) {
-	if (wc->capture.session != NULL) {
-		ext_image_copy_capture_session_v1_destroy(wc->capture.session);
-	}
+	zt_raw_session_finish(&wc->capture);
 	ext_image_copy_capture_cursor_session_v1_destroy(wc->cursor);
 	ext_image_capture_source_v1_destroy(wc->source);
 }
@@ -1365,7 +1160,7 @@ static void test_cursor_position_policy(void) {
 		watched_cursor_close(&open);
 		wl_pointer_destroy(pointer);
 		wl_seat_destroy(seat);
-		check_no_error(client, "cursor session without a policy");
+		zt_check_no_error(client, "cursor session without a policy");
 	}
 	zcc_client_destroy(client);
 
@@ -1407,7 +1202,7 @@ static void test_cursor_position_policy(void) {
 		ZT_CHECK(allowed.watch.positions >= positions + 2, "allowed: %u position events "
 			"after two moves, %u before", allowed.watch.positions, positions);
 		ZT_CHECK(denied.capture.stopped && denied.watch.enters + denied.watch.positions == 0,
-			"denied: stopped %d, %u enter, %u position events", denied.capture.stopped,
+			"denied: stopped %u, %u enter, %u position events", denied.capture.stopped,
 			denied.watch.enters, denied.watch.positions);
 		ZT_CHECK(bare.watch.enters + bare.watch.positions == 0, "no capture session: "
 			"%u enter, %u position events", bare.watch.enters, bare.watch.positions);
@@ -1425,25 +1220,27 @@ static void test_cursor_position_policy(void) {
 		watched_cursor_close(&bare);
 		wl_pointer_destroy(pointer);
 		wl_seat_destroy(seat);
-		check_no_error(client, "cursor sessions under a policy");
+		zt_check_no_error(client, "cursor sessions under a policy");
 	}
 	zcc_client_destroy(client);
 	zt_compositor_stop(&policed);
 }
 
 int main(void) {
+	zt_wait_ms = WAIT_MS;
+	zt_quiet_ms = QUIET_MS;
 	if (!zt_compositor_start(&comp, NULL)) {
 		return zt_finish();
 	}
 	ZT_CHECK(zt_cmd(&comp, "rect bg 0 0 640 480 102030ff"), "rect bg: %s", comp.reply);
 	/* One client first, so that whatever the compositor sets up once is there. */
-	struct ctx ctx;
-	if (ctx_open(&ctx, 0)) {
-		check_ready(ctx.session, ctx.buffer, "first client");
+	struct zt_ctx ctx;
+	if (zt_ctx_open(&ctx, &comp, NULL, 0)) {
+		zt_check_ready(ctx.session, ctx.buffer, "first client");
 		/* Otherwise the checks on mappings would see nothing, ever. */
 		ZT_CHECK(client_maps() > 0, "the compositor's mappings of client shm are not seen");
 	}
-	ctx_close(&ctx);
+	zt_ctx_close(&ctx);
 	zt_cmd(&comp, "sync");
 	usleep(100000);
 	baseline_fds = zt_count_fds(comp.pid);
