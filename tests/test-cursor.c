@@ -11,7 +11,7 @@
 #include <string.h>
 #include "ext-image-capture-source-v1-client-protocol.h"
 #include "ext-image-copy-capture-v1-client-protocol.h"
-#include "fixture.h"
+#include "wl-helpers.h"
 
 #define NOTHING_MS 500
 #define EXPECT_MS 5000
@@ -669,132 +669,6 @@ static void cursor_session_finish(struct cursor_session *cs) {
 	}
 }
 
-/* The capture session of a cursor session, with our own listeners. */
-struct raw_session {
-	struct ext_image_copy_capture_session_v1 *proxy;
-	unsigned done, stopped, buffer_size_events;
-	uint32_t width, height;
-	bool argb8888;
-};
-
-static void raw_buffer_size(void *data, struct ext_image_copy_capture_session_v1 *proxy,
-		uint32_t width, uint32_t height) {
-	struct raw_session *s = data;
-	s->buffer_size_events++;
-	s->width = width;
-	s->height = height;
-}
-
-static void raw_shm_format(void *data, struct ext_image_copy_capture_session_v1 *proxy,
-		uint32_t format) {
-	struct raw_session *s = data;
-	s->argb8888 |= format == WL_SHM_FORMAT_ARGB8888;
-}
-
-static void raw_dmabuf_device(void *data, struct ext_image_copy_capture_session_v1 *proxy,
-		struct wl_array *device) {
-}
-
-static void raw_dmabuf_format(void *data, struct ext_image_copy_capture_session_v1 *proxy,
-		uint32_t format, struct wl_array *modifiers) {
-}
-
-static void raw_done(void *data, struct ext_image_copy_capture_session_v1 *proxy) {
-	struct raw_session *s = data;
-	s->done++;
-}
-
-static void raw_stopped(void *data, struct ext_image_copy_capture_session_v1 *proxy) {
-	struct raw_session *s = data;
-	s->stopped++;
-}
-
-static const struct ext_image_copy_capture_session_v1_listener raw_session_listener = {
-	.buffer_size = raw_buffer_size,
-	.shm_format = raw_shm_format,
-	.dmabuf_device = raw_dmabuf_device,
-	.dmabuf_format = raw_dmabuf_format,
-	.done = raw_done,
-	.stopped = raw_stopped,
-};
-
-struct raw_frame {
-	struct ext_image_copy_capture_frame_v1 *proxy;
-	unsigned ready, failed, transforms;
-	uint32_t transform, failure_reason;
-	pixman_region32_t damage;
-};
-
-static void raw_frame_transform(void *data, struct ext_image_copy_capture_frame_v1 *proxy,
-		uint32_t transform) {
-	struct raw_frame *f = data;
-	f->transforms++;
-	f->transform = transform;
-}
-
-static void raw_frame_damage(void *data, struct ext_image_copy_capture_frame_v1 *proxy,
-		int32_t x, int32_t y, int32_t width, int32_t height) {
-	struct raw_frame *f = data;
-	if (width > 0 && height > 0) {
-		pixman_region32_union_rect(&f->damage, &f->damage, x, y, (unsigned)width,
-			(unsigned)height);
-	}
-}
-
-static void raw_frame_presentation_time(void *data,
-		struct ext_image_copy_capture_frame_v1 *proxy, uint32_t sec_hi, uint32_t sec_lo,
-		uint32_t nsec) {
-}
-
-static void raw_frame_ready(void *data, struct ext_image_copy_capture_frame_v1 *proxy) {
-	struct raw_frame *f = data;
-	f->ready++;
-}
-
-static void raw_frame_failed(void *data, struct ext_image_copy_capture_frame_v1 *proxy,
-		uint32_t reason) {
-	struct raw_frame *f = data;
-	f->failed++;
-	f->failure_reason = reason;
-}
-
-static const struct ext_image_copy_capture_frame_v1_listener raw_frame_listener = {
-	.transform = raw_frame_transform,
-	.damage = raw_frame_damage,
-	.presentation_time = raw_frame_presentation_time,
-	.ready = raw_frame_ready,
-	.failed = raw_frame_failed,
-};
-
-static bool raw_session_done(void *data) {
-	struct raw_session *s = data;
-	return s->done > 0 || s->stopped > 0;
-}
-
-static bool raw_frame_done(void *data) {
-	struct raw_frame *f = data;
-	return f->ready > 0 || f->failed > 0;
-}
-
-static void raw_frame_start(struct raw_frame *f, struct raw_session *s,
-		struct zcc_buffer *buffer, bool damage_all) {
-	memset(f, 0, sizeof(*f));
-	pixman_region32_init(&f->damage);
-	f->proxy = ext_image_copy_capture_session_v1_create_frame(s->proxy);
-	ext_image_copy_capture_frame_v1_add_listener(f->proxy, &raw_frame_listener, f);
-	ext_image_copy_capture_frame_v1_attach_buffer(f->proxy, buffer->wl_buffer);
-	if (damage_all) {
-		ext_image_copy_capture_frame_v1_damage_buffer(f->proxy, 0, 0, buffer->width,
-			buffer->height);
-	}
-	ext_image_copy_capture_frame_v1_capture(f->proxy);
-}
-
-static void raw_frame_finish(struct raw_frame *f) {
-	ext_image_copy_capture_frame_v1_destroy(f->proxy);
-	pixman_region32_fini(&f->damage);
-}
-
 /* Dispatches until the compositor has answered everything sent so far. */
 static void sync(struct zcc_client *client) {
 	ZT_CHECK(zcc_client_roundtrip(client, EXPECT_MS) == 1, "roundtrip");
@@ -886,12 +760,12 @@ static void test_cursor_sessions(void) {
 		"straddling: leave the second output again");
 
 	zt_section("cursor capture sessions capture the cursor image");
-	struct raw_session rs = {0};
-	rs.proxy = ext_image_copy_capture_cursor_session_v1_get_capture_session(cs[0].proxy);
-	ext_image_copy_capture_session_v1_add_listener(rs.proxy, &raw_session_listener, &rs);
-	ZT_CHECK(zcc_client_dispatch_until(client, raw_session_done, &rs, EXPECT_MS) == 1,
+	struct zt_raw_session rs;
+	zt_raw_session_init(&rs,
+		ext_image_copy_capture_cursor_session_v1_get_capture_session(cs[0].proxy));
+	ZT_CHECK(zcc_client_dispatch_until(client, zt_raw_session_started, &rs, EXPECT_MS) == 1,
 		"cursor capture session: constraints");
-	ZT_CHECK(rs.done == 1 && rs.stopped == 0 && rs.buffer_size_events == 1,
+	ZT_CHECK(rs.batches == 1 && rs.stopped == 0 && rs.buffer_size_events == 1,
 		"cursor capture session: one batch, not stopped");
 	ZT_CHECK(rs.width == ARROW_WIDTH && rs.height == ARROW_HEIGHT,
 		"cursor capture session: buffer size %dx%d (got %ux%u)", ARROW_WIDTH, ARROW_HEIGHT,
@@ -899,18 +773,18 @@ static void test_cursor_sessions(void) {
 	ZT_CHECK(rs.argb8888, "cursor capture session: argb8888 is advertised");
 
 	struct zcc_buffer *buffer = NULL;
-	if (rs.done == 1 && rs.width == ARROW_WIDTH && rs.height == ARROW_HEIGHT) {
+	if (rs.batches == 1 && rs.width == ARROW_WIDTH && rs.height == ARROW_HEIGHT) {
 		buffer = zcc_buffer_create(client, WL_SHM_FORMAT_ARGB8888, ARROW_WIDTH,
 			ARROW_HEIGHT, 0);
 	}
 	if (buffer != NULL) {
 		zcc_buffer_fill(buffer, 0x12345678);
-		struct raw_frame f;
-		raw_frame_start(&f, &rs, buffer, true);
-		ZT_CHECK(zcc_client_dispatch_until(client, raw_frame_done, &f, EXPECT_MS) == 1,
+		struct zt_raw_frame f;
+		zt_raw_frame_start(&f, rs.proxy, buffer->wl_buffer, buffer->width, buffer->height);
+		ZT_CHECK(zcc_client_dispatch_until(client, zt_raw_frame_done, &f, EXPECT_MS) == 1,
 			"cursor frame: an answer");
 		ZT_CHECK(f.ready == 1 && f.failed == 0, "cursor frame: ready (failed %u, reason %u)",
-			f.failed, f.failure_reason);
+			f.failed, f.reason);
 		ZT_CHECK(f.transforms == 1 && f.transform == WL_OUTPUT_TRANSFORM_NORMAL,
 			"cursor frame: transform normal");
 		struct box all = {0, 0, ARROW_WIDTH, ARROW_HEIGHT};
@@ -928,19 +802,19 @@ static void test_cursor_sessions(void) {
 			}
 		}
 		ZT_CHECK(bad == 0, "cursor frame: exactly the arrow image (%d pixels differ)", bad);
-		raw_frame_finish(&f);
+		zt_raw_frame_finish(&f);
 
 		/* The image did not change: moving the pointer is not a new cursor frame. */
-		raw_frame_start(&f, &rs, buffer, false);
+		zt_raw_frame_start(&f, rs.proxy, buffer->wl_buffer, 0, 0);
 		ZT_CHECK(zt_cmd(&t.comp, "cursor 60 70"), "cursor 60 70: %s", t.comp.reply);
-		ZT_CHECK(zcc_client_dispatch_until(client, raw_frame_done, &f, NOTHING_MS) == 0,
+		ZT_CHECK(zcc_client_dispatch_until(client, zt_raw_frame_done, &f, NOTHING_MS) == 0,
 			"cursor frame: no new image for a move (ready %u failed %u)", f.ready, f.failed);
 		ZT_CHECK(cs[0].ev.x == 120 && cs[0].ev.y == 140,
 			"the move came as a position event (got %d,%d)", cs[0].ev.x, cs[0].ev.y);
-		raw_frame_finish(&f);
+		zt_raw_frame_finish(&f);
 	}
 	zcc_buffer_destroy(buffer);
-	ext_image_copy_capture_session_v1_destroy(rs.proxy);
+	zt_raw_session_finish(&rs);
 
 	/* A scale change moves the hotspot in buffer pixels. */
 	char name[32];
