@@ -11,6 +11,7 @@
 #include <string.h>
 #include "ext-image-capture-source-v1-client-protocol.h"
 #include "ext-image-copy-capture-v1-client-protocol.h"
+#include "arrow.h"
 #include "wl-helpers.h"
 
 #define NOTHING_MS 500
@@ -21,55 +22,14 @@
 /* Pixels checked around the cursor image. */
 #define MARGIN 8
 
-/*
- * The compositor's built-in cursor (example-compositor/capture.c): black
- * outline, white fill, transparent elsewhere, hotspot 0,0.
- */
-static const char *const arrow[] = {
-	"B...........",
-	"BB..........",
-	"BWB.........",
-	"BWWB........",
-	"BWWWB.......",
-	"BWWWWB......",
-	"BWWWWWB.....",
-	"BWWWWWWB....",
-	"BWWWWWWWB...",
-	"BWWWWWWWWB..",
-	"BWWWWWWWWWB.",
-	"BWWWWWWBBBBB",
-	"BWWWBWWB....",
-	"BWWBBWWB....",
-	"BWB..BWWB...",
-	"BB...BWWB...",
-	"B.....BWWB..",
-	"......BWWB..",
-	".......BB...",
-};
-
-#define ARROW_WIDTH 12
-#define ARROW_HEIGHT 19
-
 struct box {
 	int x, y, width, height;
 };
 
 static const struct zcc_rect no_damage[1];
 
-/* The arrow pixel at x,y (image coordinates) as ARGB, premultiplied. */
-static uint32_t arrow_argb(int x, int y) {
-	switch (arrow[y][x]) {
-	case 'B':
-		return 0xff000000;
-	case 'W':
-		return 0xffffffff;
-	default:
-		return 0x00000000;
-	}
-}
-
 static struct box arrow_box(int hotspot_x, int hotspot_y) {
-	return (struct box){hotspot_x, hotspot_y, ARROW_WIDTH, ARROW_HEIGHT};
+	return (struct box){hotspot_x, hotspot_y, ZT_ARROW_WIDTH, ZT_ARROW_HEIGHT};
 }
 
 static void region_from_result(pixman_region32_t *region, const struct zcc_capture_result *r) {
@@ -111,18 +71,14 @@ static int check_cursor_area(const struct zcc_buffer *buffer, int hx, int hy, bo
 		const char *what) {
 	struct zcc_image image = zcc_buffer_image(buffer);
 	int bad = 0;
-	for (int y = hy - MARGIN; y < hy + ARROW_HEIGHT + MARGIN; y++) {
-		for (int x = hx - MARGIN; x < hx + ARROW_WIDTH + MARGIN; x++) {
+	for (int y = hy - MARGIN; y < hy + ZT_ARROW_HEIGHT + MARGIN; y++) {
+		for (int x = hx - MARGIN; x < hx + ZT_ARROW_WIDTH + MARGIN; x++) {
 			uint32_t got;
 			if (!zcc_image_pixel(&image, x, y, &got)) {
 				continue;
 			}
-			uint32_t want = BACKGROUND;
-			int ax = x - hx, ay = y - hy;
-			if (painted && ax >= 0 && ay >= 0 && ax < ARROW_WIDTH && ay < ARROW_HEIGHT &&
-					arrow[ay][ax] != '.') {
-				want = arrow_argb(ax, ay);
-			}
+			uint32_t arrow = painted ? zt_arrow_argb(x - hx, y - hy) : 0;
+			uint32_t want = arrow != 0 ? arrow : BACKGROUND;
 			if ((got & RGB_MASK) != (want & RGB_MASK) && bad++ == 0) {
 				fprintf(stderr, "  %s: pixel %d,%d is %08x, expected %08x\n", what,
 					x, y, got, want);
@@ -226,7 +182,7 @@ static void test_paint_cursors(void) {
 		uint64_t area = zcc_rects_union_area(r.damage, r.n_damage);
 		ZT_CHECK(region_has_box(&damage, old_box) && region_has_box(&damage, new_box),
 			"moved: damage covers the old and the new cursor box");
-		ZT_CHECK(area <= 4 * ARROW_WIDTH * ARROW_HEIGHT, "moved: damage is small (%llu px)",
+		ZT_CHECK(area <= 4 * ZT_ARROW_WIDTH * ZT_ARROW_HEIGHT, "moved: damage is small (%llu px)",
 			(unsigned long long)area);
 		print_damage("moved", &r);
 		pixman_region32_fini(&damage);
@@ -573,7 +529,7 @@ static void test_raw_transform(const char *mode, uint32_t transform) {
 	}
 	if (capture(rs, rb, false, &r, mode)) {
 		uint64_t area = zcc_rects_union_area(r.damage, r.n_damage);
-		ZT_CHECK(area > 0 && area <= 4 * ARROW_WIDTH * ARROW_HEIGHT,
+		ZT_CHECK(area > 0 && area <= 4 * ZT_ARROW_WIDTH * ZT_ARROW_HEIGHT,
 			"raw %s: a cursor move is small damage (%llu px)", mode,
 			(unsigned long long)area);
 		ub = first_frame(uc, uo, ZCC_OPTION_PAINT_CURSORS, (uint32_t)(transform % 2 ?
@@ -767,15 +723,15 @@ static void test_cursor_sessions(void) {
 		"cursor capture session: constraints");
 	ZT_CHECK(rs.batches == 1 && rs.stopped == 0 && rs.buffer_size_events == 1,
 		"cursor capture session: one batch, not stopped");
-	ZT_CHECK(rs.width == ARROW_WIDTH && rs.height == ARROW_HEIGHT,
-		"cursor capture session: buffer size %dx%d (got %ux%u)", ARROW_WIDTH, ARROW_HEIGHT,
+	ZT_CHECK(rs.width == ZT_ARROW_WIDTH && rs.height == ZT_ARROW_HEIGHT,
+		"cursor capture session: buffer size %dx%d (got %ux%u)", ZT_ARROW_WIDTH, ZT_ARROW_HEIGHT,
 		rs.width, rs.height);
 	ZT_CHECK(rs.argb8888, "cursor capture session: argb8888 is advertised");
 
 	struct zcc_buffer *buffer = NULL;
-	if (rs.batches == 1 && rs.width == ARROW_WIDTH && rs.height == ARROW_HEIGHT) {
-		buffer = zcc_buffer_create(client, WL_SHM_FORMAT_ARGB8888, ARROW_WIDTH,
-			ARROW_HEIGHT, 0);
+	if (rs.batches == 1 && rs.width == ZT_ARROW_WIDTH && rs.height == ZT_ARROW_HEIGHT) {
+		buffer = zcc_buffer_create(client, WL_SHM_FORMAT_ARGB8888, ZT_ARROW_WIDTH,
+			ZT_ARROW_HEIGHT, 0);
 	}
 	if (buffer != NULL) {
 		zcc_buffer_fill(buffer, 0x12345678);
@@ -787,17 +743,17 @@ static void test_cursor_sessions(void) {
 			f.failed, f.reason);
 		ZT_CHECK(f.transforms == 1 && f.transform == WL_OUTPUT_TRANSFORM_NORMAL,
 			"cursor frame: transform normal");
-		struct box all = {0, 0, ARROW_WIDTH, ARROW_HEIGHT};
+		struct box all = {0, 0, ZT_ARROW_WIDTH, ZT_ARROW_HEIGHT};
 		ZT_CHECK(region_has_box(&f.damage, all), "cursor frame: full damage");
 		struct zcc_image image = zcc_buffer_image(buffer);
 		int bad = 0;
-		for (int y = 0; y < ARROW_HEIGHT; y++) {
-			for (int x = 0; x < ARROW_WIDTH; x++) {
+		for (int y = 0; y < ZT_ARROW_HEIGHT; y++) {
+			for (int x = 0; x < ZT_ARROW_WIDTH; x++) {
 				uint32_t got = 0;
 				zcc_image_pixel(&image, x, y, &got);
-				if (got != arrow_argb(x, y) && bad++ == 0) {
+				if (got != zt_arrow_argb(x, y) && bad++ == 0) {
 					fprintf(stderr, "  cursor image: pixel %d,%d is %08x, expected "
-						"%08x\n", x, y, got, arrow_argb(x, y));
+						"%08x\n", x, y, got, zt_arrow_argb(x, y));
 				}
 			}
 		}

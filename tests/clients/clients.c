@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <wayland-client-protocol.h>
+#include "arrow.h"
 #include "clients.h"
 
 /* ---- images ---- */
@@ -178,31 +179,6 @@ bool ct_read_jpeg(const char *path, struct ct_image *image) {
 
 /* ---- the scene ---- */
 
-/* The compositor's built-in cursor (example-compositor/capture.c). */
-static const char *const arrow[] = {
-	"B...........",
-	"BB..........",
-	"BWB.........",
-	"BWWB........",
-	"BWWWB.......",
-	"BWWWWB......",
-	"BWWWWWB.....",
-	"BWWWWWWB....",
-	"BWWWWWWWB...",
-	"BWWWWWWWWB..",
-	"BWWWWWWWWWB.",
-	"BWWWWWWBBBBB",
-	"BWWWBWWB....",
-	"BWWBBWWB....",
-	"BWB..BWWB...",
-	"BB...BWWB...",
-	"B.....BWWB..",
-	"......BWWB..",
-	".......BB...",
-};
-#define ARROW_W 12
-#define ARROW_H ((int)(sizeof(arrow) / sizeof(arrow[0])))
-
 bool ct_scene_apply(struct zt_compositor *comp, const struct ct_scene *scene) {
 	bool ok = true;
 	for (int i = 0; i < scene->n_rects; i++) {
@@ -237,9 +213,10 @@ uint32_t ct_scene_color(const struct ct_scene *scene, int px, int py, int scale)
 	}
 	if (scene->cursor) {
 		/* Arrow pixels are device pixels at the hotspot (scale 1 scenes). */
-		int ax = px - scene->cursor_x * scale, ay = py - scene->cursor_y * scale;
-		if (ax >= 0 && ax < ARROW_W && ay >= 0 && ay < ARROW_H && arrow[ay][ax] != '.') {
-			return arrow[ay][ax] == 'B' ? 0x000000 : 0xffffff;
+		uint32_t arrow = zt_arrow_argb(px - scene->cursor_x * scale,
+			py - scene->cursor_y * scale);
+		if (arrow != 0) {
+			return arrow & 0xffffff;
 		}
 	}
 	for (int i = scene->n_rects - 1; i >= 0; i--) {

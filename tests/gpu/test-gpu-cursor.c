@@ -7,41 +7,17 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include "arrow.h"
 #include "gpu-common.h"
-
-/* The compositor's built-in arrow (example-compositor), hotspot 0,0. */
-static const char *const arrow[] = {
-	"B...........",
-	"BB..........",
-	"BWB.........",
-	"BWWB........",
-	"BWWWB.......",
-	"BWWWWB......",
-	"BWWWWWB.....",
-	"BWWWWWWB....",
-	"BWWWWWWWB...",
-	"BWWWWWWWWB..",
-	"BWWWWWWWWWB.",
-	"BWWWWWWBBBBB",
-	"BWWWBWWB....",
-	"BWWBBWWB....",
-	"BWB..BWWB...",
-	"BB...BWWB...",
-	"B.....BWWB..",
-	"......BWWB..",
-	".......BB...",
-};
-#define ARROW_W 12
-#define ARROW_H 19
 
 /* The scene, with the arrow at x,y when cursor is set. */
 static uint32_t *expected(int width, int height, bool cursor, int x, int y) {
 	uint32_t *want = gt_expected_scene(width, height, 1);
-	for (int j = 0; cursor && j < ARROW_H; j++) {
-		for (int i = 0; i < ARROW_W; i++) {
-			char c = arrow[j][i];
-			if (c != '.' && x + i < width && y + j < height) {
-				want[(y + j) * width + x + i] = c == 'B' ? 0xff000000u : 0xffffffffu;
+	for (int j = 0; cursor && j < ZT_ARROW_HEIGHT; j++) {
+		for (int i = 0; i < ZT_ARROW_WIDTH; i++) {
+			uint32_t arrow = zt_arrow_argb(i, j);
+			if (arrow != 0 && x + i < width && y + j < height) {
+				want[(y + j) * width + x + i] = arrow;
 			}
 		}
 	}
