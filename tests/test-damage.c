@@ -129,6 +129,24 @@ static bool capture_reuse(struct zcc_session *session, struct zcc_buffer *buffer
 	return status == ZCC_FRAME_READY;
 }
 
+/*
+ * A session on output with a buffer that fits, its first frame captured (the
+ * whole scene); false, with nothing left open, when there is no buffer.
+ */
+static bool start_session(struct zcc_client *client, struct zcc_output *output,
+		struct zcc_session **session, struct zcc_buffer **buffer) {
+	*session = open_session(client, output, 0);
+	*buffer = *session != NULL ? session_buffer(*session) : NULL;
+	if (*buffer == NULL) {
+		zcc_session_destroy(*session);
+		return false;
+	}
+	struct zcc_capture_result r;
+	capture_full(*session, *buffer, &r);
+	zcc_capture_result_finish(&r);
+	return true;
+}
+
 /* A fresh session's first frame: the current scene, every pixel written. */
 static struct zcc_buffer *reference_image(struct zcc_client *client, struct zcc_output *output) {
 	struct zcc_session *session = open_session(client, output, 0);
@@ -264,16 +282,13 @@ static void test_static_scene(struct zt_compositor *comp, struct zcc_client *cli
 static void test_small_change(struct zt_compositor *comp, struct zcc_client *client,
 		struct zcc_output *output) {
 	zt_section("a small change yields a small damage rectangle");
-	struct zcc_session *session = open_session(client, output, 0);
-	struct zcc_buffer *buffer = session != NULL ? session_buffer(session) : NULL;
-	if (buffer == NULL) {
-		zcc_session_destroy(session);
+	struct zcc_session *session;
+	struct zcc_buffer *buffer;
+	if (!start_session(client, output, &session, &buffer)) {
 		return;
 	}
 	uint64_t limit = (uint64_t)buffer->width * buffer->height / 100;
 	struct zcc_capture_result r;
-	capture_full(session, buffer, &r);
-	zcc_capture_result_finish(&r);
 
 	struct box first = {300, 200, 10, 10};
 	struct box second = {330, 215, 10, 10};
@@ -447,16 +462,13 @@ static void test_transformed(void) {
 static void test_reused_buffer(struct zt_compositor *comp, struct zcc_client *client,
 		struct zcc_output *output) {
 	zt_section("re-used buffers get only damaged pixels written");
-	struct zcc_session *session = open_session(client, output, 0);
-	struct zcc_buffer *buffer = session != NULL ? session_buffer(session) : NULL;
-	if (buffer == NULL) {
-		zcc_session_destroy(session);
+	struct zcc_session *session;
+	struct zcc_buffer *buffer;
+	if (!start_session(client, output, &session, &buffer)) {
 		return;
 	}
 	uint64_t limit = (uint64_t)buffer->width * buffer->height / 100;
 	struct zcc_capture_result r;
-	capture_full(session, buffer, &r);
-	zcc_capture_result_finish(&r);
 
 	/* Frame 2: no buffer damage, only the scene's damage is written. */
 	zcc_buffer_fill(buffer, SENTINEL);
@@ -517,16 +529,13 @@ static void test_reused_buffer(struct zt_compositor *comp, struct zcc_client *cl
 static void test_accumulation(struct zt_compositor *comp, struct zcc_client *client,
 		struct zcc_output *output) {
 	zt_section("damage accumulates across frames not captured");
-	struct zcc_session *session = open_session(client, output, 0);
-	struct zcc_buffer *buffer = session != NULL ? session_buffer(session) : NULL;
-	if (buffer == NULL) {
-		zcc_session_destroy(session);
+	struct zcc_session *session;
+	struct zcc_buffer *buffer;
+	if (!start_session(client, output, &session, &buffer)) {
 		return;
 	}
 	uint64_t limit = (uint64_t)buffer->width * buffer->height / 100;
 	struct zcc_capture_result r;
-	capture_full(session, buffer, &r);
-	zcc_capture_result_finish(&r);
 
 	struct box a = {20, 20, 10, 10}, b = {600, 440, 10, 10};
 	ZT_CHECK(zt_cmd(comp, "rect acc1 %d %d 10 10 ff00ffff", a.x, a.y), "rect");
