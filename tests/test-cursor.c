@@ -290,6 +290,9 @@ static const char *const two_outputs[] = {
 	"--output", "640x480@2:90", "--output", "320x240:180", NULL,
 };
 
+/* Their image sizes. */
+static const uint32_t two_outputs_size[2][2] = {{480, 640}, {320, 240}};
+
 struct two_outputs {
 	struct zt_compositor comp;
 	struct zcc_client *client;
@@ -338,6 +341,34 @@ static struct zcc_buffer *first_frame(struct zcc_client *client, struct zcc_outp
 	return buffer;
 }
 
+/*
+ * A new session's first frame of t's output i, around the hotspot at hx,hy:
+ * the arrow when the session paints cursors, the background when not.
+ */
+static void check_cursor(struct two_outputs *t, int i, uint32_t options, int hx, int hy,
+		const char *what) {
+	struct zcc_buffer *b = first_frame(t->client, t->outputs[i], options,
+		two_outputs_size[i][0], two_outputs_size[i][1], what);
+	if (b != NULL) {
+		bool painted = (options & ZCC_OPTION_PAINT_CURSORS) != 0;
+		ZT_CHECK(check_cursor_area(b, hx, hy, painted, what) == 0, "%s", what);
+	}
+	zcc_buffer_destroy(b);
+}
+
+/* A new cursor-painting session's first frame of t's output i: the background alone. */
+static void check_no_cursor(struct two_outputs *t, int i, const char *what) {
+	uint32_t width = two_outputs_size[i][0], height = two_outputs_size[i][1];
+	struct zcc_buffer *b = first_frame(t->client, t->outputs[i], ZCC_OPTION_PAINT_CURSORS,
+		width, height, what);
+	if (b != NULL) {
+		struct zcc_image image = zcc_buffer_image(b);
+		ZT_CHECK(zt_count_mismatch(&image, 0, 0, (int)width, (int)height, BACKGROUND) == 0,
+			"%s", what);
+	}
+	zcc_buffer_destroy(b);
+}
+
 static void test_transformed(void) {
 	zt_section("cursor on transformed and scaled outputs");
 	struct two_outputs t;
@@ -347,72 +378,28 @@ static void test_transformed(void) {
 	}
 	/* Layout 50,60 on the scale-2 output: hotspot at 100,120 of the upright image. */
 	ZT_CHECK(zt_cmd(&t.comp, "cursor 50 60"), "cursor 50 60: %s", t.comp.reply);
-	struct zcc_buffer *b = first_frame(t.client, t.outputs[0], ZCC_OPTION_PAINT_CURSORS,
-		480, 640, "90, scale 2, cursors");
-	if (b != NULL) {
-		ZT_CHECK(check_cursor_area(b, 100, 120, true, "90, scale 2") == 0,
-			"90, scale 2: the arrow is upright, unscaled, hotspot at 100,120");
-	}
-	zcc_buffer_destroy(b);
-	b = first_frame(t.client, t.outputs[0], 0, 480, 640, "90, scale 2, no cursors");
-	if (b != NULL) {
-		ZT_CHECK(check_cursor_area(b, 100, 120, false, "90, scale 2, no cursors") == 0,
-			"90, scale 2, no cursors: background only");
-	}
-	zcc_buffer_destroy(b);
-	b = first_frame(t.client, t.outputs[1], ZCC_OPTION_PAINT_CURSORS, 320, 240,
-		"180, cursor elsewhere");
-	if (b != NULL) {
-		struct zcc_image image = zcc_buffer_image(b);
-		ZT_CHECK(zt_count_mismatch(&image, 0, 0, 320, 240, BACKGROUND) == 0,
-			"180: the cursor on the other output is not drawn here");
-	}
-	zcc_buffer_destroy(b);
+	check_cursor(&t, 0, ZCC_OPTION_PAINT_CURSORS, 100, 120,
+		"90, scale 2: the arrow is upright, unscaled, hotspot at 100,120");
+	check_cursor(&t, 0, 0, 100, 120, "90, scale 2, no cursors: background only");
+	check_no_cursor(&t, 1, "180: the cursor on the other output is not drawn here");
 
 	/* Layout 270,40 is 30,40 on the transform-180 output. */
 	ZT_CHECK(zt_cmd(&t.comp, "cursor 270 40"), "cursor 270 40: %s", t.comp.reply);
-	b = first_frame(t.client, t.outputs[1], ZCC_OPTION_PAINT_CURSORS, 320, 240,
-		"180, cursors");
-	if (b != NULL) {
-		ZT_CHECK(check_cursor_area(b, 30, 40, true, "180") == 0,
-			"180: the arrow is upright, hotspot at 30,40");
-	}
-	zcc_buffer_destroy(b);
-	b = first_frame(t.client, t.outputs[0], ZCC_OPTION_PAINT_CURSORS, 480, 640,
-		"90, cursor elsewhere");
-	if (b != NULL) {
-		struct zcc_image image = zcc_buffer_image(b);
-		ZT_CHECK(zt_count_mismatch(&image, 0, 0, 480, 640, BACKGROUND) == 0,
-			"90: the cursor on the other output is not drawn here");
-	}
-	zcc_buffer_destroy(b);
+	check_cursor(&t, 1, ZCC_OPTION_PAINT_CURSORS, 30, 40,
+		"180: the arrow is upright, hotspot at 30,40");
+	check_no_cursor(&t, 0, "90: the cursor on the other output is not drawn here");
 
 	/* Partly off the right edge of the scale-2 output: clipped, not moved. */
 	ZT_CHECK(zt_cmd(&t.comp, "cursor 236 300"), "cursor 236 300: %s", t.comp.reply);
-	b = first_frame(t.client, t.outputs[0], ZCC_OPTION_PAINT_CURSORS, 480, 640,
-		"90, at the edge");
-	if (b != NULL) {
-		ZT_CHECK(check_cursor_area(b, 472, 600, true, "edge") == 0,
-			"90, scale 2: a cursor at the edge is clipped at 472,600");
-	}
-	zcc_buffer_destroy(b);
+	check_cursor(&t, 0, ZCC_OPTION_PAINT_CURSORS, 472, 600,
+		"90, scale 2: a cursor at the edge is clipped at 472,600");
 
 	/* Straddling both outputs: hotspot 476,200 on the first, -2,100 on the second. */
 	ZT_CHECK(zt_cmd(&t.comp, "cursor 238 100"), "cursor 238 100: %s", t.comp.reply);
-	b = first_frame(t.client, t.outputs[0], ZCC_OPTION_PAINT_CURSORS, 480, 640,
-		"90, straddling");
-	if (b != NULL) {
-		ZT_CHECK(check_cursor_area(b, 476, 200, true, "straddling, first") == 0,
-			"straddling: the first output shows the left of the arrow");
-	}
-	zcc_buffer_destroy(b);
-	b = first_frame(t.client, t.outputs[1], ZCC_OPTION_PAINT_CURSORS, 320, 240,
-		"180, straddling");
-	if (b != NULL) {
-		ZT_CHECK(check_cursor_area(b, -2, 100, true, "straddling, second") == 0,
-			"straddling: the second output shows the rest, from column 2");
-	}
-	zcc_buffer_destroy(b);
+	check_cursor(&t, 0, ZCC_OPTION_PAINT_CURSORS, 476, 200,
+		"straddling: the first output shows the left of the arrow");
+	check_cursor(&t, 1, ZCC_OPTION_PAINT_CURSORS, -2, 100,
+		"straddling: the second output shows the rest, from column 2");
 	two_outputs_stop(&t);
 }
 
@@ -479,6 +466,15 @@ static int count_raw_mismatch(const struct zcc_buffer *raw, uint32_t transform,
 	return bad;
 }
 
+/* A cursor-painting first frame of output, the size of raw turned upright by transform. */
+static struct zcc_buffer *upright_frame(struct zcc_client *client, struct zcc_output *output,
+		const struct zcc_buffer *raw, uint32_t transform, const char *what) {
+	bool turned = transform % 2 != 0;
+	uint32_t width = (uint32_t)(turned ? raw->height : raw->width);
+	uint32_t height = (uint32_t)(turned ? raw->width : raw->height);
+	return first_frame(client, output, ZCC_OPTION_PAINT_CURSORS, width, height, what);
+}
+
 /*
  * --raw-transform: images keep the output buffer's orientation and the
  * transform event says how to turn them; the cursor is drawn in that
@@ -513,9 +509,7 @@ static void test_raw_transform(const char *mode, uint32_t transform) {
 	if (capture(rs, rb, true, &r, mode)) {
 		ZT_CHECK(r.transform == transform, "raw %s: transform event %u (got %u)", mode,
 			transform, r.transform);
-		ub = first_frame(uc, uo, ZCC_OPTION_PAINT_CURSORS, (uint32_t)(transform % 2 ?
-			rb->height : rb->width), (uint32_t)(transform % 2 ? rb->width : rb->height),
-			mode);
+		ub = upright_frame(uc, uo, rb, transform, mode);
 		ZT_CHECK(ub != NULL && count_raw_mismatch(rb, transform, ub, mode) == 0,
 			"raw %s: turned by its transform, the image with the cursor is upright", mode);
 	}
@@ -532,9 +526,7 @@ static void test_raw_transform(const char *mode, uint32_t transform) {
 		ZT_CHECK(area > 0 && area <= 4 * ZT_ARROW_WIDTH * ZT_ARROW_HEIGHT,
 			"raw %s: a cursor move is small damage (%llu px)", mode,
 			(unsigned long long)area);
-		ub = first_frame(uc, uo, ZCC_OPTION_PAINT_CURSORS, (uint32_t)(transform % 2 ?
-			rb->height : rb->width), (uint32_t)(transform % 2 ? rb->width : rb->height),
-			mode);
+		ub = upright_frame(uc, uo, rb, transform, mode);
 		ZT_CHECK(ub != NULL && count_raw_mismatch(rb, transform, ub, mode) == 0,
 			"raw %s: after the move, the re-used buffer is the whole upright image", mode);
 	}
