@@ -63,23 +63,44 @@ static double now_s(void) {
 	return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* Records for RECORD_MS, stops it with SIGINT like Ctrl+C; returns the seconds. */
+/*
+ * A fresh directory in dir and a compositor with the demo content; false,
+ * with nothing left behind, when either cannot be had.
+ */
+static bool demo_start(struct zt_compositor *comp, char *dir, size_t size) {
+	if (!ct_tmpdir(dir, size)) {
+		return false;
+	}
+	const char *args[] = {"--output", "320x240", "--demo-damage", "4", NULL};
+	if (!zt_compositor_start(comp, args)) {
+		ct_tmpdir_remove(dir);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * Records for RECORD_MS, stops it with SIGINT like Ctrl+C, then stops the
+ * compositor (which must have survived); returns the seconds recorded.
+ */
 static double record(struct zt_compositor *comp, const char *dir, const char *const *argv) {
 	double start = now_s();
 	pid_t pid = ct_spawn(dir, comp->socket, argv, NULL, "wf-recorder.log");
 	ZT_CHECK(pid > 0, "cannot start wf-recorder");
-	if (pid <= 0) {
-		return 0;
+	double seconds = 0;
+	if (pid > 0) {
+		usleep(RECORD_MS * 1000);
+		seconds = now_s() - start;
+		kill(pid, SIGINT);
+		int status = ct_wait(pid, 30000);
+		bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+		ZT_CHECK(ok, "wf-recorder: %s after SIGINT", ct_status_str(status));
+		if (!ok) {
+			ct_print_log(dir, "wf-recorder.log");
+		}
 	}
-	usleep(RECORD_MS * 1000);
-	double seconds = now_s() - start;
-	kill(pid, SIGINT);
-	int status = ct_wait(pid, 30000);
-	bool ok = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
-	ZT_CHECK(ok, "wf-recorder: %s after SIGINT", ct_status_str(status));
-	if (!ok) {
-		ct_print_log(dir, "wf-recorder.log");
-	}
+	ZT_CHECK(zt_compositor_alive(comp), "the compositor survived the recording");
+	zt_compositor_stop(comp);
 	return seconds;
 }
 
@@ -167,6 +188,32 @@ static void check_count(int frames, double seconds, double low, const char *what
 		min, max);
 }
 
+/*
+ * The video in file, recorded for seconds: its codec, its size and ~30
+ * frames a second (down to low of that). Its frames, decoded to rgb24 when
+ * the size is right, go to frames (n of them; free them). False when there
+ * was no recording or ffprobe could not read it.
+ */
+static bool check_video(const char *dir, const char *file, const char *codec, int width,
+		int height, double seconds, double low, uint8_t **frames, int *n) {
+	*frames = NULL;
+	*n = 0;
+	struct probe p;
+	if (seconds <= 0 || !probe(dir, file, &p)) {
+		return false;
+	}
+	ZT_CHECK(strcmp(p.codec, codec) == 0, "codec %s, expected %s", p.codec, codec);
+	ZT_CHECK(p.width == width && p.height == height, "video is %dx%d, expected %dx%d",
+		p.width, p.height, width, height);
+	check_count(p.frames, seconds, low, file);
+	if (p.width == width && p.height == height) {
+		*frames = decode(dir, file, width, height, n);
+	}
+	ZT_CHECK(*frames == NULL || *n == p.frames, "ffmpeg decoded %d frames, ffprobe "
+		"counted %d", *n, p.frames);
+	return true;
+}
+
 static bool in_box(int x, int y, int bx, int by, int bw, int bh) {
 	return x >= bx && x < bx + bw && y >= by && y < by + bh;
 }
@@ -237,13 +284,8 @@ static bool check_exact_frame(const struct ct_image *frame, int index, int *demo
 static void test_rawvideo(void) {
 	zt_section("wf-recorder -c rawvideo (lossless), whole output");
 	char dir[256];
-	if (!ct_tmpdir(dir, sizeof(dir))) {
-		return;
-	}
-	const char *args[] = {"--output", "320x240", "--demo-damage", "4", NULL};
 	struct zt_compositor comp;
-	if (!zt_compositor_start(&comp, args)) {
-		ct_tmpdir_remove(dir);
+	if (!demo_start(&comp, dir, sizeof(dir))) {
 		return;
 	}
 	ZT_CHECK(zt_cmd(&comp, "rect mark %d %d %d %d %06xff", MARK_X, MARK_Y, MARK_W, MARK_H,
@@ -251,20 +293,11 @@ static void test_rawvideo(void) {
 	ZT_CHECK(zt_cmd(&comp, "cursor %d %d", CURSOR_X, CURSOR_Y), "cursor: %s", comp.reply);
 	const char *argv[] = {"wf-recorder", "-c", "rawvideo", "-f", "clip.nut", NULL};
 	double seconds = record(&comp, dir, argv);
-	ZT_CHECK(zt_compositor_alive(&comp), "the compositor survived the recording");
-	zt_compositor_stop(&comp);
 
-	struct probe p;
-	if (seconds > 0 && probe(dir, "clip.nut", &p)) {
-		ZT_CHECK(strcmp(p.codec, "rawvideo") == 0, "codec %s, expected rawvideo", p.codec);
-		ZT_CHECK(p.width == OUTPUT_W && p.height == OUTPUT_H, "video is %dx%d, expected %dx%d",
-			p.width, p.height, OUTPUT_W, OUTPUT_H);
-		check_count(p.frames, seconds, 0.5, "rawvideo");
-		int n = 0;
-		uint8_t *frames = p.width == OUTPUT_W && p.height == OUTPUT_H ?
-			decode(dir, "clip.nut", p.width, p.height, &n) : NULL;
-		ZT_CHECK(frames == NULL || n == p.frames, "ffmpeg decoded %d frames, ffprobe "
-			"counted %d", n, p.frames);
+	uint8_t *frames;
+	int n;
+	if (check_video(dir, "clip.nut", "rawvideo", OUTPUT_W, OUTPUT_H, seconds, 0.5, &frames,
+			&n)) {
 		size_t size = (size_t)OUTPUT_W * OUTPUT_H * 3;
 		int exact = 0, same = 0, moved = 0;
 		int last_x = -1, last_y = -1;
@@ -296,13 +329,8 @@ static int abs_diff(int a, int b) {
 static void test_x264_region(void) {
 	zt_section("wf-recorder, default codec (libx264), -g region");
 	char dir[256];
-	if (!ct_tmpdir(dir, sizeof(dir))) {
-		return;
-	}
-	const char *args[] = {"--output", "320x240", "--demo-damage", "4", NULL};
 	struct zt_compositor comp;
-	if (!zt_compositor_start(&comp, args)) {
-		ct_tmpdir_remove(dir);
+	if (!demo_start(&comp, dir, sizeof(dir))) {
 		return;
 	}
 	ZT_CHECK(zt_cmd(&comp, "rect mark2 %d %d %d %d %06xff", MARK2_X, MARK2_Y, MARK2_W, MARK2_H,
@@ -311,21 +339,11 @@ static void test_x264_region(void) {
 	snprintf(geometry, sizeof(geometry), "%d,%d %dx%d", REGION_X, REGION_Y, REGION_W, REGION_H);
 	const char *argv[] = {"wf-recorder", "-g", geometry, "-f", "clip.mp4", NULL};
 	double seconds = record(&comp, dir, argv);
-	ZT_CHECK(zt_compositor_alive(&comp), "the compositor survived the recording");
-	zt_compositor_stop(&comp);
 
-	struct probe p;
-	if (seconds > 0 && probe(dir, "clip.mp4", &p)) {
-		ZT_CHECK(strcmp(p.codec, "h264") == 0, "codec %s, expected h264", p.codec);
-		ZT_CHECK(p.width == REGION_W && p.height == REGION_H, "video is %dx%d, expected %dx%d",
-			p.width, p.height, REGION_W, REGION_H);
-		/* The demo rect leaves the region at times: no damage, no frames. */
-		check_count(p.frames, seconds, 0.3, "libx264 region");
-		int n = 0;
-		uint8_t *frames = p.width == REGION_W && p.height == REGION_H ?
-			decode(dir, "clip.mp4", p.width, p.height, &n) : NULL;
-		ZT_CHECK(frames == NULL || n == p.frames, "ffmpeg decoded %d frames, ffprobe "
-			"counted %d", n, p.frames);
+	/* The demo rect leaves the region at times: no damage, no frames. */
+	uint8_t *frames;
+	int n;
+	if (check_video(dir, "clip.mp4", "h264", REGION_W, REGION_H, seconds, 0.3, &frames, &n)) {
 		size_t size = (size_t)REGION_W * REGION_H * 3;
 		/*
 		 * Lossy: H.264 at its default quality in 4:2:0. The static rect's
