@@ -22,44 +22,10 @@
 /* Pixels checked around the cursor image. */
 #define MARGIN 8
 
-struct box {
-	int x, y, width, height;
-};
-
 static const struct zcc_rect no_damage[1];
 
-static struct box arrow_box(int hotspot_x, int hotspot_y) {
-	return (struct box){hotspot_x, hotspot_y, ZT_ARROW_WIDTH, ZT_ARROW_HEIGHT};
-}
-
-static void region_from_result(pixman_region32_t *region, const struct zcc_capture_result *r) {
-	pixman_region32_init(region);
-	for (size_t i = 0; i < r->n_damage; i++) {
-		const struct zcc_rect *d = &r->damage[i];
-		if (d->width > 0 && d->height > 0) {
-			pixman_region32_union_rect(region, region, d->x, d->y,
-				(unsigned)d->width, (unsigned)d->height);
-		}
-	}
-}
-
-static bool region_has_box(pixman_region32_t *region, struct box b) {
-	pixman_box32_t box = {b.x, b.y, b.x + b.width, b.y + b.height};
-	return pixman_region32_contains_rectangle(region, &box) == PIXMAN_REGION_IN;
-}
-
-static bool region_touches_box(pixman_region32_t *region, struct box b) {
-	pixman_box32_t box = {b.x, b.y, b.x + b.width, b.y + b.height};
-	return pixman_region32_contains_rectangle(region, &box) != PIXMAN_REGION_OUT;
-}
-
-static void print_damage(const char *what, const struct zcc_capture_result *r) {
-	fprintf(stderr, "  %s damage:", what);
-	for (size_t i = 0; i < r->n_damage; i++) {
-		fprintf(stderr, " %d,%d %dx%d", r->damage[i].x, r->damage[i].y,
-			r->damage[i].width, r->damage[i].height);
-	}
-	fprintf(stderr, "\n");
+static struct zcc_rect arrow_box(int hotspot_x, int hotspot_y) {
+	return (struct zcc_rect){hotspot_x, hotspot_y, ZT_ARROW_WIDTH, ZT_ARROW_HEIGHT};
 }
 
 /*
@@ -174,17 +140,17 @@ static void test_paint_cursors(void) {
 	zcc_capture_result_finish(&r);
 
 	zt_section("cursor moves give frames only to paint_cursors sessions");
-	struct box old_box = arrow_box(200, 150), new_box = arrow_box(300, 250);
+	struct zcc_rect old_box = arrow_box(200, 150), new_box = arrow_box(300, 250);
 	ZT_CHECK(zt_cmd(&comp, "cursor 300 250"), "cursor 300 250: %s", comp.reply);
 	if (capture(with, bw, false, &r, "moved")) {
 		pixman_region32_t damage;
-		region_from_result(&damage, &r);
+		zt_region_from_result(&damage, &r);
 		uint64_t area = zcc_rects_union_area(r.damage, r.n_damage);
-		ZT_CHECK(region_has_box(&damage, old_box) && region_has_box(&damage, new_box),
+		ZT_CHECK(zt_region_has_rect(&damage, old_box) && zt_region_has_rect(&damage, new_box),
 			"moved: damage covers the old and the new cursor box");
 		ZT_CHECK(area <= 4 * ZT_ARROW_WIDTH * ZT_ARROW_HEIGHT, "moved: damage is small (%llu px)",
 			(unsigned long long)area);
-		print_damage("moved", &r);
+		zt_print_damage("moved", &r);
 		pixman_region32_fini(&damage);
 		ZT_CHECK(check_cursor_area(bw, 300, 250, true, "moved") == 0,
 			"moved: the arrow is at the new place");
@@ -194,25 +160,25 @@ static void test_paint_cursors(void) {
 	zcc_capture_result_finish(&r);
 
 	struct zcc_frame *frame = expect_no_frame(without, bn, "without cursors, cursor moved");
-	struct box changed = {500, 50, 10, 10};
+	struct zcc_rect changed = {500, 50, 10, 10};
 	ZT_CHECK(zt_cmd(&comp, "rect r %d %d 10 10 ff0000ff", changed.x, changed.y), "rect");
 	enum zcc_frame_status status = zcc_frame_wait(frame, EXPECT_MS);
 	ZT_CHECK(status == ZCC_FRAME_READY, "without cursors: a scene change completes the frame");
 	if (status == ZCC_FRAME_READY) {
 		pixman_region32_t damage;
-		region_from_result(&damage, &frame->result);
-		ZT_CHECK(region_has_box(&damage, changed), "without cursors: damage has the rect");
-		ZT_CHECK(!region_touches_box(&damage, old_box) &&
-			!region_touches_box(&damage, new_box),
+		zt_region_from_result(&damage, &frame->result);
+		ZT_CHECK(zt_region_has_rect(&damage, changed), "without cursors: damage has the rect");
+		ZT_CHECK(!zt_region_touches_rect(&damage, old_box) &&
+			!zt_region_touches_rect(&damage, new_box),
 			"without cursors: no cursor damage");
-		print_damage("without cursors", &frame->result);
+		zt_print_damage("without cursors", &frame->result);
 		pixman_region32_fini(&damage);
 	}
 	zcc_frame_destroy(frame);
 	if (capture(with, bw, false, &r, "rect with cursors")) {
 		pixman_region32_t damage;
-		region_from_result(&damage, &r);
-		ZT_CHECK(region_has_box(&damage, changed) && !region_touches_box(&damage, new_box),
+		zt_region_from_result(&damage, &r);
+		ZT_CHECK(zt_region_has_rect(&damage, changed) && !zt_region_touches_rect(&damage, new_box),
 			"with cursors: a scene change is not cursor damage");
 		pixman_region32_fini(&damage);
 	}
@@ -222,8 +188,8 @@ static void test_paint_cursors(void) {
 	ZT_CHECK(zt_cmd(&comp, "cursor hide"), "cursor hide: %s", comp.reply);
 	if (capture(with, bw, false, &r, "hidden")) {
 		pixman_region32_t damage;
-		region_from_result(&damage, &r);
-		ZT_CHECK(region_has_box(&damage, new_box), "hidden: damage covers the cursor box");
+		zt_region_from_result(&damage, &r);
+		ZT_CHECK(zt_region_has_rect(&damage, new_box), "hidden: damage covers the cursor box");
 		pixman_region32_fini(&damage);
 		ZT_CHECK(check_cursor_area(bw, 300, 250, false, "hidden") == 0,
 			"hidden: only the background");
@@ -240,8 +206,8 @@ static void test_paint_cursors(void) {
 		zcc_frame_status_str(status));
 	if (status == ZCC_FRAME_READY) {
 		pixman_region32_t damage;
-		region_from_result(&damage, &frame->result);
-		ZT_CHECK(region_has_box(&damage, arrow_box(100, 300)),
+		zt_region_from_result(&damage, &frame->result);
+		ZT_CHECK(zt_region_has_rect(&damage, arrow_box(100, 300)),
 			"shown: damage covers the cursor at its new place");
 		pixman_region32_fini(&damage);
 		/* The buffer held the previous frame: it is now the whole current image. */
@@ -735,8 +701,8 @@ static void test_cursor_sessions(void) {
 			f.failed, f.reason);
 		ZT_CHECK(f.transforms == 1 && f.transform == WL_OUTPUT_TRANSFORM_NORMAL,
 			"cursor frame: transform normal");
-		struct box all = {0, 0, ZT_ARROW_WIDTH, ZT_ARROW_HEIGHT};
-		ZT_CHECK(region_has_box(&f.damage, all), "cursor frame: full damage");
+		struct zcc_rect all = {0, 0, ZT_ARROW_WIDTH, ZT_ARROW_HEIGHT};
+		ZT_CHECK(zt_region_has_rect(&f.damage, all), "cursor frame: full damage");
 		struct zcc_image image = zcc_buffer_image(buffer);
 		int bad = 0;
 		for (int y = 0; y < ZT_ARROW_HEIGHT; y++) {

@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "fixture.h"
+#include "wl-helpers.h"
 
 #define NOTHING_MS 500
 #define EXPECT_MS 5000
@@ -22,42 +22,17 @@
 #define SENTINEL 0x12345678u
 #define RGB_MASK 0x00ffffffu
 
-struct box {
-	int x, y, width, height;
-};
-
 static const struct zcc_rect no_damage[1];
-
-static void region_from_result(pixman_region32_t *region, const struct zcc_capture_result *r) {
-	pixman_region32_init(region);
-	for (size_t i = 0; i < r->n_damage; i++) {
-		const struct zcc_rect *d = &r->damage[i];
-		if (d->width > 0 && d->height > 0) {
-			pixman_region32_union_rect(region, region, d->x, d->y,
-				(unsigned)d->width, (unsigned)d->height);
-		}
-	}
-}
-
-static bool region_has_box(pixman_region32_t *region, struct box b) {
-	pixman_box32_t box = {b.x, b.y, b.x + b.width, b.y + b.height};
-	return pixman_region32_contains_rectangle(region, &box) == PIXMAN_REGION_IN;
-}
-
-static bool region_touches_box(pixman_region32_t *region, struct box b) {
-	pixman_box32_t box = {b.x, b.y, b.x + b.width, b.y + b.height};
-	return pixman_region32_contains_rectangle(region, &box) != PIXMAN_REGION_OUT;
-}
 
 /*
  * Every damage rect lies inside the allowed boxes (the changed boxes with a
  * margin; for a rect the scene graph just created, also its first place at
  * the layout origin).
  */
-static bool damage_inside(const struct zcc_capture_result *r, const struct box *allowed,
+static bool damage_inside(const struct zcc_capture_result *r, const struct zcc_rect *allowed,
 		size_t n_allowed) {
 	pixman_region32_t damage, outside;
-	region_from_result(&damage, r);
+	zt_region_from_result(&damage, r);
 	pixman_region32_init(&outside);
 	pixman_region32_copy(&outside, &damage);
 	for (size_t i = 0; i < n_allowed; i++) {
@@ -71,15 +46,6 @@ static bool damage_inside(const struct zcc_capture_result *r, const struct box *
 	pixman_region32_fini(&outside);
 	pixman_region32_fini(&damage);
 	return inside;
-}
-
-static void print_damage(const char *what, const struct zcc_capture_result *r) {
-	fprintf(stderr, "  %s damage:", what);
-	for (size_t i = 0; i < r->n_damage; i++) {
-		fprintf(stderr, " %d,%d %dx%d", r->damage[i].x, r->damage[i].y,
-			r->damage[i].width, r->damage[i].height);
-	}
-	fprintf(stderr, "\n");
 }
 
 static uint32_t raw_pixel(const struct zcc_buffer *buffer, int x, int y) {
@@ -165,7 +131,7 @@ static struct zcc_buffer *reference_image(struct zcc_client *client, struct zcc_
 }
 
 /* Mismatching pixels inside a box against one colour (low 24 bits). */
-static int count_color(const struct zcc_buffer *buffer, struct box b, uint32_t argb) {
+static int count_color(const struct zcc_buffer *buffer, struct zcc_rect b, uint32_t argb) {
 	struct zcc_image image = zcc_buffer_image(buffer);
 	return zt_count_mismatch(&image, b.x, b.y, b.width, b.height, argb);
 }
@@ -174,7 +140,7 @@ static int count_color(const struct zcc_buffer *buffer, struct box b, uint32_t a
  * The bounding box of the pixels that differ between two images of the same
  * size; width 0 when they are equal.
  */
-static struct box diff_box(const struct zcc_buffer *a, const struct zcc_buffer *b) {
+static struct zcc_rect diff_box(const struct zcc_buffer *a, const struct zcc_buffer *b) {
 	int x1 = a->width, y1 = a->height, x2 = -1, y2 = -1;
 	for (int y = 0; y < a->height; y++) {
 		for (int x = 0; x < a->width; x++) {
@@ -187,9 +153,9 @@ static struct box diff_box(const struct zcc_buffer *a, const struct zcc_buffer *
 		}
 	}
 	if (x2 < 0) {
-		return (struct box){0};
+		return (struct zcc_rect){0};
 	}
-	return (struct box){x1, y1, x2 - x1 + 1, y2 - y1 + 1};
+	return (struct zcc_rect){x1, y1, x2 - x1 + 1, y2 - y1 + 1};
 }
 
 /*
@@ -239,7 +205,7 @@ static void test_static_scene(struct zt_compositor *comp, struct zcc_client *cli
 			r.damage[0].width == w && r.damage[0].height == h,
 			"first frame: full damage, one rect 0,0 %dx%d (%zu rects)", w, h, r.n_damage);
 		if (r.n_damage != 1) {
-			print_damage("first frame", &r);
+			zt_print_damage("first frame", &r);
 		}
 	}
 	zcc_capture_result_finish(&r);
@@ -254,7 +220,7 @@ static void test_static_scene(struct zt_compositor *comp, struct zcc_client *cli
 	ZT_CHECK(frame->result.status == ZCC_FRAME_PENDING && frame->result.n_damage == 0 &&
 		frame->result.transform_events == 0, "static scene: the frame is still pending");
 
-	struct box changed = {100, 80, 20, 10};
+	struct zcc_rect changed = {100, 80, 20, 10};
 	ZT_CHECK(zt_cmd(comp, "rect static %d %d %d %d ff0000ff", changed.x, changed.y,
 		changed.width, changed.height), "rect: %s", comp->reply);
 	status = zcc_frame_wait(frame, EXPECT_MS);
@@ -262,13 +228,13 @@ static void test_static_scene(struct zt_compositor *comp, struct zcc_client *cli
 		zcc_frame_status_str(status));
 	if (status == ZCC_FRAME_READY) {
 		pixman_region32_t damage;
-		region_from_result(&damage, &frame->result);
-		ZT_CHECK(region_has_box(&damage, changed), "the damage covers the new rect");
+		zt_region_from_result(&damage, &frame->result);
+		ZT_CHECK(zt_region_has_rect(&damage, changed), "the damage covers the new rect");
 		uint64_t area = zcc_rects_union_area(frame->result.damage, frame->result.n_damage);
 		ZT_CHECK(area < (uint64_t)w * h / 100, "the damage is small (%llu px)",
 			(unsigned long long)area);
-		if (!region_has_box(&damage, changed) || area >= (uint64_t)w * h / 100) {
-			print_damage("changed", &frame->result);
+		if (!zt_region_has_rect(&damage, changed) || area >= (uint64_t)w * h / 100) {
+			zt_print_damage("changed", &frame->result);
 		}
 		pixman_region32_fini(&damage);
 		ZT_CHECK(count_color(buffer, changed, 0xffff0000) == 0, "the new rect is red");
@@ -290,20 +256,20 @@ static void test_small_change(struct zt_compositor *comp, struct zcc_client *cli
 	uint64_t limit = (uint64_t)buffer->width * buffer->height / 100;
 	struct zcc_capture_result r;
 
-	struct box first = {300, 200, 10, 10};
-	struct box second = {330, 215, 10, 10};
+	struct zcc_rect first = {300, 200, 10, 10};
+	struct zcc_rect second = {330, 215, 10, 10};
 	ZT_CHECK(zt_cmd(comp, "rect small %d %d 10 10 00ff00ff", first.x, first.y), "rect");
 	if (capture_reuse(session, buffer, &r)) {
 		uint64_t area = zcc_rects_union_area(r.damage, r.n_damage);
 		pixman_region32_t damage;
-		region_from_result(&damage, &r);
+		zt_region_from_result(&damage, &r);
 		ZT_CHECK(area >= 100 && area < limit, "new rect: damage area %llu px, 100..%llu",
 			(unsigned long long)area, (unsigned long long)limit);
-		ZT_CHECK(region_has_box(&damage, first), "new rect: damage contains it");
+		ZT_CHECK(zt_region_has_rect(&damage, first), "new rect: damage contains it");
 		/* wlr_scene_rect_create() damages the rect at 0,0 before it moves. */
-		const struct box allowed[] = {{first.x - 16, first.y - 16, 42, 42}, {0, 0, 10, 10}};
+		const struct zcc_rect allowed[] = {{first.x - 16, first.y - 16, 42, 42}, {0, 0, 10, 10}};
 		ZT_CHECK(damage_inside(&r, allowed, 2), "new rect: damage stays near it");
-		print_damage("new rect", &r);
+		zt_print_damage("new rect", &r);
 		pixman_region32_fini(&damage);
 		ZT_CHECK(count_color(buffer, first, 0xff00ff00) == 0, "new rect: drawn");
 	}
@@ -313,17 +279,17 @@ static void test_small_change(struct zt_compositor *comp, struct zcc_client *cli
 	if (capture_reuse(session, buffer, &r)) {
 		uint64_t area = zcc_rects_union_area(r.damage, r.n_damage);
 		pixman_region32_t damage;
-		region_from_result(&damage, &r);
+		zt_region_from_result(&damage, &r);
 		ZT_CHECK(area >= 200 && area < limit, "moved rect: damage area %llu px, 200..%llu",
 			(unsigned long long)area, (unsigned long long)limit);
-		ZT_CHECK(region_has_box(&damage, first) && region_has_box(&damage, second),
+		ZT_CHECK(zt_region_has_rect(&damage, first) && zt_region_has_rect(&damage, second),
 			"moved rect: damage covers the old and the new box");
-		const struct box allowed[] = {{first.x - 16, first.y - 16, 72, 57}};
+		const struct zcc_rect allowed[] = {{first.x - 16, first.y - 16, 72, 57}};
 		ZT_CHECK(damage_inside(&r, allowed, 1), "moved rect: damage stays near the boxes");
-		print_damage("moved rect", &r);
+		zt_print_damage("moved rect", &r);
 		pixman_region32_fini(&damage);
 		ZT_CHECK(count_color(buffer, second, 0xff00ff00) == 0, "moved rect: drawn");
-		ZT_CHECK(count_color(buffer, (struct box){300, 200, 10, 10}, BACKGROUND) == 0,
+		ZT_CHECK(count_color(buffer, (struct zcc_rect){300, 200, 10, 10}, BACKGROUND) == 0,
 			"moved rect: the old place shows the background");
 	}
 	zcc_capture_result_finish(&r);
@@ -354,7 +320,7 @@ static void take_damage(struct zt_compositor *comp, struct zcc_session *session,
  * given up on.
  */
 static void check_transformed_change(struct zt_compositor *comp, struct zcc_session *session,
-		const char *what, int scale, struct box logical, uint32_t rgba) {
+		const char *what, int scale, struct zcc_rect logical, uint32_t rgba) {
 	struct zcc_buffer *after = session_buffer(session);
 	struct zcc_buffer *before = NULL;
 	struct zcc_frame *frame = NULL;
@@ -371,7 +337,7 @@ static void check_transformed_change(struct zt_compositor *comp, struct zcc_sess
 	ZT_CHECK(status == ZCC_FRAME_TIMEOUT, "%s: no damage is left before the change (got %s)",
 		what, zcc_frame_status_str(status));
 	if (status != ZCC_FRAME_TIMEOUT) {
-		print_damage("left", &frame->result);
+		zt_print_damage("left", &frame->result);
 		goto out;
 	}
 	before = reference_image(session->client, session->output);
@@ -388,9 +354,9 @@ static void check_transformed_change(struct zt_compositor *comp, struct zcc_sess
 		goto out;
 	}
 	const struct zcc_capture_result *r = &frame->result;
-	struct box expected = {logical.x * scale, logical.y * scale,
+	struct zcc_rect expected = {logical.x * scale, logical.y * scale,
 		logical.width * scale, logical.height * scale};
-	struct box diff = diff_box(before, after);
+	struct zcc_rect diff = diff_box(before, after);
 	ZT_CHECK(diff.x == expected.x && diff.y == expected.y &&
 		diff.width == expected.width && diff.height == expected.height,
 		"%s: the pixels change at %d,%d %dx%d (got %d,%d %dx%d)", what,
@@ -399,15 +365,15 @@ static void check_transformed_change(struct zt_compositor *comp, struct zcc_sess
 	ZT_CHECK(count_color(after, expected, zt_rgba_to_argb(rgba)) == 0,
 		"%s: the rect is drawn upright at layout position * scale", what);
 	pixman_region32_t damage;
-	region_from_result(&damage, r);
+	zt_region_from_result(&damage, r);
 	uint64_t area = zcc_rects_union_area(r->damage, r->n_damage);
 	uint64_t limit = (uint64_t)after->width * after->height / 100;
-	ZT_CHECK(diff.width > 0 && region_has_box(&damage, diff),
+	ZT_CHECK(diff.width > 0 && zt_region_has_rect(&damage, diff),
 		"%s: the damage covers the changed pixels", what);
-	ZT_CHECK(region_has_box(&damage, expected), "%s: the damage covers the rect", what);
+	ZT_CHECK(zt_region_has_rect(&damage, expected), "%s: the damage covers the rect", what);
 	ZT_CHECK(area >= (uint64_t)expected.width * expected.height && area < limit,
 		"%s: damage area %llu px is small", what, (unsigned long long)area);
-	print_damage(what, r);
+	zt_print_damage(what, r);
 	pixman_region32_fini(&damage);
 out:
 	if (added) {
@@ -433,7 +399,7 @@ static void test_transformed(void) {
 			"transform 90: buffer size 480x640 (got %ux%u)", session->constraints.width,
 			session->constraints.height);
 		check_transformed_change(&comp, session, "transform 90 scale 2", 2,
-			(struct box){30, 50, 10, 10}, 0x0000ffff);
+			(struct zcc_rect){30, 50, 10, 10}, 0x0000ffff);
 
 		const char *name = output->name != NULL ? output->name : "HEADLESS-1";
 		unsigned batches = session->constraint_batches;
@@ -442,7 +408,7 @@ static void test_transformed(void) {
 		ZT_CHECK(zcc_session_wait_batches(session, batches, EXPECT_MS) == 1,
 			"transform 270: new constraints");
 		check_transformed_change(&comp, session, "transform 270 scale 2", 2,
-			(struct box){150, 20, 10, 5}, 0xff00ffff);
+			(struct zcc_rect){150, 20, 10, 5}, 0xff00ffff);
 
 		ZT_CHECK(zt_cmd(&comp, "output %s scale 1", name), "scale 1: %s", comp.reply);
 		ZT_CHECK(zt_cmd(&comp, "output %s transform flipped-180", name),
@@ -452,7 +418,7 @@ static void test_transformed(void) {
 			"flipped-180: buffer size 640x480 (got %ux%u)", session->constraints.width,
 			session->constraints.height);
 		check_transformed_change(&comp, session, "flipped-180 scale 1", 1,
-			(struct box){500, 40, 12, 7}, 0xffff00ff);
+			(struct zcc_rect){500, 40, 12, 7}, 0xffff00ff);
 	}
 	zcc_session_destroy(session);
 	zcc_client_destroy(client);
@@ -472,13 +438,13 @@ static void test_reused_buffer(struct zt_compositor *comp, struct zcc_client *cl
 
 	/* Frame 2: no buffer damage, only the scene's damage is written. */
 	zcc_buffer_fill(buffer, SENTINEL);
-	struct box changed = {400, 300, 10, 10};
+	struct zcc_rect changed = {400, 300, 10, 10};
 	ZT_CHECK(zt_cmd(comp, "rect reuse1 %d %d 10 10 0000ffff", changed.x, changed.y), "rect");
 	if (capture_reuse(session, buffer, &r)) {
 		pixman_region32_t damage;
-		region_from_result(&damage, &r);
+		zt_region_from_result(&damage, &r);
 		uint64_t area = zcc_rects_union_area(r.damage, r.n_damage);
-		ZT_CHECK(region_has_box(&damage, changed), "frame 2: damage covers the change");
+		ZT_CHECK(zt_region_has_rect(&damage, changed), "frame 2: damage covers the change");
 		ZT_CHECK(area < limit, "frame 2: damage is small (%llu px)", (unsigned long long)area);
 		struct zcc_buffer *reference = reference_image(client, output);
 		if (reference != NULL) {
@@ -491,8 +457,8 @@ static void test_reused_buffer(struct zt_compositor *comp, struct zcc_client *cl
 
 	/* Frame 3: buffer damage R away from the change: R and the damage are written. */
 	zcc_buffer_fill(buffer, SENTINEL);
-	struct box buffer_damage = {200, 20, 64, 48};
-	struct box changed2 = {50, 350, 10, 10};
+	struct zcc_rect buffer_damage = {200, 20, 64, 48};
+	struct zcc_rect changed2 = {50, 350, 10, 10};
 	ZT_CHECK(zt_cmd(comp, "rect reuse2 %d %d 10 10 ffff00ff", changed2.x, changed2.y), "rect");
 	struct zcc_rect rect = {buffer_damage.x, buffer_damage.y, buffer_damage.width,
 		buffer_damage.height};
@@ -501,11 +467,11 @@ static void test_reused_buffer(struct zt_compositor *comp, struct zcc_client *cl
 	ZT_CHECK(status == ZCC_FRAME_READY, "frame 3: %s", zcc_frame_status_str(status));
 	if (status == ZCC_FRAME_READY) {
 		pixman_region32_t damage;
-		region_from_result(&damage, &r);
+		zt_region_from_result(&damage, &r);
 		uint64_t area = zcc_rects_union_area(r.damage, r.n_damage);
-		ZT_CHECK(region_has_box(&damage, changed2), "frame 3: damage covers the change");
+		ZT_CHECK(zt_region_has_rect(&damage, changed2), "frame 3: damage covers the change");
 		ZT_CHECK(area < limit, "frame 3: damage is small (%llu px)", (unsigned long long)area);
-		ZT_CHECK(!region_touches_box(&damage, buffer_damage),
+		ZT_CHECK(!zt_region_touches_rect(&damage, buffer_damage),
 			"frame 3: buffer damage is not reported as damage");
 		pixman_region32_t written;
 		pixman_region32_init(&written);
@@ -537,18 +503,18 @@ static void test_accumulation(struct zt_compositor *comp, struct zcc_client *cli
 	uint64_t limit = (uint64_t)buffer->width * buffer->height / 100;
 	struct zcc_capture_result r;
 
-	struct box a = {20, 20, 10, 10}, b = {600, 440, 10, 10};
+	struct zcc_rect a = {20, 20, 10, 10}, b = {600, 440, 10, 10};
 	ZT_CHECK(zt_cmd(comp, "rect acc1 %d %d 10 10 ff00ffff", a.x, a.y), "rect");
 	ZT_CHECK(zt_cmd(comp, "rect acc2 %d %d 10 10 00ffffff", b.x, b.y), "rect");
 	if (capture_reuse(session, buffer, &r)) {
 		pixman_region32_t damage;
-		region_from_result(&damage, &r);
+		zt_region_from_result(&damage, &r);
 		uint64_t area = zcc_rects_union_area(r.damage, r.n_damage);
-		ZT_CHECK(region_has_box(&damage, a) && region_has_box(&damage, b),
+		ZT_CHECK(zt_region_has_rect(&damage, a) && zt_region_has_rect(&damage, b),
 			"one frame's damage covers both changes");
 		ZT_CHECK(area >= 200 && area < limit, "and only them (%llu px)",
 			(unsigned long long)area);
-		print_damage("two changes", &r);
+		zt_print_damage("two changes", &r);
 		pixman_region32_fini(&damage);
 		ZT_CHECK(count_color(buffer, a, 0xffff00ff) == 0 &&
 			count_color(buffer, b, 0xff00ffff) == 0, "both changes are drawn");

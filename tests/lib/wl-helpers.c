@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 #include <wayland-client.h>
 #include "ext-image-capture-source-v1-client-protocol.h"
@@ -121,6 +122,36 @@ void zt_check_error(struct zcc_client *client, const struct wl_interface *interf
 		uint32_t code, const char *what) {
 	ZT_CHECK(zcc_client_expect_protocol_error(client, interface, code), "%s: %s", what,
 		zcc_client_last_error(client));
+}
+
+void zt_region_from_result(pixman_region32_t *region, const struct zcc_capture_result *r) {
+	pixman_region32_init(region);
+	for (size_t i = 0; i < r->n_damage; i++) {
+		const struct zcc_rect *d = &r->damage[i];
+		if (d->width > 0 && d->height > 0) {
+			pixman_region32_union_rect(region, region, d->x, d->y,
+				(unsigned)d->width, (unsigned)d->height);
+		}
+	}
+}
+
+bool zt_region_has_rect(pixman_region32_t *region, struct zcc_rect rect) {
+	pixman_box32_t box = {rect.x, rect.y, rect.x + rect.width, rect.y + rect.height};
+	return pixman_region32_contains_rectangle(region, &box) == PIXMAN_REGION_IN;
+}
+
+bool zt_region_touches_rect(pixman_region32_t *region, struct zcc_rect rect) {
+	pixman_box32_t box = {rect.x, rect.y, rect.x + rect.width, rect.y + rect.height};
+	return pixman_region32_contains_rectangle(region, &box) != PIXMAN_REGION_OUT;
+}
+
+void zt_print_damage(const char *what, const struct zcc_capture_result *r) {
+	fprintf(stderr, "  %s damage:", what);
+	for (size_t i = 0; i < r->n_damage; i++) {
+		fprintf(stderr, " %d,%d %dx%d", r->damage[i].x, r->damage[i].y,
+			r->damage[i].width, r->damage[i].height);
+	}
+	fprintf(stderr, "\n");
 }
 
 bool zt_session_stopped(void *data) {

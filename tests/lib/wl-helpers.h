@@ -62,6 +62,14 @@ void zt_check_no_error(struct zcc_client *client, const char *what);
 void zt_check_error(struct zcc_client *client, const struct wl_interface *interface,
 	uint32_t code, const char *what);
 
+/* The damage of a capture result as one region; pixman_region32_fini() it. */
+void zt_region_from_result(pixman_region32_t *region, const struct zcc_capture_result *r);
+/* Whether region covers all of rect, or any of it. */
+bool zt_region_has_rect(pixman_region32_t *region, struct zcc_rect rect);
+bool zt_region_touches_rect(pixman_region32_t *region, struct zcc_rect rect);
+/* Prints the damage rects of a capture result, after what. */
+void zt_print_damage(const char *what, const struct zcc_capture_result *r);
+
 /* For zcc_client_dispatch_until(): data is a struct zcc_session. */
 bool zt_session_stopped(void *data);
 
