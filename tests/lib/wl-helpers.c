@@ -1,5 +1,7 @@
+#define _GNU_SOURCE
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <wayland-client.h>
 #include "ext-image-capture-source-v1-client-protocol.h"
 #include "wl-helpers.h"
@@ -54,6 +56,22 @@ void zt_ctx_close(struct zt_ctx *ctx) {
 	zcc_session_destroy(ctx->session);
 	zcc_client_destroy(ctx->client);
 	memset(ctx, 0, sizeof(*ctx));
+}
+
+int zt_baseline_fds(struct zt_compositor *comp) {
+	struct zt_ctx ctx;
+	if (zt_ctx_open(&ctx, comp, NULL, 0)) {
+		zt_check_ready(ctx.session, ctx.buffer, "first client");
+		/* Otherwise the checks on mappings would see nothing, ever. */
+		ZT_CHECK(zt_count_maps(comp->pid, "zcclient-shm") > 0,
+			"the compositor's mappings of client shm are not seen");
+	}
+	zt_ctx_close(&ctx);
+	zt_cmd(comp, "sync");
+	usleep(100000);
+	int fds = zt_count_fds(comp->pid);
+	ZT_CHECK(fds > 0, "cannot count the compositor's fds");
+	return fds;
 }
 
 struct zcc_frame *zt_frame_start(struct zcc_session *session, struct zcc_buffer *buffer) {

@@ -41,6 +41,14 @@ bool zt_ctx_open_quiet(struct zt_ctx *ctx, struct zt_compositor *comp,
 	const char *output_name, uint32_t options);
 void zt_ctx_close(struct zt_ctx *ctx);
 
+/*
+ * The compositor's file descriptors with no client connected, counted after a
+ * first client has captured (so that what the compositor sets up once is
+ * there) and left. Checks that the compositor's mappings of client shm can
+ * be seen and that the count is known.
+ */
+int zt_baseline_fds(struct zt_compositor *comp);
+
 /* Creates a frame with buffer attached and fully damaged, and captures it. */
 struct zcc_frame *zt_frame_start(struct zcc_session *session, struct zcc_buffer *buffer);
 
