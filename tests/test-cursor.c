@@ -60,26 +60,6 @@ static bool pixel_is(const struct zcc_buffer *buffer, int x, int y, uint32_t arg
 	return zcc_image_pixel(&image, x, y, &got) && (got & RGB_MASK) == (argb & RGB_MASK);
 }
 
-static struct zcc_session *open_session(struct zcc_client *client, struct zcc_output *output,
-		uint32_t options) {
-	struct zcc_session *session = zcc_session_create(client, output, options);
-	ZT_CHECK(session != NULL, "session: %s", zcc_client_last_error(client));
-	if (session == NULL) {
-		return NULL;
-	}
-	int ret = zcc_session_wait_constraints(session, EXPECT_MS);
-	ZT_CHECK(ret == 1 && !session->stopped, "constraints (wait %d, stopped %d)", ret,
-		session->stopped);
-	return session;
-}
-
-static struct zcc_buffer *session_buffer(struct zcc_session *session) {
-	struct zcc_buffer *buffer = zcc_buffer_create(session->client, WL_SHM_FORMAT_XRGB8888,
-		(int32_t)session->constraints.width, (int32_t)session->constraints.height, 0);
-	ZT_CHECK(buffer != NULL, "buffer: %s", zcc_client_last_error(session->client));
-	return buffer;
-}
-
 static bool capture(struct zcc_session *session, struct zcc_buffer *buffer, bool full,
 		struct zcc_capture_result *result, const char *what) {
 	enum zcc_frame_status status = zcc_session_capture(session, buffer,
@@ -110,10 +90,10 @@ static void test_paint_cursors(void) {
 	struct zcc_client *client = zt_connect(&comp);
 	struct zcc_output *output = client != NULL ? zcc_client_find_output(client, NULL) : NULL;
 	struct zcc_session *with = output != NULL ?
-		open_session(client, output, ZCC_OPTION_PAINT_CURSORS) : NULL;
-	struct zcc_session *without = output != NULL ? open_session(client, output, 0) : NULL;
-	struct zcc_buffer *bw = with != NULL ? session_buffer(with) : NULL;
-	struct zcc_buffer *bn = without != NULL ? session_buffer(without) : NULL;
+		zt_session_open(client, output, ZCC_OPTION_PAINT_CURSORS) : NULL;
+	struct zcc_session *without = output != NULL ? zt_session_open(client, output, 0) : NULL;
+	struct zcc_buffer *bw = with != NULL ? zt_session_buffer(with) : NULL;
+	struct zcc_buffer *bn = without != NULL ? zt_session_buffer(without) : NULL;
 	struct zcc_capture_result r = {0};
 	if (bw == NULL || bn == NULL) {
 		goto out;
@@ -289,13 +269,13 @@ static void two_outputs_stop(struct two_outputs *t) {
 /* Captures the first frame of a new session; NULL unless ready. */
 static struct zcc_buffer *first_frame(struct zcc_client *client, struct zcc_output *output,
 		uint32_t options, uint32_t width, uint32_t height, const char *what) {
-	struct zcc_session *session = open_session(client, output, options);
+	struct zcc_session *session = zt_session_open(client, output, options);
 	struct zcc_buffer *buffer = NULL;
 	if (session != NULL) {
 		ZT_CHECK(session->constraints.width == width && session->constraints.height == height,
 			"%s: buffer size %ux%u (got %ux%u)", what, width, height,
 			session->constraints.width, session->constraints.height);
-		buffer = session_buffer(session);
+		buffer = zt_session_buffer(session);
 	}
 	struct zcc_capture_result r = {0};
 	if (buffer != NULL && !capture(session, buffer, true, &r, what)) {
@@ -460,8 +440,8 @@ static void test_raw_transform(const char *mode, uint32_t transform) {
 	struct zcc_client *uc = zt_connect(&upright), *rc = zt_connect(&raw);
 	struct zcc_output *uo = uc != NULL ? zcc_client_find_output(uc, NULL) : NULL;
 	struct zcc_output *ro = rc != NULL ? zcc_client_find_output(rc, NULL) : NULL;
-	struct zcc_session *rs = ro != NULL ? open_session(rc, ro, ZCC_OPTION_PAINT_CURSORS) : NULL;
-	struct zcc_buffer *rb = rs != NULL ? session_buffer(rs) : NULL;
+	struct zcc_session *rs = ro != NULL ? zt_session_open(rc, ro, ZCC_OPTION_PAINT_CURSORS) : NULL;
+	struct zcc_buffer *rb = rs != NULL ? zt_session_buffer(rs) : NULL;
 	struct zcc_buffer *ub = NULL;
 	struct zcc_capture_result r = {0};
 	if (uo == NULL || rb == NULL) {

@@ -55,26 +55,15 @@ static uint32_t raw_pixel(const struct zcc_buffer *buffer, int x, int y) {
 	return value;
 }
 
+/* zt_session_open(), and XRGB8888 must be among its formats. */
 static struct zcc_session *open_session(struct zcc_client *client, struct zcc_output *output,
 		uint32_t options) {
-	struct zcc_session *session = zcc_session_create(client, output, options);
-	ZT_CHECK(session != NULL, "session: %s", zcc_client_last_error(client));
-	if (session == NULL) {
-		return NULL;
+	struct zcc_session *session = zt_session_open(client, output, options);
+	if (session != NULL) {
+		ZT_CHECK(zcc_constraints_has_shm_format(&session->constraints,
+			WL_SHM_FORMAT_XRGB8888), "xrgb8888 is advertised");
 	}
-	int ret = zcc_session_wait_constraints(session, EXPECT_MS);
-	ZT_CHECK(ret == 1 && !session->stopped, "constraints (wait %d, stopped %d)", ret,
-		session->stopped);
-	ZT_CHECK(zcc_constraints_has_shm_format(&session->constraints, WL_SHM_FORMAT_XRGB8888),
-		"xrgb8888 is advertised");
 	return session;
-}
-
-static struct zcc_buffer *session_buffer(struct zcc_session *session) {
-	struct zcc_buffer *buffer = zcc_buffer_create(session->client, WL_SHM_FORMAT_XRGB8888,
-		(int32_t)session->constraints.width, (int32_t)session->constraints.height, 0);
-	ZT_CHECK(buffer != NULL, "buffer: %s", zcc_client_last_error(session->client));
-	return buffer;
 }
 
 /* Captures with the whole buffer damaged; true when ready. */
@@ -102,7 +91,7 @@ static bool capture_reuse(struct zcc_session *session, struct zcc_buffer *buffer
 static bool start_session(struct zcc_client *client, struct zcc_output *output,
 		struct zcc_session **session, struct zcc_buffer **buffer) {
 	*session = open_session(client, output, 0);
-	*buffer = *session != NULL ? session_buffer(*session) : NULL;
+	*buffer = *session != NULL ? zt_session_buffer(*session) : NULL;
 	if (*buffer == NULL) {
 		zcc_session_destroy(*session);
 		return false;
@@ -119,7 +108,7 @@ static struct zcc_buffer *reference_image(struct zcc_client *client, struct zcc_
 	if (session == NULL) {
 		return NULL;
 	}
-	struct zcc_buffer *buffer = session_buffer(session);
+	struct zcc_buffer *buffer = zt_session_buffer(session);
 	struct zcc_capture_result result;
 	if (buffer != NULL && !capture_full(session, buffer, &result)) {
 		zcc_buffer_destroy(buffer);
@@ -192,7 +181,7 @@ static void test_static_scene(struct zt_compositor *comp, struct zcc_client *cli
 		struct zcc_output *output) {
 	zt_section("a static scene yields no frame until it changes");
 	struct zcc_session *session = open_session(client, output, 0);
-	struct zcc_buffer *buffer = session != NULL ? session_buffer(session) : NULL;
+	struct zcc_buffer *buffer = session != NULL ? zt_session_buffer(session) : NULL;
 	if (buffer == NULL) {
 		zcc_session_destroy(session);
 		return;
@@ -321,7 +310,7 @@ static void take_damage(struct zt_compositor *comp, struct zcc_session *session,
  */
 static void check_transformed_change(struct zt_compositor *comp, struct zcc_session *session,
 		const char *what, int scale, struct zcc_rect logical, uint32_t rgba) {
-	struct zcc_buffer *after = session_buffer(session);
+	struct zcc_buffer *after = zt_session_buffer(session);
 	struct zcc_buffer *before = NULL;
 	struct zcc_frame *frame = NULL;
 	bool added = false;

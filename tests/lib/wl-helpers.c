@@ -74,6 +74,26 @@ int zt_baseline_fds(struct zt_compositor *comp) {
 	return fds;
 }
 
+struct zcc_session *zt_session_open(struct zcc_client *client, struct zcc_output *output,
+		uint32_t options) {
+	struct zcc_session *session = zcc_session_create(client, output, options);
+	ZT_CHECK(session != NULL, "session: %s", zcc_client_last_error(client));
+	if (session == NULL) {
+		return NULL;
+	}
+	int ret = zcc_session_wait_constraints(session, zt_wait_ms);
+	ZT_CHECK(ret == 1 && !session->stopped, "constraints (wait %d, stopped %d)", ret,
+		session->stopped);
+	return session;
+}
+
+struct zcc_buffer *zt_session_buffer(struct zcc_session *session) {
+	struct zcc_buffer *buffer = zcc_buffer_create(session->client, WL_SHM_FORMAT_XRGB8888,
+		(int32_t)session->constraints.width, (int32_t)session->constraints.height, 0);
+	ZT_CHECK(buffer != NULL, "buffer: %s", zcc_client_last_error(session->client));
+	return buffer;
+}
+
 struct zcc_frame *zt_frame_start(struct zcc_session *session, struct zcc_buffer *buffer) {
 	struct zcc_frame *frame = zcc_frame_create(session);
 	zcc_frame_attach_buffer(frame, buffer);

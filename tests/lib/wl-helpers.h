@@ -49,6 +49,15 @@ void zt_ctx_close(struct zt_ctx *ctx);
  */
 int zt_baseline_fds(struct zt_compositor *comp);
 
+/*
+ * A session on output that must start: checks that it has constraints and is
+ * not stopped. NULL when it cannot be created.
+ */
+struct zcc_session *zt_session_open(struct zcc_client *client, struct zcc_output *output,
+	uint32_t options);
+/* An XRGB8888 buffer of the session's buffer size; checks that it was made. */
+struct zcc_buffer *zt_session_buffer(struct zcc_session *session);
+
 /* Creates a frame with buffer attached and fully damaged, and captures it. */
 struct zcc_frame *zt_frame_start(struct zcc_session *session, struct zcc_buffer *buffer);
 
