@@ -244,6 +244,17 @@ static struct zwlr_screencopy_manager_v1 *bind_screencopy(struct zcc_client *cli
 	return manager;
 }
 
+/* A new client with the screencopy manager bound; NULL (checked) without. */
+static struct zcc_client *screencopy_connect(struct zwlr_screencopy_manager_v1 **manager) {
+	struct zcc_client *client = zt_connect(&comp);
+	*manager = client != NULL ? bind_screencopy(client) : NULL;
+	if (*manager == NULL) {
+		zcc_client_destroy(client);
+		return NULL;
+	}
+	return client;
+}
+
 /* shm memory that is not there */
 
 static void test_pool_too_small(void) {
@@ -553,11 +564,9 @@ static void test_screencopy_regions(int n) {
 	char what[96];
 	snprintf(what, sizeof(what), "screencopy: %d regions, one after the other", n);
 	zt_section(what);
-	struct zcc_client *client = zt_connect(&comp);
-	struct zwlr_screencopy_manager_v1 *manager = client != NULL ?
-		bind_screencopy(client) : NULL;
-	if (manager == NULL) {
-		zcc_client_destroy(client);
+	struct zwlr_screencopy_manager_v1 *manager;
+	struct zcc_client *client = screencopy_connect(&manager);
+	if (client == NULL) {
 		return;
 	}
 	struct zcc_output *output = zcc_client_find_output(client, NULL);
@@ -602,11 +611,9 @@ static void test_screencopy_burst(int n) {
 	char what[96];
 	snprintf(what, sizeof(what), "screencopy: %d frames in flight", n);
 	zt_section(what);
-	struct zcc_client *client = zt_connect(&comp);
-	struct zwlr_screencopy_manager_v1 *manager = client != NULL ?
-		bind_screencopy(client) : NULL;
-	if (manager == NULL) {
-		zcc_client_destroy(client);
+	struct zwlr_screencopy_manager_v1 *manager;
+	struct zcc_client *client = screencopy_connect(&manager);
+	if (client == NULL) {
 		return;
 	}
 	struct zcc_output *output = zcc_client_find_output(client, NULL);
@@ -757,11 +764,9 @@ static void test_screencopy_region_limits(void) {
 		{0, 0, 100, INT32_MIN},
 		{OUTPUT_W, 0, 10, 10},
 	};
-	struct zcc_client *client = zt_connect(&comp);
-	struct zwlr_screencopy_manager_v1 *manager = client != NULL ?
-		bind_screencopy(client) : NULL;
-	if (manager == NULL) {
-		zcc_client_destroy(client);
+	struct zwlr_screencopy_manager_v1 *manager;
+	struct zcc_client *client = screencopy_connect(&manager);
+	if (client == NULL) {
 		return;
 	}
 	struct zcc_output *output = zcc_client_find_output(client, NULL);
@@ -933,11 +938,9 @@ static void test_never_reads(enum flood kind) {
 static void test_screencopy_buffer_destroyed(void) {
 	const char *what = "screencopy: buffer destroyed while the copy waits";
 	zt_section(what);
-	struct zcc_client *client = zt_connect(&comp);
-	struct zwlr_screencopy_manager_v1 *manager = client != NULL ?
-		bind_screencopy(client) : NULL;
-	if (manager == NULL) {
-		zcc_client_destroy(client);
+	struct zwlr_screencopy_manager_v1 *manager;
+	struct zcc_client *client = screencopy_connect(&manager);
+	if (client == NULL) {
 		return;
 	}
 	struct zcc_output *output = zcc_client_find_output(client, NULL);
