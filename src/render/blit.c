@@ -75,12 +75,11 @@ bool zc_blit_program_init(struct zc_blit_program *prog, bool external, char *err
 		prog->copy.program = 0;
 		return false;
 	}
-	prog->program = prog->copy.program;
 	return true;
 }
 
 void zc_blit_program_finish(struct zc_blit_program *prog) {
-	if (prog->program != 0) {
+	if (prog->copy.program != 0) {
 		glDeleteProgram(prog->copy.program);
 		glDeleteProgram(prog->over.program);
 		memset(prog, 0, sizeof(*prog));

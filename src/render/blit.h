@@ -18,8 +18,7 @@ struct zc_blit_shader {
 /* The copy, and the copy with the cursor laid over it (drawn only where
  * the cursor is). */
 struct zc_blit_program {
-	GLuint program; /* the copy's, 0 until initialised */
-	struct zc_blit_shader copy, over;
+	struct zc_blit_shader copy, over; /* copy.program is 0 until initialised */
 };
 
 struct zc_blit_image {

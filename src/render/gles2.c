@@ -214,6 +214,22 @@ static bool read_back_finish(struct zc_gl *gl, struct zc_gl_job *job) {
 
 static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job);
 
+/* Stops watching the job's fence and frees it. */
+static void job_release_fence(struct zc_gl_job *job) {
+	if (job->event != NULL) {
+		wl_event_source_remove(job->event);
+		job->event = NULL;
+	}
+	if (job->fence_fd >= 0) {
+		close(job->fence_fd);
+		job->fence_fd = -1;
+	}
+	if (job->sync != EGL_NO_SYNC_KHR) {
+		job->gl->destroy_sync(job->gl->egl->display, job->sync);
+		job->sync = EGL_NO_SYNC_KHR;
+	}
+}
+
 /* Called with the context current. */
 static void read_back_pack(struct zc_gl_job *job) {
 	struct staging *staging = job->staging;
@@ -241,18 +257,7 @@ static void read_back_pack(struct zc_gl_job *job) {
  */
 static bool read_back_next_stage(struct zc_gl *gl, struct zc_gl_job *job) {
 	job->pack_pending = false;
-	if (job->event != NULL) {
-		wl_event_source_remove(job->event);
-		job->event = NULL;
-	}
-	if (job->fence_fd >= 0) {
-		close(job->fence_fd);
-		job->fence_fd = -1;
-	}
-	if (job->sync != EGL_NO_SYNC_KHR) {
-		gl->destroy_sync(gl->egl->display, job->sync);
-		job->sync = EGL_NO_SYNC_KHR;
-	}
+	job_release_fence(job);
 	struct saved_context saved;
 	save_context(&saved);
 	wlr_egl_make_current(gl->egl);
@@ -273,21 +278,13 @@ static void job_finish(struct zc_gl_job *job, bool ok) {
 		}
 		ok = false;
 	}
-	if (job->event != NULL) {
-		wl_event_source_remove(job->event);
-	}
+	job_release_fence(job);
 	if (job->staging != NULL) {
 		if (ok && job->done != NULL) {
 			ok = read_back_finish(gl, job);
 		}
 		job->staging->busy = false;
 		pixman_region32_fini(&job->region);
-	}
-	if (job->fence_fd >= 0) {
-		close(job->fence_fd);
-	}
-	if (job->sync != EGL_NO_SYNC_KHR) {
-		gl->destroy_sync(gl->egl->display, job->sync);
 	}
 	wlr_buffer_unlock(job->dst);
 	wl_list_remove(&job->link);
@@ -500,7 +497,7 @@ static bool draw(struct zc_gl *gl, struct wlr_texture *src,
 	};
 	const struct zc_blit_program *prog = blit.src.target == GL_TEXTURE_EXTERNAL_OES ?
 		&gl->external : &gl->plain;
-	if (prog->program == 0) {
+	if (prog->copy.program == 0) {
 		wlr_log(WLR_ERROR, "zerocap: no shader program for this source texture");
 		return false;
 	}
