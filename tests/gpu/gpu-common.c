@@ -185,6 +185,22 @@ struct zcc_buffer *gt_shm(struct zcc_session *session, uint32_t shm_format) {
 	return buffer;
 }
 
+bool gt_dmabuf_open(struct zt_compositor *comp, struct gt_dmabuf_capture *capture) {
+	capture->client = zt_connect(comp);
+	capture->session = capture->client != NULL ? gt_session(capture->client, 0) : NULL;
+	capture->device = capture->session != NULL ? gt_device(capture->session) : NULL;
+	capture->buffer = capture->device != NULL ?
+		gt_dmabuf(capture->device, capture->session, GT_DRM_FORMAT_XRGB8888) : NULL;
+	return capture->buffer != NULL;
+}
+
+void gt_dmabuf_close(struct gt_dmabuf_capture *capture) {
+	zcc_buffer_destroy(capture->buffer);
+	zcc_dmabuf_device_destroy(capture->device);
+	zcc_session_destroy(capture->session);
+	zcc_client_destroy(capture->client);
+}
+
 int gt_count_diff(const struct zcc_image *a, const struct zcc_image *b, const char *what) {
 	if (a->data == NULL || b->data == NULL || a->width != b->width ||
 			a->height != b->height) {

@@ -59,6 +59,16 @@ bool gt_pick_modifier(const struct zcc_session *session, uint32_t format, uint64
 /* A dma-buf of the session's size; NULL (and a failed check) on error. */
 struct zcc_buffer *gt_dmabuf(struct zcc_dmabuf_device *device, struct zcc_session *session,
 	uint32_t format);
+/* A new connection with session 0, its dma-buf device and one XRGB8888 dma-buf. */
+struct gt_dmabuf_capture {
+	struct zcc_client *client;
+	struct zcc_session *session;
+	struct zcc_dmabuf_device *device;
+	struct zcc_buffer *buffer;
+};
+/* False (with a failed check) when a step fails; close it either way. */
+bool gt_dmabuf_open(struct zt_compositor *comp, struct gt_dmabuf_capture *capture);
+void gt_dmabuf_close(struct gt_dmabuf_capture *capture);
 /* An shm buffer of the session's size. */
 struct zcc_buffer *gt_shm(struct zcc_session *session, uint32_t shm_format);
 

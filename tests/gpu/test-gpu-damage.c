@@ -167,11 +167,10 @@ static void test_damage_limited(const char *transform) {
 	struct box a = {60, 70, 16, 12}, b = {90, 120, 16, 12}, c = {150, 30, 8, 8};
 	ZT_CHECK(zt_cmd(&comp, "rect mover %d %d %d %d %08x", a.x, a.y, a.w, a.h, MOVER_RGBA),
 		"rect mover: %s", comp.reply);
-	struct zcc_client *client = zt_connect(&comp);
-	struct zcc_session *session = client != NULL ? gt_session(client, 0) : NULL;
-	struct zcc_dmabuf_device *device = session != NULL ? gt_device(session) : NULL;
-	struct zcc_buffer *buffer = device != NULL ?
-		gt_dmabuf(device, session, GT_DRM_FORMAT_XRGB8888) : NULL;
+	struct gt_dmabuf_capture capture;
+	gt_dmabuf_open(&comp, &capture);
+	struct zcc_session *session = capture.session;
+	struct zcc_buffer *buffer = capture.buffer;
 	if (buffer != NULL) {
 		/* The first frame: everything. */
 		struct zcc_capture_result result;
@@ -184,10 +183,7 @@ static void test_damage_limited(const char *transform) {
 		struct box extra = {200, 10, 30, 30};
 		check_move(&comp, session, buffer, b, c, &extra, "client damage elsewhere");
 	}
-	zcc_buffer_destroy(buffer);
-	zcc_dmabuf_device_destroy(device);
-	zcc_session_destroy(session);
-	zcc_client_destroy(client);
+	gt_dmabuf_close(&capture);
 	ZT_CHECK(zt_compositor_alive(&comp), "the compositor survived");
 	zt_compositor_stop(&comp);
 }
@@ -202,11 +198,10 @@ static void test_final_at_ready(void) {
 	if (!gt_start(&comp, "640x480", NULL)) {
 		return;
 	}
-	struct zcc_client *client = zt_connect(&comp);
-	struct zcc_session *session = client != NULL ? gt_session(client, 0) : NULL;
-	struct zcc_dmabuf_device *device = session != NULL ? gt_device(session) : NULL;
-	struct zcc_buffer *buffer = device != NULL ?
-		gt_dmabuf(device, session, GT_DRM_FORMAT_XRGB8888) : NULL;
+	struct gt_dmabuf_capture capture;
+	gt_dmabuf_open(&comp, &capture);
+	struct zcc_session *session = capture.session;
+	struct zcc_buffer *buffer = capture.buffer;
 	if (buffer != NULL) {
 		/* The first draw compiles shaders (slow under emulation): not measured. */
 		struct zcc_capture_result result;
@@ -244,10 +239,7 @@ static void test_final_at_ready(void) {
 		}
 		zcc_capture_result_finish(&result);
 	}
-	zcc_buffer_destroy(buffer);
-	zcc_dmabuf_device_destroy(device);
-	zcc_session_destroy(session);
-	zcc_client_destroy(client);
+	gt_dmabuf_close(&capture);
 	ZT_CHECK(zt_compositor_alive(&comp), "the compositor survived");
 	zt_compositor_stop(&comp);
 }

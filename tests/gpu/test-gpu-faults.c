@@ -183,11 +183,10 @@ int main(void) {
 		return zt_finish();
 	}
 	gt_setup_scene(&comp);
-	struct zcc_client *client = zt_connect(&comp);
-	struct zcc_session *session = client != NULL ? gt_session(client, 0) : NULL;
-	struct zcc_dmabuf_device *device = session != NULL ? gt_device(session) : NULL;
-	struct zcc_buffer *dmabuf = device != NULL ?
-		gt_dmabuf(device, session, GT_DRM_FORMAT_XRGB8888) : NULL;
+	struct gt_dmabuf_capture opened;
+	gt_dmabuf_open(&comp, &opened);
+	struct zcc_session *session = opened.session;
+	struct zcc_buffer *dmabuf = opened.buffer;
 	struct zcc_buffer *shm = session != NULL ? gt_shm(session, WL_SHM_FORMAT_XRGB8888) : NULL;
 	if (dmabuf == NULL || shm == NULL) {
 		zt_compositor_stop(&comp);
@@ -233,8 +232,8 @@ int main(void) {
 		gt_print_fds(comp.pid);
 	}
 
-	check_gone_during_read_back(client, false);
-	check_gone_during_read_back(client, true);
+	check_gone_during_read_back(opened.client, false);
+	check_gone_during_read_back(opened.client, true);
 
 	zt_section("capture after everything");
 	fill(shm);
@@ -242,11 +241,8 @@ int main(void) {
 	ZT_CHECK(capture(session, shm, &reason) == ZCC_FRAME_READY, "last shm frame");
 	ZT_CHECK(count_wrong(shm, "last shm frame") == 0, "last shm frame: wrong pixels");
 
-	zcc_buffer_destroy(dmabuf);
 	zcc_buffer_destroy(shm);
-	zcc_dmabuf_device_destroy(device);
-	zcc_session_destroy(session);
-	zcc_client_destroy(client);
+	gt_dmabuf_close(&opened);
 	free(expected);
 	zt_compositor_stop(&comp);
 	return zt_finish();

@@ -34,11 +34,10 @@ static int wait_fds(struct zt_compositor *comp, int want) {
 
 /* One dma-buf capture on a fresh connection: the compositor still serves them. */
 static void check_serves(struct zt_compositor *comp, const char *after) {
-	struct zcc_client *client = zt_connect(comp);
-	struct zcc_session *session = client != NULL ? gt_session(client, 0) : NULL;
-	struct zcc_dmabuf_device *device = session != NULL ? gt_device(session) : NULL;
-	struct zcc_buffer *buffer = device != NULL ?
-		gt_dmabuf(device, session, GT_DRM_FORMAT_XRGB8888) : NULL;
+	struct gt_dmabuf_capture capture;
+	gt_dmabuf_open(comp, &capture);
+	struct zcc_session *session = capture.session;
+	struct zcc_buffer *buffer = capture.buffer;
 	if (buffer != NULL) {
 		struct zcc_capture_result result;
 		enum zcc_frame_status status =
@@ -47,10 +46,7 @@ static void check_serves(struct zt_compositor *comp, const char *after) {
 			zcc_frame_status_str(status));
 		zcc_capture_result_finish(&result);
 	}
-	zcc_buffer_destroy(buffer);
-	zcc_dmabuf_device_destroy(device);
-	zcc_session_destroy(session);
-	zcc_client_destroy(client);
+	gt_dmabuf_close(&capture);
 }
 
 enum victim {

@@ -34,11 +34,10 @@ int main(void) {
 		return zt_finish();
 	}
 	gt_setup_scene(&comp);
-	struct zcc_client *client = zt_connect(&comp);
-	struct zcc_session *session = client != NULL ? gt_session(client, 0) : NULL;
-	struct zcc_dmabuf_device *device = session != NULL ? gt_device(session) : NULL;
-	struct zcc_buffer *dmabuf = device != NULL ?
-		gt_dmabuf(device, session, GT_DRM_FORMAT_XRGB8888) : NULL;
+	struct gt_dmabuf_capture capture;
+	gt_dmabuf_open(&comp, &capture);
+	struct zcc_session *session = capture.session;
+	struct zcc_buffer *dmabuf = capture.buffer;
 	struct gt_stats before, after;
 	if (dmabuf != NULL && gt_stats(&comp, &before)) {
 		/* The first frame: the whole buffer. */
@@ -91,10 +90,7 @@ int main(void) {
 		}
 	}
 	zcc_buffer_destroy(shm);
-	zcc_buffer_destroy(dmabuf);
-	zcc_dmabuf_device_destroy(device);
-	zcc_session_destroy(session);
-	zcc_client_destroy(client);
+	gt_dmabuf_close(&capture);
 	ZT_CHECK(zt_compositor_alive(&comp), "the compositor survived");
 	zt_compositor_stop(&comp);
 	return zt_finish();
