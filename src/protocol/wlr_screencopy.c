@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <wlr/types/wlr_output.h>
 #include <wlr/util/log.h>
+#include <wlr/util/transform.h>
 #include "manager.h"
 #include "protocol/protocol.h"
 #include "render/render.h"

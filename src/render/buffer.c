@@ -1,46 +1,43 @@
 #include <drm_fourcc.h>
 #include <wayland-server-core.h>
 #include <wlr/types/wlr_buffer.h>
-#include <wlr/types/wlr_linux_dmabuf_v1.h>
 #include "render/render.h"
 
-static uint32_t shm_format_to_drm(uint32_t format) {
-	switch (format) {
-	case WL_SHM_FORMAT_ARGB8888:
-		return DRM_FORMAT_ARGB8888;
-	case WL_SHM_FORMAT_XRGB8888:
-		return DRM_FORMAT_XRGB8888;
-	default:
-		return format;
-	}
-}
-
+/*
+ * Since wlroots 0.17 wl_shm is served by wlroots itself (wlr_shm), so a
+ * client buffer is looked at through the wlr_buffer wlroots keeps for it:
+ * wl_shm_buffer_get() would say "not shm" for every one of them.
+ */
 bool zc_render_describe_buffer(struct wl_resource *resource, struct zc_buffer_info *info) {
-	struct wl_shm_buffer *shm = wl_shm_buffer_get(resource);
-	if (shm != NULL) {
+	struct wlr_buffer *buffer = wlr_buffer_try_from_resource(resource);
+	if (buffer == NULL) {
+		return false;
+	}
+	struct wlr_shm_attributes shm;
+	struct wlr_dmabuf_attributes dmabuf;
+	bool ok = true;
+	if (wlr_buffer_get_shm(buffer, &shm)) {
 		*info = (struct zc_buffer_info){
 			.type = ZC_BUFFER_SHM,
-			.width = wl_shm_buffer_get_width(shm),
-			.height = wl_shm_buffer_get_height(shm),
-			.format = shm_format_to_drm(wl_shm_buffer_get_format(shm)),
-			.stride = wl_shm_buffer_get_stride(shm),
+			.width = shm.width,
+			.height = shm.height,
+			.format = shm.format,
+			.stride = shm.stride,
 		};
-		return true;
-	}
-	if (wlr_dmabuf_v1_resource_is_buffer(resource)) {
-		struct wlr_dmabuf_v1_buffer *dmabuf =
-			wlr_dmabuf_v1_buffer_from_buffer_resource(resource);
+	} else if (wlr_buffer_get_dmabuf(buffer, &dmabuf)) {
 		*info = (struct zc_buffer_info){
 			.type = ZC_BUFFER_DMABUF,
-			.width = dmabuf->attributes.width,
-			.height = dmabuf->attributes.height,
-			.format = dmabuf->attributes.format,
-			.modifier = dmabuf->attributes.modifier,
-			.stride = dmabuf->attributes.stride[0],
+			.width = dmabuf.width,
+			.height = dmabuf.height,
+			.format = dmabuf.format,
+			.modifier = dmabuf.modifier,
+			.stride = dmabuf.stride[0],
 		};
-		return true;
+	} else {
+		ok = false;
 	}
-	return false;
+	wlr_buffer_unlock(buffer);
+	return ok;
 }
 
 uint64_t zc_region_area(const pixman_region32_t *region) {

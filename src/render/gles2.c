@@ -3,7 +3,7 @@
  * dma-buf with the compositor's own GLES2 renderer.
  *
  * Imports are wlroots': the source texture (wlr_texture_from_buffer) and the
- * destination framebuffer (wlr_renderer_begin_with_buffer) are cached per
+ * destination framebuffer (wlr_gles2_renderer_get_buffer_fbo) are cached per
  * wlr_buffer by the renderer and released when the buffer is destroyed. The
  * engine adds its program, one draw over the damage rectangles, and a fence
  * watched from the event loop so the compositor never waits for the GPU.
@@ -46,7 +46,9 @@ struct staging {
 
 struct zc_gl {
 	struct wlr_renderer *renderer;
-	struct wlr_egl *egl;
+	/* The renderer's EGL display and context (struct wlr_egl is opaque). */
+	EGLDisplay display;
+	EGLContext context;
 	struct wl_event_loop *loop;
 	struct zc_capture_stats *stats;
 	struct zc_faults *faults;
@@ -60,6 +62,8 @@ struct zc_gl {
 	PFNEGLDESTROYSYNCKHRPROC destroy_sync;
 	PFNEGLCLIENTWAITSYNCKHRPROC client_wait_sync;
 	PFNEGLDUPNATIVEFENCEFDANDROIDPROC dup_native_fence_fd;
+	PFNEGLQUERYDMABUFFORMATSEXTPROC query_formats;
+	PFNEGLQUERYDMABUFMODIFIERSEXTPROC query_modifiers;
 
 	/* The cursor uploaded once per image. */
 	struct wlr_buffer *cursor_buffer;
@@ -99,9 +103,14 @@ static void save_context(struct saved_context *saved) {
 	saved->read = eglGetCurrentSurface(EGL_READ);
 }
 
+/* The renderer's context current, surfaceless as wlroots uses it. */
+static bool make_current(struct zc_gl *gl) {
+	return eglMakeCurrent(gl->display, EGL_NO_SURFACE, EGL_NO_SURFACE, gl->context);
+}
+
 static void restore_context(struct zc_gl *gl, const struct saved_context *saved) {
 	if (saved->context == EGL_NO_CONTEXT) {
-		eglMakeCurrent(gl->egl->display, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+		eglMakeCurrent(gl->display, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
 	} else {
 		eglMakeCurrent(saved->display, saved->draw, saved->read, saved->context);
 	}
@@ -146,7 +155,9 @@ struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *
 		return NULL;
 	}
 	struct wlr_egl *egl = wlr_gles2_renderer_get_egl(renderer);
-	if (!egl->exts.EXT_image_dma_buf_import) {
+	EGLDisplay display = wlr_egl_get_display(egl);
+	const char *exts = eglQueryString(display, EGL_EXTENSIONS);
+	if (!has_extension(exts, "EGL_EXT_image_dma_buf_import")) {
 		wlr_log(WLR_INFO, "zerocap: EGL cannot import dma-bufs; dma-buf capture is off");
 		return NULL;
 	}
@@ -155,14 +166,14 @@ struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *
 		return NULL;
 	}
 	gl->renderer = renderer;
-	gl->egl = egl;
+	gl->display = display;
+	gl->context = wlr_egl_get_context(egl);
 	gl->loop = loop;
 	gl->stats = stats;
 	gl->faults = faults;
 	wl_list_init(&gl->jobs);
 	wl_list_init(&gl->staging);
 
-	const char *exts = eglQueryString(egl->display, EGL_EXTENSIONS);
 	if (has_extension(exts, "EGL_KHR_fence_sync")) {
 		gl->create_sync = (PFNEGLCREATESYNCKHRPROC)eglGetProcAddress("eglCreateSyncKHR");
 		gl->destroy_sync = (PFNEGLDESTROYSYNCKHRPROC)eglGetProcAddress("eglDestroySyncKHR");
@@ -172,6 +183,12 @@ struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *
 	if (gl->create_sync != NULL && has_extension(exts, "EGL_ANDROID_native_fence_sync")) {
 		gl->dup_native_fence_fd = (PFNEGLDUPNATIVEFENCEFDANDROIDPROC)eglGetProcAddress(
 			"eglDupNativeFenceFDANDROID");
+	}
+	if (has_extension(exts, "EGL_EXT_image_dma_buf_import_modifiers")) {
+		gl->query_formats = (PFNEGLQUERYDMABUFFORMATSEXTPROC)eglGetProcAddress(
+			"eglQueryDmaBufFormatsEXT");
+		gl->query_modifiers = (PFNEGLQUERYDMABUFMODIFIERSEXTPROC)eglGetProcAddress(
+			"eglQueryDmaBufModifiersEXT");
 	}
 	wlr_log(WLR_INFO, "zerocap: GPU capture on; completion by %s",
 		gl->dup_native_fence_fd != NULL ? "native fence fd" :
@@ -194,7 +211,7 @@ static bool read_back_finish(struct zc_gl *gl, struct zc_gl_job *job) {
 	struct staging *staging = job->staging;
 	struct saved_context saved;
 	save_context(&saved);
-	wlr_egl_make_current(gl->egl);
+	make_current(gl);
 	glBindBuffer(GL_PIXEL_PACK_BUFFER, staging->pbo);
 	size_t stride = (size_t)staging->width * 4;
 	void *pixels = glMapBufferRange(GL_PIXEL_PACK_BUFFER, 0, stride * staging->height,
@@ -225,7 +242,7 @@ static void job_release_fence(struct zc_gl_job *job) {
 		job->fence_fd = -1;
 	}
 	if (job->sync != EGL_NO_SYNC_KHR) {
-		job->gl->destroy_sync(job->gl->egl->display, job->sync);
+		job->gl->destroy_sync(job->gl->display, job->sync);
 		job->sync = EGL_NO_SYNC_KHR;
 	}
 }
@@ -260,7 +277,7 @@ static bool read_back_next_stage(struct zc_gl *gl, struct zc_gl_job *job) {
 	job_release_fence(job);
 	struct saved_context saved;
 	save_context(&saved);
-	wlr_egl_make_current(gl->egl);
+	make_current(gl);
 	read_back_pack(job);
 	bool ok = glGetError() == GL_NO_ERROR && job_arm(gl, job);
 	restore_context(gl, &saved);
@@ -307,7 +324,7 @@ static void cursor_forget(struct zc_gl *gl) {
 	}
 	struct saved_context saved;
 	save_context(&saved);
-	wlr_egl_make_current(gl->egl);
+	make_current(gl);
 	wlr_texture_destroy(gl->cursor_texture);
 	restore_context(gl, &saved);
 	wl_list_remove(&gl->cursor_destroy.link);
@@ -322,7 +339,7 @@ void zc_gl_destroy(struct zc_gl *gl) {
 	struct zc_gl_job *job, *tmp;
 	wl_list_for_each_safe(job, tmp, &gl->jobs, link) {
 		if (job->sync != EGL_NO_SYNC_KHR) {
-			gl->client_wait_sync(gl->egl->display, job->sync, 0, EGL_FOREVER_KHR);
+			gl->client_wait_sync(gl->display, job->sync, 0, EGL_FOREVER_KHR);
 		}
 		job_finish(job, true);
 	}
@@ -330,7 +347,7 @@ void zc_gl_destroy(struct zc_gl *gl) {
 	if (gl->programs_ready) {
 		struct saved_context saved;
 		save_context(&saved);
-		wlr_egl_make_current(gl->egl);
+		make_current(gl);
 		zc_blit_program_finish(&gl->plain);
 		zc_blit_program_finish(&gl->external);
 		struct staging *staging, *staging_tmp;
@@ -416,33 +433,84 @@ static bool dst_layout_ok(struct wlr_buffer *dst, char *why, size_t why_size) {
 	return true;
 }
 
+/*
+ * The modifiers EGL can render format with: those not external-only, and
+ * DRM_FORMAT_MOD_INVALID (the driver's implicit layout), which EGL always
+ * takes. wlroots no longer exposes this list, so it is asked for here.
+ */
+static bool query_render_modifiers(struct zc_gl *gl, uint32_t format,
+		struct zc_dmabuf_format *out) {
+	EGLint n = 0;
+	if (gl->query_modifiers != NULL &&
+			!gl->query_modifiers(gl->display, format, 0, NULL, NULL, &n)) {
+		n = 0;
+	}
+	uint64_t *modifiers = calloc(n + 1, sizeof(*modifiers));
+	EGLBoolean *external = calloc(n + 1, sizeof(*external));
+	if (modifiers == NULL || external == NULL) {
+		free(modifiers);
+		free(external);
+		return false;
+	}
+	if (n > 0 && !gl->query_modifiers(gl->display, format, n, (EGLuint64KHR *)modifiers,
+			external, &n)) {
+		n = 0;
+	}
+	size_t kept = 0;
+	for (EGLint i = 0; i < n; i++) {
+		if (!external[i] && modifiers[i] != DRM_FORMAT_MOD_INVALID) {
+			modifiers[kept++] = modifiers[i];
+		}
+	}
+	modifiers[kept++] = DRM_FORMAT_MOD_INVALID;
+	free(external);
+	out->format = format;
+	out->modifiers = modifiers;
+	out->n_modifiers = kept;
+	return true;
+}
+
 bool zc_gl_dmabuf_constraints(struct zc_gl *gl, struct zc_constraints *constraints) {
 	int fd = wlr_renderer_get_drm_fd(gl->renderer);
 	struct stat st;
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		return false;
 	}
-	const struct wlr_drm_format_set *set = &gl->egl->dmabuf_render_formats;
-	constraints->dmabuf_formats = calloc(set->len, sizeof(*constraints->dmabuf_formats));
+	EGLint n_formats = 0;
+	EGLint *formats = NULL;
+	if (gl->query_formats != NULL &&
+			gl->query_formats(gl->display, 0, NULL, &n_formats) && n_formats > 0) {
+		formats = calloc(n_formats, sizeof(*formats));
+		if (formats == NULL ||
+				!gl->query_formats(gl->display, n_formats, formats, &n_formats)) {
+			n_formats = 0;
+		}
+	} else {
+		/* Without the query extension, the formats every GLES2 driver renders. */
+		static const EGLint fallback[] = {DRM_FORMAT_XRGB8888, DRM_FORMAT_ARGB8888};
+		n_formats = sizeof(fallback) / sizeof(fallback[0]);
+		formats = calloc(n_formats, sizeof(*formats));
+		if (formats != NULL) {
+			memcpy(formats, fallback, sizeof(fallback));
+		} else {
+			n_formats = 0;
+		}
+	}
+	constraints->dmabuf_formats = calloc(n_formats > 0 ? n_formats : 1,
+		sizeof(*constraints->dmabuf_formats));
 	if (constraints->dmabuf_formats == NULL) {
+		free(formats);
 		return false;
 	}
 	size_t n = 0;
-	for (size_t i = 0; i < set->len; i++) {
-		const struct wlr_drm_format *fmt = set->formats[i];
-		if (capture_format_bpp(fmt->format) == 0) {
-			continue;
+	for (EGLint i = 0; i < n_formats; i++) {
+		if (capture_format_bpp((uint32_t)formats[i]) != 0 &&
+				query_render_modifiers(gl, (uint32_t)formats[i],
+					&constraints->dmabuf_formats[n])) {
+			n++;
 		}
-		struct zc_dmabuf_format *out = &constraints->dmabuf_formats[n];
-		out->modifiers = calloc(fmt->len > 0 ? fmt->len : 1, sizeof(uint64_t));
-		if (out->modifiers == NULL) {
-			continue;
-		}
-		out->format = fmt->format;
-		out->n_modifiers = fmt->len;
-		memcpy(out->modifiers, fmt->modifiers, fmt->len * sizeof(uint64_t));
-		n++;
 	}
+	free(formats);
 	constraints->n_dmabuf_formats = n;
 	constraints->has_dmabuf = true;
 	constraints->dmabuf_device = st.st_rdev;
@@ -531,7 +599,7 @@ static void handle_finished(void *data) {
 static int handle_fence_poll(void *data) {
 	struct zc_gl_job *job = data;
 	struct zc_gl *gl = job->gl;
-	EGLint status = gl->client_wait_sync(gl->egl->display, job->sync, 0, 0);
+	EGLint status = gl->client_wait_sync(gl->display, job->sync, 0, 0);
 	if (status == EGL_TIMEOUT_EXPIRED_KHR) {
 		wl_event_source_timer_update(job->event, FENCE_POLL_MS);
 		return 0;
@@ -569,10 +637,10 @@ static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job) {
 		const EGLint attribs[] = {
 			EGL_SYNC_NATIVE_FENCE_FD_ANDROID, EGL_NO_NATIVE_FENCE_FD_ANDROID, EGL_NONE,
 		};
-		job->sync = gl->create_sync(gl->egl->display, EGL_SYNC_NATIVE_FENCE_ANDROID, attribs);
+		job->sync = gl->create_sync(gl->display, EGL_SYNC_NATIVE_FENCE_ANDROID, attribs);
 		glFlush();
 		if (job->sync != EGL_NO_SYNC_KHR) {
-			job->fence_fd = gl->dup_native_fence_fd(gl->egl->display, job->sync);
+			job->fence_fd = gl->dup_native_fence_fd(gl->display, job->sync);
 		}
 		if (job->fence_fd >= 0) {
 			attach_implicit_fence(job->dst, job->fence_fd);
@@ -581,12 +649,12 @@ static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job) {
 			return job->event != NULL;
 		}
 		if (job->sync != EGL_NO_SYNC_KHR) {
-			gl->destroy_sync(gl->egl->display, job->sync);
+			gl->destroy_sync(gl->display, job->sync);
 			job->sync = EGL_NO_SYNC_KHR;
 		}
 	}
 	if (gl->create_sync != NULL) {
-		job->sync = gl->create_sync(gl->egl->display, EGL_SYNC_FENCE_KHR, NULL);
+		job->sync = gl->create_sync(gl->display, EGL_SYNC_FENCE_KHR, NULL);
 		glFlush();
 		if (job->sync != EGL_NO_SYNC_KHR) {
 			job->event = wl_event_loop_add_timer(gl->loop, handle_fence_poll, job);
@@ -642,7 +710,7 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 		free(job);
 		return ZC_GL_BAD_BUFFER;
 	}
-	/* wlroots imports textures only while not rendering (it asserts). */
+	make_current(gl);
 	struct wlr_texture *src_texture = wlr_texture_from_buffer(gl->renderer, src);
 	if (src_texture == NULL) {
 		wlr_log(WLR_ERROR, "zerocap: cannot import the output buffer as a texture");
@@ -652,13 +720,15 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 	if (overlay != NULL && overlay->image != NULL) {
 		cursor = cursor_texture(gl, overlay->image);
 	}
+	GLuint fbo = 0;
 	if (zc_fault(gl->faults, ZC_FAULT_IMPORT) ||
-			!wlr_renderer_begin_with_buffer(gl->renderer, dst)) {
+			(fbo = wlr_gles2_renderer_get_buffer_fbo(gl->renderer, dst)) == 0) {
 		wlr_log(WLR_ERROR, "zerocap: cannot import the client's dma-buf (%dx%d) as a "
 			"render target", dst->width, dst->height);
 		result = ZC_GL_BAD_BUFFER;
 		goto out;
 	}
+	glBindFramebuffer(GL_FRAMEBUFFER, fbo);
 	if (!ensure_programs(gl)) {
 		goto out_end;
 	}
@@ -679,7 +749,7 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 	}
 
 out_end:
-	wlr_renderer_end(gl->renderer);
+	glBindFramebuffer(GL_FRAMEBUFFER, 0);
 out:
 	wlr_texture_destroy(src_texture);
 	restore_context(gl, &saved);
@@ -751,7 +821,7 @@ enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, struct wlr_buffer *src,
 		zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job_out) {
 	struct saved_context saved;
 	save_context(&saved);
-	wlr_egl_make_current(gl->egl);
+	make_current(gl);
 	enum zc_gl_result result = ZC_GL_UNSUPPORTED;
 	struct wlr_texture *src_texture = NULL;
 	struct staging *staging = NULL;

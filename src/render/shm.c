@@ -1,9 +1,11 @@
 #include <drm_fourcc.h>
 #include <stdlib.h>
 #include <wlr/render/wlr_renderer.h>
+#include <wlr/render/wlr_texture.h>
 #include <wlr/types/wlr_output.h>
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/util/log.h>
+#include <wlr/util/transform.h>
 #include "render/render.h"
 #include "render/transform.h"
 
@@ -67,14 +69,22 @@ static bool cpu_image_begin(struct cpu_image *img, struct wlr_buffer *buffer, ui
 	return true;
 }
 
-static bool read_back_rects(struct wlr_renderer *renderer, uint32_t format, size_t stride,
+static bool read_back_rects(struct wlr_texture *texture, uint32_t format, size_t stride,
 		const pixman_region32_t *region, void *data, struct zc_capture_stats *stats) {
 	int n;
 	const pixman_box32_t *rects = pixman_region32_rectangles(region, &n);
 	for (int i = 0; i < n; i++) {
 		const pixman_box32_t *b = &rects[i];
-		if (!wlr_renderer_read_pixels(renderer, format, NULL, stride,
-				b->x2 - b->x1, b->y2 - b->y1, b->x1, b->y1, b->x1, b->y1, data)) {
+		const struct wlr_texture_read_pixels_options options = {
+			.data = data,
+			.format = format,
+			.stride = stride,
+			.dst_x = b->x1,
+			.dst_y = b->y1,
+			.src_box = {.x = b->x1, .y = b->y1, .width = b->x2 - b->x1,
+				.height = b->y2 - b->y1},
+		};
+		if (!wlr_texture_read_pixels(texture, &options)) {
 			return false;
 		}
 		if (stats != NULL) {
@@ -88,26 +98,31 @@ static bool read_back_rects(struct wlr_renderer *renderer, uint32_t format, size
 static bool cpu_image_read_back(struct cpu_image *img, struct wlr_renderer *renderer,
 		struct wlr_buffer *buffer, const pixman_region32_t *region,
 		struct zc_capture_stats *stats) {
-	/* GLES2 reads BGRA where the driver has it, RGBA always. */
-	static const uint32_t formats[] = { DRM_FORMAT_ARGB8888, DRM_FORMAT_ABGR8888 };
 	img->buffer = NULL;
 	size_t stride = (size_t)buffer->width * 4;
 	img->readback = malloc(stride * buffer->height);
 	if (img->readback == NULL) {
 		return false;
 	}
-	if (!wlr_renderer_begin_with_buffer(renderer, buffer)) {
-		wlr_log(WLR_ERROR, "zerocap: cannot bind the output buffer for read back");
+	struct wlr_texture *texture = renderer != NULL ?
+		wlr_texture_from_buffer(renderer, buffer) : NULL;
+	if (texture == NULL) {
+		wlr_log(WLR_ERROR, "zerocap: cannot import the output buffer for read back");
 		free(img->readback);
 		return false;
 	}
+	/* The renderer's own read format first (no conversion), then the ones we know. */
+	uint32_t formats[] = {
+		wlr_texture_preferred_read_format(texture), DRM_FORMAT_ARGB8888, DRM_FORMAT_ABGR8888,
+	};
 	uint32_t format = 0;
 	for (size_t i = 0; i < sizeof(formats) / sizeof(formats[0]) && format == 0; i++) {
-		if (read_back_rects(renderer, formats[i], stride, region, img->readback, stats)) {
+		if (pixman_format_from_drm(formats[i]) != 0 &&
+				read_back_rects(texture, formats[i], stride, region, img->readback, stats)) {
 			format = formats[i];
 		}
 	}
-	wlr_renderer_end(renderer);
+	wlr_texture_destroy(texture);
 	if (format == 0) {
 		wlr_log(WLR_ERROR, "zerocap: reading back the output buffer failed");
 		free(img->readback);

@@ -4,6 +4,8 @@
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/util/log.h>
 #include <wlr/util/region.h>
+#include <wlr/util/transform.h>
+#include "compat/wlr.h"
 #include "manager.h"
 #include "render/gles2.h"
 #include "render/render.h"
@@ -221,9 +223,9 @@ static void handle_gpu_done(struct zc_frame *frame, void *data, bool ok) {
 	struct output_copy *copy = data;
 	copy->job = NULL;
 	if (!ok) {
-		wlr_log(WLR_ERROR, "zerocap: the GPU did not finish the capture");
+		wlr_log(WLR_ERROR, "zerocap: the GPU did not finish the capture; trying again");
 		copy_destroy(copy);
-		zc_frame_copy_failed(frame, ZC_FAILURE_UNKNOWN);
+		zc_frame_copy_retry(frame);
 		return;
 	}
 	copy_try_finish(copy);
@@ -250,12 +252,17 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 	struct zc_faults *faults = &source->manager->faults;
 	struct output_copy *copy = zc_fault(faults, ZC_FAULT_ALLOC) ? NULL :
 		calloc(1, sizeof(*copy));
-	struct wlr_buffer *dst = wlr_buffer_from_resource(frame->buffer);
-	if (copy == NULL || dst == NULL) {
-		wlr_log(WLR_ERROR, "zerocap: cannot use the client's buffer");
+	struct wlr_buffer *dst = wlr_buffer_try_from_resource(frame->buffer);
+	if (dst == NULL) {
+		wlr_log(WLR_ERROR, "zerocap: the client's buffer is not one wlroots knows");
 		free(copy);
+		zc_frame_copy_failed(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
+		return;
+	}
+	if (copy == NULL) {
+		wlr_log(WLR_ERROR, "zerocap: out of memory for a copy; trying again");
 		wlr_buffer_unlock(dst);
-		zc_frame_copy_failed(frame, ZC_FAILURE_UNKNOWN);
+		zc_frame_copy_retry(frame);
 		return;
 	}
 	copy->source = source;
@@ -272,15 +279,13 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 		.transform = capture_transform(view),
 		.area = view_area(view),
 	};
-	enum zc_failure failure = ZC_FAILURE_UNKNOWN;
+	bool bad_buffer = false;
 	bool ok;
 	if (frame->buffer_info.type == ZC_BUFFER_DMABUF) {
 		enum zc_gl_result result = zc_gl_blit(source->manager->gl, source->image,
 			&geometry, dst, region, overlay, handle_gpu_done, frame, copy, &copy->job);
 		ok = result == ZC_GL_OK;
-		if (result == ZC_GL_BAD_BUFFER) {
-			failure = ZC_FAILURE_BUFFER_CONSTRAINTS;
-		}
+		bad_buffer = result == ZC_GL_BAD_BUFFER;
 	} else if (source->manager->gl != NULL && !zc_render_has_cpu_access(source->image)) {
 		/* GPU image into shm: read back asynchronously, else synchronously. */
 		enum zc_gl_result result = zc_gl_read_back(source->manager->gl, source->image,
@@ -297,9 +302,15 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 	}
 	wlr_buffer_unlock(dst);
 	if (!ok) {
-		wlr_log(WLR_ERROR, "zerocap: capture into the client's buffer failed");
 		copy_destroy(copy);
-		zc_frame_copy_failed(frame, failure);
+		if (bad_buffer) {
+			wlr_log(WLR_ERROR, "zerocap: the client's buffer cannot be drawn into");
+			zc_frame_copy_failed(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
+		} else {
+			wlr_log(WLR_ERROR, "zerocap: capture into the client's buffer failed; "
+				"trying again");
+			zc_frame_copy_retry(frame);
+		}
 		return;
 	}
 	copy_try_finish(copy);
@@ -410,7 +421,7 @@ static void cursor_request_image(struct zc_source *base) {
 static void cursor_copy(struct zc_source *base, struct zc_frame *frame,
 		const pixman_region32_t *region) {
 	struct zc_output_source *source = output_source_from_cursor(base);
-	struct wlr_buffer *dst = wlr_buffer_from_resource(frame->buffer);
+	struct wlr_buffer *dst = wlr_buffer_try_from_resource(frame->buffer);
 	struct zc_copy_geometry geometry = {
 		.transform = WL_OUTPUT_TRANSFORM_NORMAL,
 		.area = {.width = source->cursor_image->width, .height = source->cursor_image->height},
@@ -420,8 +431,10 @@ static void cursor_copy(struct zc_source *base, struct zc_frame *frame,
 	wlr_buffer_unlock(dst);
 	if (ok) {
 		zc_frame_copy_done(frame, WL_OUTPUT_TRANSFORM_NORMAL, &source->cursor_when);
+	} else if (dst == NULL) {
+		zc_frame_copy_failed(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
 	} else {
-		zc_frame_copy_failed(frame, ZC_FAILURE_UNKNOWN);
+		zc_frame_copy_retry(frame);
 	}
 }
 
@@ -469,43 +482,46 @@ void zc_output_source_get_cursor(struct zc_output_source *source,
 
 static void handle_output_precommit(struct wl_listener *listener, void *data) {
 	struct zc_output_source *source = wl_container_of(listener, source, output_precommit);
-	struct wlr_output *output = source->output;
-	if (!(output->pending.committed & WLR_OUTPUT_STATE_BUFFER)) {
+	const struct wlr_output_event_precommit *event = data;
+	const struct wlr_output_state *state = event->state;
+	if (!(state->committed & WLR_OUTPUT_STATE_BUFFER)) {
 		return;
 	}
-	if (output->pending.committed & WLR_OUTPUT_STATE_DAMAGE) {
+	if (state->committed & WLR_OUTPUT_STATE_DAMAGE) {
 		pixman_region32_union(&source->pending_damage, &source->pending_damage,
-			&output->pending.damage);
+			&state->damage);
 	} else {
 		pixman_region32_union_rect(&source->pending_damage, &source->pending_damage,
-			0, 0, output->width, output->height);
+			0, 0, source->output->width, source->output->height);
 	}
 }
 
 static void handle_output_commit(struct wl_listener *listener, void *data) {
 	struct zc_output_source *source = wl_container_of(listener, source, output_commit);
-	struct wlr_output_event_commit *event = data;
+	const struct wlr_output_event_commit *event = data;
+	const struct wlr_output_state *state = event->state;
 	struct wlr_output *output = source->output;
 
-	if (event->committed & (WLR_OUTPUT_STATE_MODE | WLR_OUTPUT_STATE_ENABLED |
+	if (state->committed & (WLR_OUTPUT_STATE_MODE | WLR_OUTPUT_STATE_ENABLED |
 			WLR_OUTPUT_STATE_TRANSFORM | WLR_OUTPUT_STATE_SCALE)) {
-		bool force = event->committed & (WLR_OUTPUT_STATE_TRANSFORM | WLR_OUTPUT_STATE_SCALE);
+		bool force = state->committed & (WLR_OUTPUT_STATE_TRANSFORM | WLR_OUTPUT_STATE_SCALE);
 		struct zc_output_view *view;
 		wl_list_for_each(view, &source->views, link) {
 			view_update_constraints(view, force);
 		}
 		wl_signal_emit(&source->events.cursor_update, NULL);
 	}
-	if (event->buffer == NULL) {
+	if (!(state->committed & WLR_OUTPUT_STATE_BUFFER) || state->buffer == NULL) {
 		return;
 	}
 
 	/* Copies of an image never presented get the time it was replaced. */
 	if (!source->image_presented && source->image != NULL) {
-		copy_set_time(source, source->image_seq, event->when);
+		struct timespec when = zc_wlr_commit_when(event);
+		copy_set_time(source, source->image_seq, &when);
 	}
 	wlr_buffer_unlock(source->image);
-	source->image = wlr_buffer_lock(event->buffer);
+	source->image = wlr_buffer_lock(state->buffer);
 	source->image_seq = output->commit_seq;
 	source->image_presented = source->early_present && source->early_seq == output->commit_seq;
 	if (source->image_presented) {
@@ -527,13 +543,8 @@ static void handle_output_commit(struct wl_listener *listener, void *data) {
 
 static void handle_output_present(struct wl_listener *listener, void *data) {
 	struct zc_output_source *source = wl_container_of(listener, source, output_present);
-	struct wlr_output_event_present *event = data;
-	struct timespec when;
-	if (event->presented && event->when != NULL) {
-		when = *event->when;
-	} else {
-		clock_gettime(CLOCK_MONOTONIC, &when);
-	}
+	const struct wlr_output_event_present *event = data;
+	struct timespec when = zc_wlr_present_when(event);
 	if (event->commit_seq == source->output->commit_seq + 1) {
 		source->early_present = true;
 		source->early_seq = event->commit_seq;
@@ -623,6 +634,33 @@ void zc_output_source_destroy(struct zc_output_source *source) {
 	wlr_buffer_unlock(source->image);
 	wlr_buffer_unlock(source->cursor_image);
 	free(source);
+}
+
+void zc_output_source_drop_engine(struct zc_output_source *source) {
+	struct output_copy *copy, *tmp;
+	wl_list_for_each_safe(copy, tmp, &source->copies, link) {
+		if (copy->job == NULL) {
+			continue;
+		}
+		struct zc_frame *frame = copy->frame;
+		zc_gl_job_forget(copy->job);
+		copy_destroy(copy);
+		zc_frame_copy_failed(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
+	}
+	source->dmabuf.shm_formats = NULL;
+	zc_constraints_finish(&source->dmabuf);
+	source->dmabuf = (struct zc_constraints){0};
+}
+
+void zc_output_source_take_engine(struct zc_output_source *source) {
+	struct zc_capture_manager *manager = source->manager;
+	if (manager->gl != NULL && !zc_gl_dmabuf_constraints(manager->gl, &source->dmabuf)) {
+		wlr_log(WLR_ERROR, "zerocap: no dma-buf constraints for %s", source->output->name);
+	}
+	struct zc_output_view *view;
+	wl_list_for_each(view, &source->views, link) {
+		view_update_constraints(view, true);
+	}
 }
 
 void zc_output_source_set_cursor_image(struct zc_output_source *source,
