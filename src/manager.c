@@ -62,6 +62,26 @@ void zc_capture_manager_destroy(struct zc_capture_manager *manager) {
 	free(manager);
 }
 
+void zc_capture_manager_set_renderer(struct zc_capture_manager *manager,
+		struct wlr_renderer *renderer) {
+	if (renderer == manager->renderer) {
+		return;
+	}
+	struct zc_output_source *source;
+	wl_list_for_each(source, &manager->output_sources, link) {
+		zc_output_source_drop_engine(source);
+	}
+	zc_gl_destroy(manager->gl);
+	manager->renderer = renderer;
+	manager->gl = zc_gl_create(renderer, wl_display_get_event_loop(manager->display),
+		&manager->stats, &manager->faults);
+	wlr_log(WLR_INFO, "zerocap: renderer replaced; GPU capture %s",
+		manager->gl != NULL ? "on" : "off");
+	wl_list_for_each(source, &manager->output_sources, link) {
+		zc_output_source_take_engine(source);
+	}
+}
+
 void zc_capture_manager_get_stats(struct zc_capture_manager *manager,
 		struct zc_capture_stats *stats) {
 	*stats = manager->stats;

@@ -92,6 +92,17 @@ struct zc_capture_stats {
 ZC_API struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 	struct wlr_renderer *renderer, const struct zc_capture_manager_options *options);
 ZC_API void zc_capture_manager_destroy(struct zc_capture_manager *manager);
+/*
+ * Follows a renderer the compositor replaced, e.g. after a GPU reset (the
+ * renderer's `lost` event). Call it once the new renderer exists and before
+ * the old one is destroyed: zerocap drops every texture, framebuffer and
+ * fence of the old one, fails the frames the GPU was writing with
+ * buffer_constraints (clients re-allocate and go on), and sends every
+ * session new constraints for the new renderer. The old renderer is not
+ * used again.
+ */
+ZC_API void zc_capture_manager_set_renderer(struct zc_capture_manager *manager,
+	struct wlr_renderer *renderer);
 ZC_API void zc_capture_manager_get_stats(struct zc_capture_manager *manager,
 	struct zc_capture_stats *stats);
 

@@ -129,6 +129,29 @@ struct zc_session_impl {
 	void (*stopped)(struct zc_session *session);
 };
 
+/*
+ * A client buffer a session has written whole. A buffer the session never
+ * wrote gets every pixel on its first capture, whatever damage the client
+ * declared (xdg-desktop-portal-wlr declares only what changed, also for
+ * buffers it never captured into).
+ */
+struct zc_written_buffer {
+	struct wl_list link; /* zc_session.written, most recent first */
+	struct zc_session *session;
+	struct wl_resource *buffer;
+	struct wl_listener destroy;
+};
+
+/* Buffers remembered per session; clients rotate a handful. */
+#define ZC_SESSION_MAX_WRITTEN 16
+/*
+ * Transient copy failures (memory, CPU access, read back, GPU) are retried
+ * this many times, RETRY_MS apart and further each time, before the frame
+ * fails with unknown: clients such as wayvnc stop for good on failures.
+ */
+#define ZC_FRAME_MAX_RETRIES 8
+#define ZC_FRAME_RETRY_MS 8
+
 struct zc_session {
 	struct zc_source *source; /* NULL once stopped */
 	struct zc_policy *policy; /* the one asked, until ended */
@@ -147,6 +170,10 @@ struct zc_session {
 	uint64_t min_interval_ns;
 	uint64_t last_ready_ns;
 	struct wl_event_source *pace_timer;
+	struct wl_event_source *retry_timer;
+	uint64_t frames_ready;
+	struct wl_list written; /* zc_written_buffer.link */
+	int n_written;
 	struct zc_frame *frame; /* captured, not yet finished */
 	struct wl_list frames; /* zc_frame.session_link, every live frame */
 
@@ -178,6 +205,7 @@ struct zc_frame {
 	enum zc_frame_state state;
 	bool copy_running; /* between impl->copy and zc_frame_copy_done() */
 	bool destroyed; /* the owner let go while a copy was running */
+	int retries; /* transient copy failures so far */
 
 	struct wl_resource *buffer;
 	struct wl_listener buffer_destroy;
@@ -228,10 +256,17 @@ void zc_session_destroy(struct zc_session *session);
 void zc_session_stop(struct zc_session *session);
 /* Everything counts as changed: the next frame is a full one, at once. */
 void zc_session_damage_all(struct zc_session *session);
-/* A frame of the session was reported ready (pacing counts from here). */
-void zc_session_frame_ready(struct zc_session *session);
+/*
+ * A frame of the session was reported ready (pacing counts from here);
+ * buffer (may be NULL) now holds a whole image.
+ */
+void zc_session_frame_ready(struct zc_session *session, struct wl_resource *buffer);
+/* Copies the waiting frame again after a while (the attempt-th time). */
+bool zc_session_retry_later(struct zc_session *session, int attempt);
 /* Starts the copy of the waiting frame if there is damage and an image. */
 void zc_session_try_copy(struct zc_session *session);
+/* Whether the session wrote buffer whole before (see zc_written_buffer). */
+bool zc_session_buffer_written(struct zc_session *session, struct wl_resource *buffer);
 
 struct zc_frame *zc_frame_create(struct zc_session *session,
 	const struct zc_frame_impl *impl, void *data);
@@ -250,5 +285,11 @@ void zc_frame_fail(struct zc_frame *frame, enum zc_failure reason);
 void zc_frame_copy_done(struct zc_frame *frame, uint32_t transform,
 	const struct timespec *presented);
 void zc_frame_copy_failed(struct zc_frame *frame, enum zc_failure reason);
+/*
+ * A copy failed for a reason that may go away (out of memory, a failed read
+ * back): the frame waits again and is copied anew shortly, with its damage
+ * given back; after ZC_FRAME_MAX_RETRIES it fails with unknown.
+ */
+void zc_frame_copy_retry(struct zc_frame *frame);
 
 #endif

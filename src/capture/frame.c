@@ -151,6 +151,24 @@ void zc_frame_copy_failed(struct zc_frame *frame, enum zc_failure reason) {
 	zc_frame_fail(frame, stopped ? ZC_FAILURE_STOPPED : reason);
 }
 
+void zc_frame_copy_retry(struct zc_frame *frame) {
+	if (!frame_end_copy(frame)) {
+		return;
+	}
+	struct zc_session *session = frame->session;
+	if (session == NULL || session->stopped) {
+		zc_frame_fail(frame, ZC_FAILURE_STOPPED);
+		return;
+	}
+	frame->retries++;
+	frame_return_damage(frame);
+	frame->state = ZC_FRAME_WAITING;
+	if (frame->retries > ZC_FRAME_MAX_RETRIES ||
+			!zc_session_retry_later(session, frame->retries)) {
+		zc_frame_fail(frame, ZC_FAILURE_UNKNOWN);
+	}
+}
+
 void zc_frame_copy_done(struct zc_frame *frame, uint32_t transform,
 		const struct timespec *presented) {
 	if (!frame_end_copy(frame)) {
@@ -164,7 +182,7 @@ void zc_frame_copy_done(struct zc_frame *frame, uint32_t transform,
 	}
 	frame_detach(frame);
 	frame->state = ZC_FRAME_DONE;
-	zc_session_frame_ready(session);
+	zc_session_frame_ready(session, frame->buffer);
 	if (session->stats != NULL) {
 		session->stats->frames_ready++;
 	}

@@ -14,6 +14,7 @@ struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursor
 	session->paint_cursors = paint_cursors;
 	pixman_region32_init(&session->damage);
 	wl_list_init(&session->frames);
+	wl_list_init(&session->written);
 	wl_signal_init(&session->events.destroy);
 	wl_signal_init(&session->events.cancel);
 	if (source == NULL) {
@@ -120,8 +121,101 @@ static bool session_paced(struct zc_session *session) {
 	return true;
 }
 
-void zc_session_frame_ready(struct zc_session *session) {
+static void written_remove(struct zc_written_buffer *written) {
+	wl_list_remove(&written->link);
+	wl_list_remove(&written->destroy.link);
+	written->session->n_written--;
+	free(written);
+}
+
+static void handle_written_destroy(struct wl_listener *listener, void *data) {
+	struct zc_written_buffer *written = wl_container_of(listener, written, destroy);
+	written_remove(written);
+}
+
+static struct zc_written_buffer *written_find(struct zc_session *session,
+		struct wl_resource *buffer) {
+	struct zc_written_buffer *written;
+	wl_list_for_each(written, &session->written, link) {
+		if (written->buffer == buffer) {
+			return written;
+		}
+	}
+	return NULL;
+}
+
+bool zc_session_buffer_written(struct zc_session *session, struct wl_resource *buffer) {
+	return written_find(session, buffer) != NULL;
+}
+
+/* Remembers buffer as written whole, most recent first, forgetting the oldest. */
+static void session_mark_written(struct zc_session *session, struct wl_resource *buffer) {
+	struct zc_written_buffer *written = written_find(session, buffer);
+	if (written != NULL) {
+		wl_list_remove(&written->link);
+		wl_list_insert(&session->written, &written->link);
+		return;
+	}
+	if (session->n_written >= ZC_SESSION_MAX_WRITTEN) {
+		struct zc_written_buffer *oldest =
+			wl_container_of(session->written.prev, oldest, link);
+		written_remove(oldest);
+	}
+	written = calloc(1, sizeof(*written));
+	if (written == NULL) {
+		return; /* the buffer is written whole again next time: correct, only slower */
+	}
+	written->session = session;
+	written->buffer = buffer;
+	written->destroy.notify = handle_written_destroy;
+	wl_resource_add_destroy_listener(buffer, &written->destroy);
+	wl_list_insert(&session->written, &written->link);
+	session->n_written++;
+}
+
+void zc_session_frame_ready(struct zc_session *session, struct wl_resource *buffer) {
 	session->last_ready_ns = now_ns();
+	if (buffer != NULL) {
+		session_mark_written(session, buffer);
+	}
+	/*
+	 * A second full frame right after the first: some clients (wayvnc with
+	 * neatvnc) lose the first picture of a still screen, and would show
+	 * nothing until the screen changes. Compositors that render twice at
+	 * start hide that race; this makes it go away everywhere.
+	 */
+	if (session->frames_ready++ == 0) {
+		zc_session_damage_all(session);
+	}
+}
+
+static void session_stop_retry(struct zc_session *session) {
+	if (session->retry_timer != NULL) {
+		wl_event_source_remove(session->retry_timer);
+		session->retry_timer = NULL;
+	}
+}
+
+static int handle_retry_timer(void *data) {
+	struct zc_session *session = data;
+	session_stop_retry(session);
+	zc_session_try_copy(session);
+	return 0;
+}
+
+bool zc_session_retry_later(struct zc_session *session, int attempt) {
+	if (session->source == NULL || session->source->loop == NULL) {
+		return false;
+	}
+	if (session->retry_timer == NULL) {
+		session->retry_timer = wl_event_loop_add_timer(session->source->loop,
+			handle_retry_timer, session);
+		if (session->retry_timer == NULL) {
+			return false;
+		}
+	}
+	wl_event_source_timer_update(session->retry_timer, ZC_FRAME_RETRY_MS * attempt);
+	return true;
 }
 
 static void session_fail_frame(struct zc_session *session) {
@@ -145,6 +239,7 @@ static void session_end(struct zc_session *session) {
 static void session_detach(struct zc_session *session) {
 	session_end(session);
 	session_stop_pacing(session);
+	session_stop_retry(session);
 	struct zc_source *source = session->source;
 	wl_list_remove(&session->link);
 	wl_list_init(&session->link);
@@ -181,6 +276,10 @@ void zc_session_destroy(struct zc_session *session) {
 		wl_list_init(&frame->session_link);
 		frame->session = NULL;
 	}
+	struct zc_written_buffer *written, *written_tmp;
+	wl_list_for_each_safe(written, written_tmp, &session->written, link) {
+		written_remove(written);
+	}
 	wl_list_remove(&session->link);
 	pixman_region32_fini(&session->damage);
 	free(session);
@@ -216,9 +315,14 @@ void zc_session_try_copy(struct zc_session *session) {
 
 	pixman_region32_t region;
 	pixman_region32_init(&region);
-	pixman_region32_union(&region, &session->damage, &frame->buffer_damage);
-	pixman_region32_intersect_rect(&region, &region, 0, 0,
-		frame->buffer_info.width, frame->buffer_info.height);
+	if (zc_session_buffer_written(session, frame->buffer)) {
+		pixman_region32_union(&region, &session->damage, &frame->buffer_damage);
+		pixman_region32_intersect_rect(&region, &region, 0, 0,
+			frame->buffer_info.width, frame->buffer_info.height);
+	} else {
+		pixman_region32_union_rect(&region, &region, 0, 0,
+			frame->buffer_info.width, frame->buffer_info.height);
+	}
 	pixman_region32_copy(&frame->damage, &session->damage);
 	pixman_region32_clear(&session->damage);
 

@@ -90,5 +90,12 @@ struct zc_source *zc_output_source_cursor(struct zc_output_source *source);
 /* The output source behind a view or a cursor source (NULL once gone). */
 struct zc_output_source *zc_output_source_of(struct zc_source *source);
 void zc_output_source_get_cursor(struct zc_output_source *source, struct zc_cursor_state *state);
+/*
+ * The manager's engine is about to be replaced: copies the GPU still works
+ * on fail with buffer_constraints, and the dma-buf constraints go.
+ */
+void zc_output_source_drop_engine(struct zc_output_source *source);
+/* The new engine is in place: new dma-buf constraints for every session. */
+void zc_output_source_take_engine(struct zc_output_source *source);
 
 #endif
