@@ -1,7 +1,7 @@
 #include <stdlib.h>
 #include <wlr/util/log.h>
 #include "manager.h"
-#include "render/gles2.h"
+#include "render/engine.h"
 #include "source/output.h"
 
 static void handle_display_destroy(struct wl_listener *listener, void *data) {
@@ -18,16 +18,15 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 		return NULL;
 	}
 	manager->display = display;
-	manager->renderer = renderer;
 	if (options != NULL) {
 		manager->options = *options;
 	}
 	wl_list_init(&manager->output_sources);
 	zc_capture_manager_init_policy(manager);
-	manager->gl = zc_gl_create(renderer, wl_display_get_event_loop(display), &manager->stats,
-		&manager->faults);
+	manager->engine = zc_render_engine_create(renderer, wl_display_get_event_loop(display));
 
-	bool ok = zc_ext_source_manager_init(manager);
+	bool ok = manager->engine != NULL;
+	ok = ok && zc_ext_source_manager_init(manager);
 	ok = zc_ext_copy_manager_init(manager) && ok;
 	ok = zc_wlr_screencopy_init(manager) && ok;
 	if (!ok) {
@@ -35,7 +34,8 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 		zc_ext_source_manager_finish(manager);
 		zc_ext_copy_manager_finish(manager);
 		zc_wlr_screencopy_finish(manager);
-		zc_gl_destroy(manager->gl);
+		zc_capture_manager_finish_policy(manager);
+		zc_render_engine_destroy(manager->engine);
 		free(manager);
 		return NULL;
 	}
@@ -57,26 +57,23 @@ void zc_capture_manager_destroy(struct zc_capture_manager *manager) {
 	zc_ext_copy_manager_finish(manager);
 	zc_wlr_screencopy_finish(manager);
 	zc_capture_manager_finish_policy(manager);
-	zc_gl_destroy(manager->gl);
+	zc_render_engine_destroy(manager->engine);
 	wl_list_remove(&manager->display_destroy.link);
 	free(manager);
 }
 
 void zc_capture_manager_set_renderer(struct zc_capture_manager *manager,
 		struct wlr_renderer *renderer) {
-	if (renderer == manager->renderer) {
+	if (renderer == manager->engine->renderer) {
 		return;
 	}
 	struct zc_output_source *source;
 	wl_list_for_each(source, &manager->output_sources, link) {
 		zc_output_source_drop_engine(source);
 	}
-	zc_gl_destroy(manager->gl);
-	manager->renderer = renderer;
-	manager->gl = zc_gl_create(renderer, wl_display_get_event_loop(manager->display),
-		&manager->stats, &manager->faults);
+	zc_render_engine_set_renderer(manager->engine, renderer);
 	wlr_log(WLR_INFO, "zerocap: renderer replaced; GPU capture %s",
-		manager->gl != NULL ? "on" : "off");
+		zc_render_engine_has_gpu(manager->engine) ? "on" : "off");
 	wl_list_for_each(source, &manager->output_sources, link) {
 		zc_output_source_take_engine(source);
 	}
@@ -84,7 +81,7 @@ void zc_capture_manager_set_renderer(struct zc_capture_manager *manager,
 
 void zc_capture_manager_get_stats(struct zc_capture_manager *manager,
 		struct zc_capture_stats *stats) {
-	*stats = manager->stats;
+	*stats = manager->engine->stats;
 }
 
 struct zc_output_source *zc_capture_manager_find_output(struct zc_capture_manager *manager,
@@ -101,7 +98,7 @@ struct zc_output_source *zc_capture_manager_find_output(struct zc_capture_manage
 void zc_capture_manager_inject_fault(struct zc_capture_manager *manager,
 		enum zc_fault fault, int count) {
 	if (fault >= 0 && fault < ZC_FAULT_COUNT) {
-		manager->faults.remaining[fault] = count;
+		manager->engine->faults.remaining[fault] = count;
 	}
 }
 

@@ -7,12 +7,9 @@
 
 struct zc_capture_manager {
 	struct wl_display *display;
-	struct wlr_renderer *renderer;
 	struct zc_capture_manager_options options;
-	struct zc_capture_stats stats;
-	struct zc_faults faults;
+	struct zc_render_engine *engine;
 	double max_fps; /* default pacing of new sessions; 0: none */
-	struct zc_gl *gl; /* NULL without a GLES2 renderer: no dma-buf capture */
 
 	/* policy.c */
 	struct zc_policy policy;

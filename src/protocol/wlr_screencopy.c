@@ -30,7 +30,7 @@
 #include <wlr/util/transform.h>
 #include "manager.h"
 #include "protocol/protocol.h"
-#include "render/render.h"
+#include "render/engine.h"
 #include "source/output.h"
 #include "wlr-screencopy-unstable-v1-protocol.h"
 
@@ -352,7 +352,7 @@ static void capture(struct wl_client *client, struct wl_resource *manager_resour
 	zwlr_screencopy_frame_v1_send_buffer(frame->resource, SHM_FORMAT, box.width, box.height,
 		box.width * 4);
 	if (version >= ZWLR_SCREENCOPY_FRAME_V1_LINUX_DMABUF_SINCE_VERSION) {
-		frame->dmabuf_ok = manager->gl != NULL;
+		frame->dmabuf_ok = zc_render_engine_has_gpu(manager->engine);
 		if (frame->dmabuf_ok) {
 			zwlr_screencopy_frame_v1_send_linux_dmabuf(frame->resource, DRM_FORMAT,
 				box.width, box.height);

@@ -73,7 +73,7 @@ struct zc_gl {
 	struct wl_list jobs; /* zc_gl_job.link */
 };
 
-struct zc_gl_job {
+struct zc_render_job {
 	struct zc_gl *gl;
 	struct wl_list link;
 	EGLSyncKHR sync;
@@ -84,9 +84,11 @@ struct zc_gl_job {
 	struct staging *staging;
 	bool pack_pending; /* the draw's fence first, then the PBO read's */
 	pixman_region32_t region;
-	zc_gl_done_func done; /* NULL once forgotten */
-	struct zc_frame *frame;
+	zc_copy_done_func done; /* NULL once cancelled */
 	void *data;
+	/* The client's wl_buffer, while it lives: a read back never writes a dead one. */
+	struct wl_listener dst_destroy;
+	bool watching_dst;
 	struct timespec submitted;
 };
 
@@ -197,14 +199,14 @@ struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *
 }
 
 /* Copies the finished read back from the staging PBO into the shm buffer. */
-static bool read_back_finish(struct zc_gl *gl, struct zc_gl_job *job) {
+static bool read_back_finish(struct zc_gl *gl, struct zc_render_job *job) {
 	/*
 	 * The client destroyed its buffer meanwhile. wlroots keeps the memory
 	 * mapped, but without the wl_buffer nothing guards the access
 	 * (wl_shm_buffer_begin_access), and a client that shrank the file
 	 * would bring the compositor down with SIGBUS.
 	 */
-	if (job->frame->buffer == NULL) {
+	if (!job->watching_dst) {
 		wlr_log(WLR_DEBUG, "zerocap: the client's buffer went away during the read back");
 		return false;
 	}
@@ -229,10 +231,10 @@ static bool read_back_finish(struct zc_gl *gl, struct zc_gl_job *job) {
 	return ok;
 }
 
-static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job);
+static bool job_arm(struct zc_gl *gl, struct zc_render_job *job);
 
 /* Stops watching the job's fence and frees it. */
-static void job_release_fence(struct zc_gl_job *job) {
+static void job_release_fence(struct zc_render_job *job) {
 	if (job->event != NULL) {
 		wl_event_source_remove(job->event);
 		job->event = NULL;
@@ -248,7 +250,7 @@ static void job_release_fence(struct zc_gl_job *job) {
 }
 
 /* Called with the context current. */
-static void read_back_pack(struct zc_gl_job *job) {
+static void read_back_pack(struct zc_render_job *job) {
 	struct staging *staging = job->staging;
 	glBindFramebuffer(GL_FRAMEBUFFER, staging->fbo);
 	glBindBuffer(GL_PIXEL_PACK_BUFFER, staging->pbo);
@@ -272,7 +274,7 @@ static void read_back_pack(struct zc_gl_job *job) {
  * Issued only now because a driver that does the read on the CPU
  * (llvmpipe) would otherwise wait for the draw on the compositor thread.
  */
-static bool read_back_next_stage(struct zc_gl *gl, struct zc_gl_job *job) {
+static bool read_back_next_stage(struct zc_gl *gl, struct zc_render_job *job) {
 	job->pack_pending = false;
 	job_release_fence(job);
 	struct saved_context saved;
@@ -287,7 +289,7 @@ static bool read_back_next_stage(struct zc_gl *gl, struct zc_gl_job *job) {
 	return ok;
 }
 
-static void job_finish(struct zc_gl_job *job, bool ok) {
+static void job_finish(struct zc_render_job *job, bool ok) {
 	struct zc_gl *gl = job->gl;
 	if (ok && job->pack_pending && job->done != NULL) {
 		if (read_back_next_stage(gl, job)) {
@@ -304,6 +306,9 @@ static void job_finish(struct zc_gl_job *job, bool ok) {
 		pixman_region32_fini(&job->region);
 	}
 	wlr_buffer_unlock(job->dst);
+	if (job->watching_dst) {
+		wl_list_remove(&job->dst_destroy.link);
+	}
 	wl_list_remove(&job->link);
 	if (ok && job->done != NULL && gl->stats != NULL) {
 		struct timespec now;
@@ -313,7 +318,7 @@ static void job_finish(struct zc_gl_job *job, bool ok) {
 			1000000000u + (uint64_t)(now.tv_nsec - job->submitted.tv_nsec);
 	}
 	if (job->done != NULL) {
-		job->done(job->frame, job->data, ok);
+		job->done(job->data, ok);
 	}
 	free(job);
 }
@@ -336,7 +341,7 @@ void zc_gl_destroy(struct zc_gl *gl) {
 	if (gl == NULL) {
 		return;
 	}
-	struct zc_gl_job *job, *tmp;
+	struct zc_render_job *job, *tmp;
 	wl_list_for_each_safe(job, tmp, &gl->jobs, link) {
 		if (job->sync != EGL_NO_SYNC_KHR) {
 			gl->client_wait_sync(gl->display, job->sync, 0, EGL_FOREVER_KHR);
@@ -584,20 +589,20 @@ static bool draw(struct zc_gl *gl, struct wlr_texture *src,
 }
 
 static int handle_fence_fd(int fd, uint32_t mask, void *data) {
-	struct zc_gl_job *job = data;
+	struct zc_render_job *job = data;
 	job_finish(job, !(mask & (WL_EVENT_ERROR | WL_EVENT_HANGUP)));
 	return 0;
 }
 
 static void handle_finished(void *data) {
-	struct zc_gl_job *job = data;
+	struct zc_render_job *job = data;
 	/* Idle sources free themselves once they ran. */
 	job->event = NULL;
 	job_finish(job, true);
 }
 
 static int handle_fence_poll(void *data) {
-	struct zc_gl_job *job = data;
+	struct zc_render_job *job = data;
 	struct zc_gl *gl = job->gl;
 	EGLint status = gl->client_wait_sync(gl->display, job->sync, 0, 0);
 	if (status == EGL_TIMEOUT_EXPIRED_KHR) {
@@ -627,7 +632,7 @@ static void attach_implicit_fence(struct wlr_buffer *dst, int fence_fd) {
 }
 
 /* Called with the context current, after the draw. */
-static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job) {
+static bool job_arm(struct zc_gl *gl, struct zc_render_job *job) {
 	job->fence_fd = -1;
 	job->sync = EGL_NO_SYNC_KHR;
 	if (zc_fault(gl->faults, ZC_FAULT_FENCE)) {
@@ -675,13 +680,23 @@ static bool job_arm(struct zc_gl *gl, struct zc_gl_job *job) {
  * Fills in and arms a job whose GPU work was just submitted. On failure the
  * job is finished (and freed) without calling back.
  */
-static bool job_start(struct zc_gl *gl, struct zc_gl_job *job, struct wlr_buffer *dst,
-		zc_gl_done_func done, struct zc_frame *frame, void *data) {
+static void handle_dst_destroy(struct wl_listener *listener, void *data) {
+	struct zc_render_job *job = wl_container_of(listener, job, dst_destroy);
+	wl_list_remove(&job->dst_destroy.link);
+	job->watching_dst = false;
+}
+
+static bool job_start(struct zc_gl *gl, struct zc_render_job *job,
+		const struct zc_copy_options *options, zc_copy_done_func done, void *data) {
 	job->gl = gl;
 	clock_gettime(CLOCK_MONOTONIC, &job->submitted);
-	job->dst = wlr_buffer_lock(dst);
-	job->frame = frame;
+	job->dst = wlr_buffer_lock(options->dst);
 	job->data = data;
+	if (options->dst_resource != NULL) {
+		job->dst_destroy.notify = handle_dst_destroy;
+		wl_resource_add_destroy_listener(options->dst_resource, &job->dst_destroy);
+		job->watching_dst = true;
+	}
 	wl_list_insert(&gl->jobs, &job->link);
 	if (!job_arm(gl, job)) {
 		wlr_log(WLR_ERROR, "zerocap: cannot watch the GPU fence");
@@ -692,11 +707,13 @@ static bool job_start(struct zc_gl *gl, struct zc_gl_job *job, struct wlr_buffer
 	return true;
 }
 
-enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
-		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
-		const pixman_region32_t *region, const struct zc_overlay *overlay,
-		zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job_out) {
-	struct zc_gl_job *job = calloc(1, sizeof(*job));
+enum zc_gl_result zc_gl_blit(struct zc_gl *gl, const struct zc_copy_options *options,
+		zc_copy_done_func done, void *data, struct zc_render_job **job_out) {
+	struct wlr_buffer *src = options->src, *dst = options->dst;
+	const struct zc_copy_geometry *geometry = &options->geometry;
+	const pixman_region32_t *region = options->region;
+	const struct zc_overlay *overlay = options->overlay;
+	struct zc_render_job *job = calloc(1, sizeof(*job));
 	if (job == NULL) {
 		return ZC_GL_FAILED;
 	}
@@ -736,9 +753,9 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
 		wlr_log(WLR_ERROR, "zerocap: the capture draw failed");
 		goto out_end;
 	}
-	struct zc_gl_job *armed = job;
+	struct zc_render_job *armed = job;
 	job = NULL;
-	if (!job_start(gl, armed, dst, done, frame, data)) {
+	if (!job_start(gl, armed, options, done, data)) {
 		goto out_end;
 	}
 	result = ZC_GL_OK;
@@ -815,17 +832,19 @@ static struct staging *staging_get(struct zc_gl *gl, int width, int height) {
 	return staging;
 }
 
-enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, struct wlr_buffer *src,
-		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
-		const pixman_region32_t *region, const struct zc_overlay *overlay,
-		zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job_out) {
+enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, const struct zc_copy_options *options,
+		zc_copy_done_func done, void *data, struct zc_render_job **job_out) {
+	struct wlr_buffer *src = options->src, *dst = options->dst;
+	const struct zc_copy_geometry *geometry = &options->geometry;
+	const pixman_region32_t *region = options->region;
+	const struct zc_overlay *overlay = options->overlay;
 	struct saved_context saved;
 	save_context(&saved);
 	make_current(gl);
 	enum zc_gl_result result = ZC_GL_UNSUPPORTED;
 	struct wlr_texture *src_texture = NULL;
 	struct staging *staging = NULL;
-	struct zc_gl_job *job = NULL;
+	struct zc_render_job *job = NULL;
 	if (!ensure_programs(gl) || !gl->has_pbo ||
 			(staging = staging_get(gl, dst->width, dst->height)) == NULL) {
 		goto out;
@@ -863,9 +882,9 @@ enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, struct wlr_buffer *src,
 	if (!job->pack_pending) {
 		read_back_pack(job);
 	}
-	struct zc_gl_job *armed = job;
+	struct zc_render_job *armed = job;
 	job = NULL;
-	if (!job_start(gl, armed, dst, done, frame, data)) {
+	if (!job_start(gl, armed, options, done, data)) {
 		goto out;
 	}
 	if (gl->stats != NULL) {
@@ -880,6 +899,6 @@ out:
 	return result;
 }
 
-void zc_gl_job_forget(struct zc_gl_job *job) {
+void zc_render_job_cancel(struct zc_render_job *job) {
 	job->done = NULL;
 }

@@ -6,12 +6,11 @@
 #include <sys/types.h>
 #include <wayland-server-core.h>
 #include "capture/capture.h"
-#include "render/render.h"
+#include "render/engine.h"
 
 struct wlr_buffer;
 struct wlr_renderer;
 struct zc_gl;
-struct zc_gl_job;
 
 enum zc_gl_result {
 	ZC_GL_OK,
@@ -19,8 +18,6 @@ enum zc_gl_result {
 	ZC_GL_FAILED, /* anything else: source import, fence, GL errors */
 	ZC_GL_UNSUPPORTED, /* not possible here: use another path */
 };
-
-typedef void (*zc_gl_done_func)(struct zc_frame *frame, void *data, bool ok);
 
 /*
  * The GPU blit engine on the compositor's GLES2 renderer. NULL when the
@@ -40,21 +37,15 @@ bool zc_gl_dmabuf_constraints(struct zc_gl *gl, struct zc_constraints *constrain
  * loop once the GPU has finished. On ZC_GL_OK *job is set; on failure
  * done is never called.
  */
-enum zc_gl_result zc_gl_blit(struct zc_gl *gl, struct wlr_buffer *src,
-	const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
-	const pixman_region32_t *region, const struct zc_overlay *overlay,
-	zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job);
+enum zc_gl_result zc_gl_blit(struct zc_gl *gl, const struct zc_copy_options *options,
+	zc_copy_done_func done, void *data, struct zc_render_job **job);
 /*
  * The shm path for GPU sources: draws as zc_gl_blit does into a staging
  * image, reads region into a pixel buffer object and, once the fence
  * signals, copies it into the shm buffer dst; the compositor never waits
  * for the read. ZC_GL_UNSUPPORTED without GLES 3 or a free staging image.
  */
-enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, struct wlr_buffer *src,
-	const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
-	const pixman_region32_t *region, const struct zc_overlay *overlay,
-	zc_gl_done_func done, struct zc_frame *frame, void *data, struct zc_gl_job **job);
-/* The job completes without calling back (its owner is going away). */
-void zc_gl_job_forget(struct zc_gl_job *job);
+enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, const struct zc_copy_options *options,
+	zc_copy_done_func done, void *data, struct zc_render_job **job);
 
 #endif

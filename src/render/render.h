@@ -42,14 +42,4 @@ uint64_t zc_region_area(const pixman_region32_t *region);
 /* Fills info for a client wl_buffer (shm or dma-buf). */
 bool zc_render_describe_buffer(struct wl_resource *resource, struct zc_buffer_info *info);
 
-/*
- * Copies src as geometry says into the CPU-accessible dst, writing only
- * region (dst coordinates), then draws overlay (may be NULL) over it.
- * Sources without CPU access are read back with the renderer.
- */
-bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
-	const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
-	const pixman_region32_t *region, const struct zc_overlay *overlay,
-	struct zc_capture_stats *stats, struct zc_faults *faults);
-
 #endif

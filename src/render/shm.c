@@ -6,7 +6,7 @@
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/util/log.h>
 #include <wlr/util/transform.h>
-#include "render/render.h"
+#include "render/engine.h"
 #include "render/transform.h"
 
 static pixman_format_code_t pixman_format_from_drm(uint32_t format) {
@@ -169,10 +169,12 @@ static void source_region(pixman_region32_t *out, const pixman_region32_t *regio
 	}
 }
 
-bool zc_render_copy_cpu(struct wlr_renderer *renderer, struct wlr_buffer *src,
-		const struct zc_copy_geometry *geometry, struct wlr_buffer *dst,
-		const pixman_region32_t *region, const struct zc_overlay *overlay,
+bool zc_render_copy_cpu(struct wlr_renderer *renderer, const struct zc_copy_options *options,
 		struct zc_capture_stats *stats, struct zc_faults *faults) {
+	struct wlr_buffer *src = options->src, *dst = options->dst;
+	const struct zc_copy_geometry *geometry = &options->geometry;
+	const pixman_region32_t *region = options->region;
+	const struct zc_overlay *overlay = options->overlay;
 	struct cpu_image out;
 	if (!cpu_image_begin(&out, dst, WLR_BUFFER_DATA_PTR_ACCESS_WRITE)) {
 		wlr_log(WLR_ERROR, "zerocap: client buffer has no CPU access");

@@ -7,8 +7,7 @@
 #include <wlr/util/transform.h>
 #include "compat/wlr.h"
 #include "manager.h"
-#include "render/gles2.h"
-#include "render/render.h"
+#include "render/engine.h"
 #include "source/output.h"
 
 static const uint32_t shm_formats[] = {
@@ -187,7 +186,7 @@ struct output_copy {
 	uint32_t image_seq;
 	bool has_time;
 	struct timespec when;
-	struct zc_gl_job *job; /* while the GPU writes the buffer */
+	struct zc_render_job *job; /* while the GPU writes the buffer */
 };
 
 static void copy_destroy(struct output_copy *copy) {
@@ -219,8 +218,9 @@ static void copy_set_time(struct zc_output_source *source, uint32_t seq,
 	}
 }
 
-static void handle_gpu_done(struct zc_frame *frame, void *data, bool ok) {
+static void handle_gpu_done(void *data, bool ok) {
 	struct output_copy *copy = data;
+	struct zc_frame *frame = copy->frame;
 	copy->job = NULL;
 	if (!ok) {
 		wlr_log(WLR_ERROR, "zerocap: the GPU did not finish the capture; trying again");
@@ -249,8 +249,8 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 		const pixman_region32_t *region) {
 	struct zc_output_view *view = view_from_source(base);
 	struct zc_output_source *source = view->output;
-	struct zc_faults *faults = &source->manager->faults;
-	struct output_copy *copy = zc_fault(faults, ZC_FAULT_ALLOC) ? NULL :
+	struct zc_render_engine *engine = source->manager->engine;
+	struct output_copy *copy = zc_fault(&engine->faults, ZC_FAULT_ALLOC) ? NULL :
 		calloc(1, sizeof(*copy));
 	struct wlr_buffer *dst = wlr_buffer_try_from_resource(frame->buffer);
 	if (dst == NULL) {
@@ -274,60 +274,37 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 	wl_list_insert(source->copies.prev, &copy->link);
 
 	struct zc_overlay cursor;
-	const struct zc_overlay *overlay = frame_overlay(view, frame, &cursor);
-	struct zc_copy_geometry geometry = {
-		.transform = capture_transform(view),
-		.area = view_area(view),
+	const struct zc_copy_options options = {
+		.src = source->image,
+		.geometry = {
+			.transform = capture_transform(view),
+			.area = view_area(view),
+		},
+		.dst = dst,
+		.dst_type = frame->buffer_info.type,
+		.dst_resource = frame->buffer,
+		.region = region,
+		.overlay = frame_overlay(view, frame, &cursor),
 	};
-	bool bad_buffer = false;
-	bool ok;
-	if (frame->buffer_info.type == ZC_BUFFER_DMABUF) {
-		enum zc_gl_result result = zc_gl_blit(source->manager->gl, source->image,
-			&geometry, dst, region, overlay, handle_gpu_done, frame, copy, &copy->job);
-		ok = result == ZC_GL_OK;
-		bad_buffer = result == ZC_GL_BAD_BUFFER;
-	} else if (source->manager->gl != NULL && !zc_render_has_cpu_access(source->image)) {
-		/* GPU image into shm: read back asynchronously, else synchronously. */
-		enum zc_gl_result result = zc_gl_read_back(source->manager->gl, source->image,
-			&geometry, dst, region, overlay, handle_gpu_done, frame, copy, &copy->job);
-		ok = result == ZC_GL_OK;
-		if (result == ZC_GL_UNSUPPORTED) {
-			ok = zc_render_copy_cpu(source->manager->renderer, source->image, &geometry,
-				dst, region, overlay, &source->manager->stats, faults);
-		}
-	} else {
-		ok = !zc_fault(faults, ZC_FAULT_CPU_COPY) &&
-			zc_render_copy_cpu(source->manager->renderer, source->image, &geometry, dst,
-				region, overlay, &source->manager->stats, faults);
-	}
+	enum zc_copy_status status = zc_render_copy(engine, &options, handle_gpu_done, copy,
+		&copy->job);
 	wlr_buffer_unlock(dst);
-	if (!ok) {
+	switch (status) {
+	case ZC_COPY_FINISHED:
+		copy_try_finish(copy);
+		break;
+	case ZC_COPY_QUEUED:
+		break;
+	case ZC_COPY_BAD_BUFFER:
+		wlr_log(WLR_ERROR, "zerocap: the client's buffer cannot be drawn into");
 		copy_destroy(copy);
-		if (bad_buffer) {
-			wlr_log(WLR_ERROR, "zerocap: the client's buffer cannot be drawn into");
-			zc_frame_copy_failed(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
-		} else {
-			wlr_log(WLR_ERROR, "zerocap: capture into the client's buffer failed; "
-				"trying again");
-			zc_frame_copy_retry(frame);
-		}
-		return;
-	}
-	copy_try_finish(copy);
-}
-
-/* view_copy, timed for zc_capture_stats.max_copy_ns. */
-static void view_copy_timed(struct zc_source *base, struct zc_frame *frame,
-		const pixman_region32_t *region) {
-	struct zc_capture_stats *stats = &view_from_source(base)->output->manager->stats;
-	struct timespec start, end;
-	clock_gettime(CLOCK_MONOTONIC, &start);
-	view_copy(base, frame, region);
-	clock_gettime(CLOCK_MONOTONIC, &end);
-	uint64_t ns = (uint64_t)(end.tv_sec - start.tv_sec) * 1000000000u +
-		(uint64_t)(end.tv_nsec - start.tv_nsec);
-	if (ns > stats->max_copy_ns) {
-		stats->max_copy_ns = ns;
+		zc_frame_copy_failed(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
+		break;
+	case ZC_COPY_FAILED:
+		wlr_log(WLR_ERROR, "zerocap: capture into the client's buffer failed; trying again");
+		copy_destroy(copy);
+		zc_frame_copy_retry(frame);
+		break;
 	}
 }
 
@@ -335,7 +312,7 @@ static const struct zc_source_impl view_impl = {
 	.describe_buffer = source_describe_buffer,
 	.has_image = view_has_image,
 	.request_image = view_request_image,
-	.copy = view_copy_timed,
+	.copy = view_copy,
 };
 
 static bool box_equal(const struct wlr_box *a, const struct wlr_box *b) {
@@ -360,7 +337,7 @@ struct zc_output_view *zc_output_view_get(struct zc_output_source *source, bool 
 		return NULL;
 	}
 	zc_source_init(&view->base, &view_impl);
-	view->base.stats = &source->manager->stats;
+	view->base.stats = &source->manager->engine->stats;
 	view->base.policy = &source->manager->policy;
 	view->base.loop = wl_display_get_event_loop(source->manager->display);
 	view->output = source;
@@ -422,12 +399,19 @@ static void cursor_copy(struct zc_source *base, struct zc_frame *frame,
 		const pixman_region32_t *region) {
 	struct zc_output_source *source = output_source_from_cursor(base);
 	struct wlr_buffer *dst = wlr_buffer_try_from_resource(frame->buffer);
-	struct zc_copy_geometry geometry = {
-		.transform = WL_OUTPUT_TRANSFORM_NORMAL,
-		.area = {.width = source->cursor_image->width, .height = source->cursor_image->height},
+	const struct zc_copy_options options = {
+		.src = source->cursor_image,
+		.geometry = {
+			.transform = WL_OUTPUT_TRANSFORM_NORMAL,
+			.area = {.width = source->cursor_image->width,
+				.height = source->cursor_image->height},
+		},
+		.dst = dst,
+		.dst_type = ZC_BUFFER_SHM,
+		.region = region,
 	};
-	bool ok = dst != NULL && zc_render_copy_cpu(NULL, source->cursor_image, &geometry, dst,
-		region, NULL, &source->manager->stats, NULL);
+	bool ok = dst != NULL && zc_render_copy_cpu(NULL, &options,
+		&source->manager->engine->stats, NULL);
 	wlr_buffer_unlock(dst);
 	if (ok) {
 		zc_frame_copy_done(frame, WL_OUTPUT_TRANSFORM_NORMAL, &source->cursor_when);
@@ -574,7 +558,7 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 	}
 	wl_list_init(&source->views);
 	zc_source_init(&source->cursor_base, &cursor_source_impl);
-	source->cursor_base.stats = &manager->stats;
+	source->cursor_base.stats = &manager->engine->stats;
 	source->cursor_base.policy = &manager->policy;
 	source->cursor_base.loop = wl_display_get_event_loop(manager->display);
 	wl_signal_init(&source->events.cursor_update);
@@ -582,7 +566,8 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 	source->output = output;
 	pixman_region32_init(&source->pending_damage);
 	wl_list_init(&source->copies);
-	if (manager->gl != NULL && !zc_gl_dmabuf_constraints(manager->gl, &source->dmabuf)) {
+	if (zc_render_engine_has_gpu(manager->engine) &&
+			!zc_render_engine_dmabuf_constraints(manager->engine, &source->dmabuf)) {
 		wlr_log(WLR_ERROR, "zerocap: no dma-buf constraints for %s", output->name);
 	}
 
@@ -618,7 +603,7 @@ void zc_output_source_destroy(struct zc_output_source *source) {
 	wl_list_for_each_safe(copy, tmp, &source->copies, link) {
 		struct zc_frame *frame = copy->frame;
 		if (copy->job != NULL) {
-			zc_gl_job_forget(copy->job);
+			zc_render_job_cancel(copy->job);
 		}
 		copy_destroy(copy);
 		zc_frame_copy_failed(frame, ZC_FAILURE_STOPPED);
@@ -643,7 +628,7 @@ void zc_output_source_drop_engine(struct zc_output_source *source) {
 			continue;
 		}
 		struct zc_frame *frame = copy->frame;
-		zc_gl_job_forget(copy->job);
+		zc_render_job_cancel(copy->job);
 		copy_destroy(copy);
 		zc_frame_copy_failed(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
 	}
@@ -654,7 +639,8 @@ void zc_output_source_drop_engine(struct zc_output_source *source) {
 
 void zc_output_source_take_engine(struct zc_output_source *source) {
 	struct zc_capture_manager *manager = source->manager;
-	if (manager->gl != NULL && !zc_gl_dmabuf_constraints(manager->gl, &source->dmabuf)) {
+	if (zc_render_engine_has_gpu(manager->engine) &&
+			!zc_render_engine_dmabuf_constraints(manager->engine, &source->dmabuf)) {
 		wlr_log(WLR_ERROR, "zerocap: no dma-buf constraints for %s", source->output->name);
 	}
 	struct zc_output_view *view;
