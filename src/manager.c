@@ -22,6 +22,7 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 		manager->options = *options;
 	}
 	wl_list_init(&manager->output_sources);
+	wl_list_init(&manager->targets);
 	zc_capture_manager_init_policy(manager);
 	manager->engine = zc_render_engine_create(renderer, wl_display_get_event_loop(display));
 

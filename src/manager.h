@@ -24,6 +24,7 @@ struct zc_capture_manager {
 	uint64_t limit_logged_ns;
 	unsigned limit_hits_unlogged;
 	struct wl_list output_sources; /* zc_output_source.link */
+	struct wl_list targets; /* zc_target.link: everything capturable */
 
 	struct wl_global *source_manager_global;
 	struct wl_list source_manager_resources;

@@ -63,39 +63,63 @@ static struct zc_session *session_from_request(struct zc_capture_request *reques
 	return (struct zc_session *)request;
 }
 
-static void set_captured(struct zc_output_source *source, int delta) {
-	bool was = source->captures > 0;
-	source->captures += delta;
-	bool is = source->captures > 0;
-	struct zc_capture_manager *manager = source->manager;
+static struct zc_target *target_from_public(struct zc_capture_target *target) {
+	return (struct zc_target *)target;
+}
+
+static struct zc_capture_target *target_to_public(struct zc_target *target) {
+	return (struct zc_capture_target *)target;
+}
+
+struct wlr_output *zc_capture_target_get_output(struct zc_capture_target *target) {
+	struct zc_output_source *source = zc_output_source_from_target(target_from_public(target));
+	return source != NULL ? source->output : NULL;
+}
+
+bool zc_capture_target_is_captured(struct zc_capture_target *target) {
+	return target != NULL && target_from_public(target)->captures > 0;
+}
+
+struct zc_capture_target *zc_output_source_get_target(struct zc_output_source *source) {
+	return target_to_public(&source->target);
+}
+
+bool zc_output_source_is_captured(struct zc_output_source *source) {
+	return source->target.captures > 0;
+}
+
+static void set_captured(struct zc_capture_manager *manager, struct zc_target *target,
+		int delta) {
+	if (target == NULL) {
+		return;
+	}
+	bool was = target->captures > 0;
+	target->captures += delta;
+	bool is = target->captures > 0;
 	if (was != is && manager->activity_handler != NULL) {
-		struct zc_capture_activity activity = {.output = source->output, .active = is};
+		struct zc_capture_activity activity = {
+			.target = target_to_public(target),
+			.output = zc_capture_target_get_output(target_to_public(target)),
+			.active = is,
+		};
 		manager->activity_handler(&activity, manager->activity_data);
 	}
 }
 
-bool zc_output_source_is_captured(struct zc_output_source *source) {
-	return source->captures > 0;
-}
-
-/* Calls func for every live session of the manager's sources. */
-static void for_each_session(struct zc_capture_manager *manager, struct wlr_output *output,
+/* Calls func for every live session on target (NULL: on every target). */
+static void for_each_session(struct zc_capture_manager *manager, struct zc_target *only,
 		void (*func)(struct zc_session *session, void *data), void *data) {
-	struct zc_output_source *source;
-	wl_list_for_each(source, &manager->output_sources, link) {
-		if (output != NULL && source->output != output) {
+	struct zc_target *target, *target_tmp;
+	wl_list_for_each_safe(target, target_tmp, &manager->targets, link) {
+		if (only != NULL && target != only) {
 			continue;
 		}
-		struct zc_output_view *view;
-		wl_list_for_each(view, &source->views, link) {
+		struct zc_source *source, *source_tmp;
+		wl_list_for_each_safe(source, source_tmp, &target->sources, target_link) {
 			struct zc_session *session, *tmp;
-			wl_list_for_each_safe(session, tmp, &view->base.sessions, link) {
+			wl_list_for_each_safe(session, tmp, &source->sessions, link) {
 				func(session, data);
 			}
-		}
-		struct zc_session *session, *tmp;
-		wl_list_for_each_safe(session, tmp, &source->cursor_base.sessions, link) {
-			func(session, data);
 		}
 	}
 }
@@ -146,8 +170,9 @@ static void policy_request(struct zc_policy *policy, struct zc_session *session)
 }
 
 static void policy_ended(struct zc_policy *policy, struct zc_session *session) {
+	struct zc_capture_manager *manager = wl_container_of(policy, manager, policy);
 	if (session->permitted) {
-		set_captured(zc_output_source_of(session->source), -1);
+		set_captured(manager, session->source->target, -1);
 	}
 }
 
@@ -178,11 +203,14 @@ struct wl_client *zc_capture_request_get_client(struct zc_capture_request *reque
 	return session_from_request(request)->client;
 }
 
-struct wlr_output *zc_capture_request_get_output(struct zc_capture_request *request) {
+struct zc_capture_target *zc_capture_request_get_target(struct zc_capture_request *request) {
 	struct zc_session *session = session_from_request(request);
-	struct zc_output_source *source = session->stopped ? NULL :
-		zc_output_source_of(session->source);
-	return source != NULL ? source->output : NULL;
+	return session->stopped ? NULL : target_to_public(session->source->target);
+}
+
+struct wlr_output *zc_capture_request_get_output(struct zc_capture_request *request) {
+	struct zc_capture_target *target = zc_capture_request_get_target(request);
+	return target != NULL ? zc_capture_target_get_output(target) : NULL;
 }
 
 bool zc_capture_request_get_cursor(struct zc_capture_request *request) {
@@ -204,8 +232,9 @@ void zc_capture_request_allow(struct zc_capture_request *request) {
 	if (session->stopped || session->permitted) {
 		return;
 	}
-	struct zc_output_source *source = zc_output_source_of(session->source);
-	set_captured(source, +1);
+	struct zc_capture_manager *manager =
+		wl_container_of(session->source->policy, manager, policy);
+	set_captured(manager, session->source->target, +1);
 	zc_session_permit(session, true);
 }
 
@@ -231,8 +260,20 @@ static void revoke_session(struct zc_session *session, void *data) {
 	}
 }
 
+void zc_capture_manager_revoke_target(struct zc_capture_manager *manager,
+		struct wl_client *client, struct zc_capture_target *target) {
+	struct revoke revoke = {.client = client};
+	for_each_session(manager, target_from_public(target), revoke_session, &revoke);
+}
+
 void zc_capture_manager_revoke(struct zc_capture_manager *manager, struct wl_client *client,
 		struct wlr_output *output) {
-	struct revoke revoke = {.client = client};
-	for_each_session(manager, output, revoke_session, &revoke);
+	if (output == NULL) {
+		zc_capture_manager_revoke_target(manager, client, NULL);
+		return;
+	}
+	struct zc_output_source *source = zc_capture_manager_find_output(manager, output);
+	if (source != NULL) {
+		zc_capture_manager_revoke_target(manager, client, zc_output_source_get_target(source));
+	}
 }

@@ -35,6 +35,11 @@ struct wlr_renderer;
 struct wl_client;
 struct zc_capture_manager;
 struct zc_output_source;
+/*
+ * What a session captures, as policy sees it: an output (windows come with
+ * toplevel sources). Owned by zerocap; valid while its source exists.
+ */
+struct zc_capture_target;
 /* A capture session asking for permission; see the policy section below. */
 struct zc_capture_request;
 
@@ -199,7 +204,10 @@ typedef void (*zc_capture_request_func)(struct zc_capture_request *request, void
 ZC_API void zc_capture_manager_set_request_handler(struct zc_capture_manager *manager,
 	zc_capture_request_func handler, void *data);
 ZC_API struct wl_client *zc_capture_request_get_client(struct zc_capture_request *request);
-/* The output to be captured. */
+/* What is to be captured (NULL once the source went away). */
+ZC_API struct zc_capture_target *zc_capture_request_get_target(
+	struct zc_capture_request *request);
+/* The output to be captured; NULL when the target is not an output. */
 ZC_API struct wlr_output *zc_capture_request_get_output(struct zc_capture_request *request);
 /* Whether the cursor will be in the images (or is all they show). */
 ZC_API bool zc_capture_request_get_cursor(struct zc_capture_request *request);
@@ -215,18 +223,25 @@ ZC_API void zc_capture_request_deny(struct zc_capture_request *request);
 ZC_API void zc_capture_request_add_cancel_listener(struct zc_capture_request *request,
 	struct wl_listener *listener);
 
-/* Stops running and pending sessions of client on output (NULL: any). */
+/* Stops running and pending sessions of client (NULL: any) on target (NULL: any). */
+ZC_API void zc_capture_manager_revoke_target(struct zc_capture_manager *manager,
+	struct wl_client *client, struct zc_capture_target *target);
+/* The same for an output's target (output NULL: any target). */
 ZC_API void zc_capture_manager_revoke(struct zc_capture_manager *manager,
 	struct wl_client *client, struct wlr_output *output);
 
 struct zc_capture_activity {
-	struct wlr_output *output;
-	bool active; /* at least one allowed session captures this output */
+	struct zc_capture_target *target;
+	struct wlr_output *output; /* the target's output; NULL for other targets */
+	bool active; /* at least one allowed session captures this target */
 };
 typedef void (*zc_capture_activity_func)(const struct zc_capture_activity *activity,
 	void *data);
 ZC_API void zc_capture_manager_set_activity_handler(struct zc_capture_manager *manager,
 	zc_capture_activity_func handler, void *data);
 ZC_API bool zc_output_source_is_captured(struct zc_output_source *source);
+ZC_API struct zc_capture_target *zc_output_source_get_target(struct zc_output_source *source);
+ZC_API struct wlr_output *zc_capture_target_get_output(struct zc_capture_target *target);
+ZC_API bool zc_capture_target_is_captured(struct zc_capture_target *target);
 
 #endif

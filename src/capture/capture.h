@@ -108,8 +108,28 @@ struct zc_policy {
 	void (*ended)(struct zc_policy *policy, struct zc_session *session);
 };
 
+/*
+ * What a user thinks of as one thing being captured: an output (a window
+ * next). It groups the capture sources that show it (an output's views and
+ * its cursor) and counts the allowed sessions on them, for the indicator.
+ * Policy requests, activity and revocation are keyed by it. Embedded in
+ * whatever implements it; the public struct zc_capture_target is this.
+ */
+enum zc_target_type {
+	ZC_TARGET_OUTPUT,
+};
+
+struct zc_target {
+	enum zc_target_type type;
+	struct wl_list link; /* the manager's list of targets */
+	struct wl_list sources; /* zc_source.target_link */
+	int captures; /* allowed sessions alive on its sources */
+};
+
 struct zc_source {
 	const struct zc_source_impl *impl;
+	struct zc_target *target; /* may be NULL */
+	struct wl_list target_link; /* zc_target.sources */
 	struct zc_capture_stats *stats; /* may be NULL */
 	struct zc_policy *policy; /* may be NULL: everything is allowed */
 	struct wl_event_loop *loop; /* for frame pacing; may be NULL */
@@ -213,6 +233,10 @@ struct zc_frame {
 	pixman_region32_t buffer_damage; /* from the client */
 	pixman_region32_t damage; /* reported damage of this frame */
 };
+
+void zc_target_init(struct zc_target *target, enum zc_target_type type);
+/* source shows target from now on (until zc_source_finish). */
+void zc_target_add_source(struct zc_target *target, struct zc_source *source);
 
 void zc_source_init(struct zc_source *source, const struct zc_source_impl *impl);
 void zc_source_finish(struct zc_source *source);

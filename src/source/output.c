@@ -340,6 +340,7 @@ struct zc_output_view *zc_output_view_get(struct zc_output_source *source, bool 
 	view->base.stats = &source->manager->engine->stats;
 	view->base.policy = &source->manager->policy;
 	view->base.loop = wl_display_get_event_loop(source->manager->display);
+	zc_target_add_source(&source->target, &view->base);
 	view->output = source;
 	view->raw = raw;
 	view->crop = want;
@@ -434,6 +435,14 @@ struct zc_output_source *zc_output_source_of(struct zc_source *source) {
 		return output_source_from_cursor(source);
 	}
 	return zc_output_source_from_source(source);
+}
+
+struct zc_output_source *zc_output_source_from_target(struct zc_target *target) {
+	if (target == NULL || target->type != ZC_TARGET_OUTPUT) {
+		return NULL;
+	}
+	struct zc_output_source *source = wl_container_of(target, source, target);
+	return source;
 }
 
 struct zc_source *zc_output_source_cursor(struct zc_output_source *source) {
@@ -557,7 +566,9 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 		return NULL;
 	}
 	wl_list_init(&source->views);
+	zc_target_init(&source->target, ZC_TARGET_OUTPUT);
 	zc_source_init(&source->cursor_base, &cursor_source_impl);
+	zc_target_add_source(&source->target, &source->cursor_base);
 	source->cursor_base.stats = &manager->engine->stats;
 	source->cursor_base.policy = &manager->policy;
 	source->cursor_base.loop = wl_display_get_event_loop(manager->display);
@@ -581,6 +592,7 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 	wl_signal_add(&output->events.present, &source->output_present);
 
 	wl_list_insert(&manager->output_sources, &source->link);
+	wl_list_insert(&manager->targets, &source->target.link);
 	source->view = zc_output_view_get(source, manager->options.raw_transform, NULL);
 	if (source->view == NULL) {
 		zc_output_source_destroy(source);
@@ -615,6 +627,7 @@ void zc_output_source_destroy(struct zc_output_source *source) {
 	wl_list_remove(&source->output_commit.link);
 	wl_list_remove(&source->output_present.link);
 	wl_list_remove(&source->link);
+	wl_list_remove(&source->target.link);
 	pixman_region32_fini(&source->pending_damage);
 	wlr_buffer_unlock(source->image);
 	wlr_buffer_unlock(source->cursor_image);

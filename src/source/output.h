@@ -25,6 +25,8 @@ struct zc_output_view {
 };
 
 struct zc_output_source {
+	/* The output as policy sees it: every view and the cursor source. */
+	struct zc_target target;
 	/* The view ext-image-capture-source hands out. */
 	struct zc_output_view *view;
 	struct wl_list views; /* zc_output_view.link */
@@ -51,9 +53,6 @@ struct zc_output_source {
 	struct wl_list copies; /* output_copy.link */
 	/* dma-buf part of the constraints, when the GPU path is on. */
 	struct zc_constraints dmabuf;
-
-	/* Allowed sessions alive on the output, for an indicator. */
-	int captures;
 
 	struct wlr_buffer *cursor_image;
 	int32_t cursor_hotspot_x, cursor_hotspot_y;
@@ -89,6 +88,8 @@ void zc_output_view_unref(struct zc_output_view *view);
 struct zc_source *zc_output_source_cursor(struct zc_output_source *source);
 /* The output source behind a view or a cursor source (NULL once gone). */
 struct zc_output_source *zc_output_source_of(struct zc_source *source);
+/* The output source a target is, or NULL when it is not an output. */
+struct zc_output_source *zc_output_source_from_target(struct zc_target *target);
 void zc_output_source_get_cursor(struct zc_output_source *source, struct zc_cursor_state *state);
 /*
  * The manager's engine is about to be replaced: copies the GPU still works
