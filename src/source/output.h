@@ -76,6 +76,10 @@ struct zc_cursor_state {
 	int32_t hotspot_x, hotspot_y;
 };
 
+/* The shm formats every output source offers. */
+#define ZC_OUTPUT_N_SHM_FORMATS 4
+extern const uint32_t zc_output_shm_formats[ZC_OUTPUT_N_SHM_FORMATS];
+
 /* NULL when source is not an output view or its output is gone. */
 struct zc_output_source *zc_output_source_from_source(struct zc_source *source);
 /*
@@ -91,6 +95,32 @@ struct zc_output_source *zc_output_source_of(struct zc_source *source);
 /* The output source a target is, or NULL when it is not an output. */
 struct zc_output_source *zc_output_source_from_target(struct zc_target *target);
 void zc_output_source_get_cursor(struct zc_output_source *source, struct zc_cursor_state *state);
+/* view.c */
+/* describe_buffer of every output source: any shm or dma-buf buffer wlroots knows. */
+bool zc_output_describe_buffer(struct zc_source *source, struct wl_resource *buffer,
+	struct zc_buffer_info *info);
+void zc_output_view_update_constraints(struct zc_output_view *view, bool force);
+/* Damage of the full view image, clipped and moved to the view's buffer. */
+void zc_output_view_damage(struct zc_output_view *view, pixman_region32_t *damage,
+	bool cursor_only);
+/* How the output buffer is turned into the view's image. */
+enum wl_output_transform zc_output_view_capture_transform(struct zc_output_view *view);
+/* The part of the full image the view shows. */
+struct wlr_box zc_output_view_area(struct zc_output_view *view);
+/* The cursor's box in the view's buffer, empty when it is not there. */
+struct wlr_box zc_output_view_cursor_box(struct zc_output_view *view);
+/* The output is going away: sessions stop, the view stays for its users. */
+void zc_output_view_detach(struct zc_output_view *view);
+/* Copies of image seq learn when it was shown (and may be reported). */
+void zc_output_source_set_copy_time(struct zc_output_source *source, uint32_t seq,
+	const struct timespec *when);
+/* Fails the copies in flight (gpu_only: those a GPU job writes) with reason. */
+void zc_output_source_fail_copies(struct zc_output_source *source, bool gpu_only,
+	enum zc_failure reason);
+
+/* cursor.c: sets up the cursor capture source. */
+void zc_output_cursor_init(struct zc_output_source *source);
+
 /*
  * The manager's engine is about to be replaced: copies the GPU still works
  * on fail with buffer_constraints, and the dma-buf constraints go.
