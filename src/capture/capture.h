@@ -92,8 +92,6 @@ struct zc_source_impl {
 	 */
 	void (*copy)(struct zc_source *source, struct zc_frame *frame,
 		const pixman_region32_t *region);
-	/* Cursor sessions changed (a paint_cursors session started or ended). */
-	void (*sessions_changed)(struct zc_source *source);
 };
 
 /*
@@ -198,7 +196,6 @@ struct zc_session {
 	struct wl_list frames; /* zc_frame.session_link, every live frame */
 
 	struct {
-		struct wl_signal destroy; /* struct zc_session * */
 		/* Stopped or destroyed before the policy answered. */
 		struct wl_signal cancel; /* struct zc_session * */
 	} events;
@@ -252,7 +249,6 @@ void zc_source_damage(struct zc_source *source, const pixman_region32_t *damage,
 	bool cursor_only);
 /* Damages everything for every session (e.g. after a geometry change). */
 void zc_source_damage_all(struct zc_source *source);
-bool zc_source_has_cursor_sessions(struct zc_source *source);
 
 void zc_constraints_finish(struct zc_constraints *constraints);
 bool zc_constraints_copy(struct zc_constraints *dst, const struct zc_constraints *src);

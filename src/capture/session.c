@@ -15,7 +15,6 @@ struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursor
 	pixman_region32_init(&session->damage);
 	wl_list_init(&session->frames);
 	wl_list_init(&session->written);
-	wl_signal_init(&session->events.destroy);
 	wl_signal_init(&session->events.cancel);
 	if (source == NULL) {
 		session->stopped = true;
@@ -28,9 +27,6 @@ struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursor
 	if (source->has_constraints) {
 		pixman_region32_init_rect(&session->damage, 0, 0,
 			source->constraints.width, source->constraints.height);
-	}
-	if (paint_cursors && source->impl->sessions_changed != NULL) {
-		source->impl->sessions_changed(source);
 	}
 	return session;
 }
@@ -240,16 +236,12 @@ static void session_detach(struct zc_session *session) {
 	session_end(session);
 	session_stop_pacing(session);
 	session_stop_retry(session);
-	struct zc_source *source = session->source;
 	wl_list_remove(&session->link);
 	wl_list_init(&session->link);
 	session->source = NULL;
 	/* The counters belong to the source's manager, which may go first. */
 	session->stats = NULL;
 	session->stopped = true;
-	if (session->paint_cursors && source->impl->sessions_changed != NULL) {
-		source->impl->sessions_changed(source);
-	}
 }
 
 void zc_session_stop(struct zc_session *session) {
@@ -265,7 +257,6 @@ void zc_session_destroy(struct zc_session *session) {
 	if (session == NULL) {
 		return;
 	}
-	wl_signal_emit(&session->events.destroy, session);
 	session_fail_frame(session);
 	if (!session->stopped) {
 		session_detach(session);

@@ -87,13 +87,3 @@ void zc_source_damage_all(struct zc_source *source) {
 	zc_source_damage(source, &all, false);
 	pixman_region32_fini(&all);
 }
-
-bool zc_source_has_cursor_sessions(struct zc_source *source) {
-	struct zc_session *session;
-	wl_list_for_each(session, &source->sessions, link) {
-		if (session->paint_cursors) {
-			return true;
-		}
-	}
-	return false;
-}
