@@ -85,16 +85,6 @@ void zc_capture_manager_get_stats(struct zc_capture_manager *manager,
 	*stats = manager->engine->stats;
 }
 
-struct zc_output_source *zc_capture_manager_find_output(struct zc_capture_manager *manager,
-		struct wlr_output *output) {
-	struct zc_output_source *source;
-	wl_list_for_each(source, &manager->output_sources, link) {
-		if (source->output == output) {
-			return source;
-		}
-	}
-	return NULL;
-}
 
 void zc_capture_manager_inject_fault(struct zc_capture_manager *manager,
 		enum zc_fault fault, int count) {

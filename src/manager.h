@@ -38,9 +38,6 @@ struct zc_capture_manager {
 void zc_capture_manager_init_policy(struct zc_capture_manager *manager);
 void zc_capture_manager_finish_policy(struct zc_capture_manager *manager);
 
-/* The output source of a wlr_output, or NULL. */
-struct zc_output_source *zc_capture_manager_find_output(struct zc_capture_manager *manager,
-	struct wlr_output *output);
 
 /* Globals, one pair per protocol file; finish is safe after a failed init. */
 bool zc_ext_source_manager_init(struct zc_capture_manager *manager);

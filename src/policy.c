@@ -272,7 +272,7 @@ void zc_capture_manager_revoke(struct zc_capture_manager *manager, struct wl_cli
 		zc_capture_manager_revoke_target(manager, client, NULL);
 		return;
 	}
-	struct zc_output_source *source = zc_capture_manager_find_output(manager, output);
+	struct zc_output_source *source = zc_output_source_find(manager, output);
 	if (source != NULL) {
 		zc_capture_manager_revoke_target(manager, client, zc_output_source_get_target(source));
 	}

@@ -86,7 +86,7 @@ static void source_manager_handle_create_source(struct wl_client *client,
 	struct wlr_output *output = wlr_output_from_resource(output_resource);
 	struct zc_output_source *output_source = NULL;
 	if (manager != NULL && output != NULL) {
-		output_source = zc_capture_manager_find_output(manager, output);
+		output_source = zc_output_source_find(manager, output);
 	}
 	if (output_source == NULL) {
 		wlr_log(WLR_DEBUG, "zerocap: capture source requested for an output that "

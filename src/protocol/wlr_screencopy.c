@@ -333,7 +333,7 @@ static void capture(struct wl_client *client, struct wl_resource *manager_resour
 	struct wlr_output *output = wlr_output_from_resource(output_resource);
 	struct zc_output_source *source = NULL;
 	if (manager != NULL && output != NULL && output->enabled) {
-		source = zc_capture_manager_find_output(manager, output);
+		source = zc_output_source_find(manager, output);
 	}
 	struct wlr_box box = {0};
 	if (source != NULL) {

@@ -110,13 +110,32 @@ static void handle_output_present(struct wl_listener *listener, void *data) {
 	zc_output_source_set_copy_time(source, source->image_seq, &when);
 }
 
-static void handle_output_destroy(struct wl_listener *listener, void *data) {
-	struct zc_output_source *source = wl_container_of(listener, source, output_destroy);
+static void handle_addon_destroy(struct wlr_addon *addon) {
+	struct zc_output_source *source = wl_container_of(addon, source, addon);
 	zc_output_source_destroy(source);
+}
+
+static const struct wlr_addon_interface addon_impl = {
+	.name = "zerocap-output-source",
+	.destroy = handle_addon_destroy,
+};
+
+struct zc_output_source *zc_output_source_find(struct zc_capture_manager *manager,
+		struct wlr_output *output) {
+	struct wlr_addon *addon = wlr_addon_find(&output->addons, manager, &addon_impl);
+	if (addon == NULL) {
+		return NULL;
+	}
+	struct zc_output_source *source = wl_container_of(addon, source, addon);
+	return source;
 }
 
 struct zc_output_source *zc_output_source_create(struct zc_capture_manager *manager,
 		struct wlr_output *output) {
+	if (zc_output_source_find(manager, output) != NULL) {
+		wlr_log(WLR_ERROR, "zerocap: %s is capturable already", output->name);
+		return NULL;
+	}
 	struct zc_output_source *source = calloc(1, sizeof(*source));
 	if (source == NULL) {
 		wlr_log(WLR_ERROR, "zerocap: out of memory");
@@ -134,8 +153,7 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 		wlr_log(WLR_ERROR, "zerocap: no dma-buf constraints for %s", output->name);
 	}
 
-	source->output_destroy.notify = handle_output_destroy;
-	wl_signal_add(&output->events.destroy, &source->output_destroy);
+	wlr_addon_init(&source->addon, &output->addons, manager, &addon_impl);
 	source->output_precommit.notify = handle_output_precommit;
 	wl_signal_add(&output->events.precommit, &source->output_precommit);
 	source->output_commit.notify = handle_output_commit;
@@ -166,7 +184,7 @@ void zc_output_source_destroy(struct zc_output_source *source) {
 	zc_output_source_fail_copies(source, false, ZC_FAILURE_STOPPED);
 	source->dmabuf.shm_formats = NULL;
 	zc_constraints_finish(&source->dmabuf);
-	wl_list_remove(&source->output_destroy.link);
+	wlr_addon_finish(&source->addon);
 	wl_list_remove(&source->output_precommit.link);
 	wl_list_remove(&source->output_commit.link);
 	wl_list_remove(&source->output_present.link);

@@ -2,6 +2,7 @@
 #define ZC_SOURCE_OUTPUT_H
 
 #include <wlr/types/wlr_output.h>
+#include <wlr/util/addon.h>
 #include <wlr/util/box.h>
 #include "capture/capture.h"
 
@@ -63,7 +64,8 @@ struct zc_output_source {
 		struct wl_signal cursor_update; /* NULL */
 	} events;
 
-	struct wl_listener output_destroy;
+	/* On the output, owned by the manager: finds the source, dies with the output. */
+	struct wlr_addon addon;
 	struct wl_listener output_precommit;
 	struct wl_listener output_commit;
 	struct wl_listener output_present;
@@ -79,6 +81,10 @@ struct zc_cursor_state {
 /* The shm formats every output source offers. */
 #define ZC_OUTPUT_N_SHM_FORMATS 4
 extern const uint32_t zc_output_shm_formats[ZC_OUTPUT_N_SHM_FORMATS];
+
+/* The manager's source of output, or NULL. */
+struct zc_output_source *zc_output_source_find(struct zc_capture_manager *manager,
+	struct wlr_output *output);
 
 /* NULL when source is not an output view or its output is gone. */
 struct zc_output_source *zc_output_source_from_source(struct zc_source *source);
