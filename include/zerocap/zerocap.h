@@ -65,30 +65,6 @@ struct zc_capture_manager_options {
 	bool no_wlr_screencopy;
 };
 
-/* Counters exposed for tests and benchmarks; they only ever grow. */
-struct zc_capture_stats {
-	uint64_t frames_ready;
-	uint64_t frames_failed;
-	uint64_t bytes_written;     /* pixel bytes written into client buffers */
-	uint64_t cpu_pixel_reads;   /* glReadPixels calls reading source pixels to the CPU */
-	uint64_t gpu_blits;         /* draws straight into client dma-bufs */
-	/*
-	 * The longest time one copy of an output image took on the compositor
-	 * thread, in ns: the whole CPU copy for shm buffers; for GPU copies the
-	 * import and draw submission (the GPU works on after it; a read back
-	 * finished when its fence signals is not in it). A maximum, not a sum.
-	 */
-	uint64_t max_copy_ns;
-	/*
-	 * GPU copies (dma-buf draws and asynchronous read backs) that finished,
-	 * and the sum of their times from submission to the compositor seeing
-	 * the fence signalled, in ns: the GPU's time plus the watching step (a
-	 * fence fd wakes the event loop at once; a polled fence up to 1 ms late).
-	 */
-	uint64_t gpu_jobs;
-	uint64_t gpu_wait_ns;
-};
-
 /*
  * Creates the manager and its globals. options may be NULL. renderer is the
  * wlr_renderer the compositor renders its outputs with (pixman or GLES2).
@@ -108,8 +84,6 @@ ZC_API void zc_capture_manager_destroy(struct zc_capture_manager *manager);
  */
 ZC_API void zc_capture_manager_set_renderer(struct zc_capture_manager *manager,
 	struct wlr_renderer *renderer);
-ZC_API void zc_capture_manager_get_stats(struct zc_capture_manager *manager,
-	struct zc_capture_stats *stats);
 
 /*
  * Makes an output capturable. The source watches the output's commits,
@@ -142,21 +116,6 @@ ZC_API void zc_output_source_set_cursor_image(struct zc_output_source *source,
 ZC_API void zc_output_source_move_cursor(struct zc_output_source *source,
 	bool visible, double x, double y);
 
-/*
- * Fault injection, for tests: the next count times the named step runs it
- * fails as if the system had failed it. Every fault ends in a failed frame
- * (or stopped session) and a log line, never in a crash.
- */
-enum zc_fault {
-	ZC_FAULT_ALLOC, /* memory for a copy */
-	ZC_FAULT_CPU_COPY, /* CPU access to the client's buffer */
-	ZC_FAULT_READ_BACK, /* reading the output buffer back (GLES2 shm path) */
-	ZC_FAULT_IMPORT, /* importing the client's dma-buf into EGL */
-	ZC_FAULT_FENCE, /* creating the GPU fence */
-	ZC_FAULT_COUNT,
-};
-ZC_API void zc_capture_manager_inject_fault(struct zc_capture_manager *manager,
-	enum zc_fault fault, int count);
 
 /*
  * Policy: who may capture what.

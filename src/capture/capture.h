@@ -22,6 +22,7 @@
 #include <sys/types.h>
 #include <time.h>
 #include <wayland-server-core.h>
+#include <zerocap/testing.h>
 #include <zerocap/zerocap.h>
 
 struct zc_source;
