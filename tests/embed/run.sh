@@ -11,7 +11,7 @@ shot=$3
 work=$(mktemp -d /tmp/zerocap-embed.XXXXXX)
 pid=
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
+	if [ -n "$pid" ]; then kill "$pid" 2>/dev/null; wait "$pid" 2>/dev/null || :; fi
 	rm -rf "$work"
 }
 trap cleanup EXIT INT TERM
