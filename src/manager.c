@@ -24,25 +24,23 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 	wl_list_init(&manager->output_sources);
 	wl_list_init(&manager->targets);
 	zc_capture_manager_init_policy(manager);
-	manager->engine = zc_render_engine_create(renderer, wl_display_get_event_loop(display));
-
-	bool ok = manager->engine != NULL;
-	ok = ok && zc_ext_source_manager_init(manager);
-	ok = zc_ext_copy_manager_init(manager) && ok;
-	ok = zc_wlr_screencopy_init(manager) && ok;
-	if (!ok) {
-		wlr_log(WLR_ERROR, "zerocap: failed to create capture globals");
-		zc_ext_source_manager_finish(manager);
-		zc_ext_copy_manager_finish(manager);
-		zc_wlr_screencopy_finish(manager);
-		zc_capture_manager_finish_policy(manager);
-		zc_render_engine_destroy(manager->engine);
-		free(manager);
-		return NULL;
-	}
-
+	/* Before the globals' own: the manager takes them down with it. */
 	manager->display_destroy.notify = handle_display_destroy;
 	wl_display_add_destroy_listener(display, &manager->display_destroy);
+
+	manager->engine = zc_render_engine_create(renderer, wl_display_get_event_loop(display));
+	manager->source_manager = zc_ext_source_manager_create(manager);
+	manager->copy_manager = zc_ext_copy_manager_create(display);
+	if (!manager->options.no_wlr_screencopy) {
+		manager->screencopy = zc_wlr_screencopy_create(manager);
+	}
+	if (manager->engine == NULL || manager->source_manager == NULL ||
+			manager->copy_manager == NULL ||
+			(!manager->options.no_wlr_screencopy && manager->screencopy == NULL)) {
+		wlr_log(WLR_ERROR, "zerocap: failed to create capture globals");
+		zc_capture_manager_destroy(manager);
+		return NULL;
+	}
 	return manager;
 }
 
@@ -54,9 +52,9 @@ void zc_capture_manager_destroy(struct zc_capture_manager *manager) {
 	wl_list_for_each_safe(source, tmp, &manager->output_sources, link) {
 		zc_output_source_destroy(source);
 	}
-	zc_ext_source_manager_finish(manager);
-	zc_ext_copy_manager_finish(manager);
-	zc_wlr_screencopy_finish(manager);
+	zc_ext_source_manager_destroy(manager->source_manager);
+	zc_ext_copy_manager_destroy(manager->copy_manager);
+	zc_wlr_screencopy_destroy(manager->screencopy);
 	zc_capture_manager_finish_policy(manager);
 	zc_render_engine_destroy(manager->engine);
 	wl_list_remove(&manager->display_destroy.link);

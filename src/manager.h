@@ -4,6 +4,7 @@
 #include <wayland-server-core.h>
 #include <zerocap/zerocap.h>
 #include "capture/capture.h"
+#include "protocol/protocol.h"
 
 struct zc_capture_manager {
 	struct wl_display *display;
@@ -26,25 +27,15 @@ struct zc_capture_manager {
 	struct wl_list output_sources; /* zc_output_source.link */
 	struct wl_list targets; /* zc_target.link: everything capturable */
 
-	struct wl_global *source_manager_global;
-	struct wl_list source_manager_resources;
-	struct wl_global *copy_manager_global;
-	struct wl_global *screencopy_global; /* NULL when turned off */
-	struct wl_list screencopy_resources;
-	struct wl_list screencopy_sessions; /* kept per client, see wlr_screencopy.c */
+	/* The protocol globals (protocol/protocol.h); screencopy NULL when off. */
+	struct zc_ext_source_manager *source_manager;
+	struct zc_ext_copy_manager *copy_manager;
+	struct zc_wlr_screencopy *screencopy;
 	struct wl_listener display_destroy;
 };
 
 void zc_capture_manager_init_policy(struct zc_capture_manager *manager);
 void zc_capture_manager_finish_policy(struct zc_capture_manager *manager);
 
-
-/* Globals, one pair per protocol file; finish is safe after a failed init. */
-bool zc_ext_source_manager_init(struct zc_capture_manager *manager);
-void zc_ext_source_manager_finish(struct zc_capture_manager *manager);
-bool zc_ext_copy_manager_init(struct zc_capture_manager *manager);
-void zc_ext_copy_manager_finish(struct zc_capture_manager *manager);
-bool zc_wlr_screencopy_init(struct zc_capture_manager *manager);
-void zc_wlr_screencopy_finish(struct zc_capture_manager *manager);
 
 #endif

@@ -30,8 +30,12 @@ bool zc_client_get_info(struct wl_client *client, struct zc_client_info *info) {
 
 static bool is_capture_global(struct zc_capture_manager *manager,
 		const struct wl_global *global) {
-	return global != NULL && (global == manager->source_manager_global ||
-		global == manager->copy_manager_global || global == manager->screencopy_global);
+	if (global == NULL) {
+		return false;
+	}
+	return (manager->source_manager != NULL && global == manager->source_manager->base.global) ||
+		(manager->copy_manager != NULL && global == manager->copy_manager->base.global) ||
+		(manager->screencopy != NULL && global == manager->screencopy->base.global);
 }
 
 bool zc_capture_manager_filter_global(struct zc_capture_manager *manager,

@@ -4,8 +4,8 @@
  * Lifetimes: an ext_image_capture_source_v1 resource points at a zc_source
  * until either dies; when the source goes away first (output removed) the
  * resource stays inert and sessions created from it start stopped. The
- * manager resources carry the zc_capture_manager, cleared when it is
- * destroyed.
+ * manager resources carry the zc_capture_manager, cleared when the global
+ * goes (with the manager, or with the display).
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -110,32 +110,43 @@ static const struct ext_output_image_capture_source_manager_v1_interface source_
 
 static void source_manager_bind(struct wl_client *client, void *data, uint32_t version,
 		uint32_t id) {
-	struct zc_capture_manager *manager = data;
+	struct zc_ext_source_manager *source_manager = data;
 	struct wl_resource *resource = wl_resource_create(client,
 		&ext_output_image_capture_source_manager_v1_interface, version, id);
 	if (resource == NULL) {
 		wl_client_post_no_memory(client);
 		return;
 	}
-	wl_resource_set_implementation(resource, &source_manager_impl, manager,
+	wl_resource_set_implementation(resource, &source_manager_impl, source_manager->manager,
 		zc_resource_unlink);
-	zc_resource_list_add(&manager->source_manager_resources, resource);
+	zc_global_add_resource(&source_manager->base, resource);
 }
 
-bool zc_ext_source_manager_init(struct zc_capture_manager *manager) {
-	wl_list_init(&manager->source_manager_resources);
-	manager->source_manager_global = wl_global_create(manager->display,
-		&ext_output_image_capture_source_manager_v1_interface, SOURCE_MANAGER_VERSION,
-		manager, source_manager_bind);
-	return manager->source_manager_global != NULL;
+static void source_manager_destroy_global(struct zc_global *global) {
+	struct zc_ext_source_manager *source_manager =
+		wl_container_of(global, source_manager, base);
+	zc_ext_source_manager_destroy(source_manager);
 }
 
-void zc_ext_source_manager_finish(struct zc_capture_manager *manager) {
-	if (manager->source_manager_global == NULL) {
+struct zc_ext_source_manager *zc_ext_source_manager_create(struct zc_capture_manager *manager) {
+	struct zc_ext_source_manager *source_manager = calloc(1, sizeof(*source_manager));
+	if (source_manager == NULL) {
+		return NULL;
+	}
+	source_manager->manager = manager;
+	if (!zc_global_init(&source_manager->base, manager->display,
+			&ext_output_image_capture_source_manager_v1_interface, SOURCE_MANAGER_VERSION,
+			source_manager, source_manager_bind, source_manager_destroy_global)) {
+		zc_ext_source_manager_destroy(source_manager);
+		return NULL;
+	}
+	return source_manager;
+}
+
+void zc_ext_source_manager_destroy(struct zc_ext_source_manager *source_manager) {
+	if (source_manager == NULL) {
 		return;
 	}
-	/* Bound resources outlive the global: they become inert. */
-	zc_resource_list_make_inert(&manager->source_manager_resources);
-	wl_global_destroy(manager->source_manager_global);
-	manager->source_manager_global = NULL;
+	zc_global_finish(&source_manager->base);
+	free(source_manager);
 }

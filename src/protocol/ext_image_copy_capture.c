@@ -514,16 +514,29 @@ static void manager_bind(struct wl_client *client, void *data, uint32_t version,
 	wl_resource_set_implementation(resource, &manager_impl, NULL, NULL);
 }
 
-bool zc_ext_copy_manager_init(struct zc_capture_manager *manager) {
-	manager->copy_manager_global = wl_global_create(manager->display,
-		&ext_image_copy_capture_manager_v1_interface, COPY_MANAGER_VERSION, manager,
-		manager_bind);
-	return manager->copy_manager_global != NULL;
+static void copy_manager_destroy_global(struct zc_global *global) {
+	struct zc_ext_copy_manager *copy_manager = wl_container_of(global, copy_manager, base);
+	zc_ext_copy_manager_destroy(copy_manager);
 }
 
-void zc_ext_copy_manager_finish(struct zc_capture_manager *manager) {
-	if (manager->copy_manager_global != NULL) {
-		wl_global_destroy(manager->copy_manager_global);
-		manager->copy_manager_global = NULL;
+struct zc_ext_copy_manager *zc_ext_copy_manager_create(struct wl_display *display) {
+	struct zc_ext_copy_manager *copy_manager = calloc(1, sizeof(*copy_manager));
+	if (copy_manager == NULL) {
+		return NULL;
 	}
+	if (!zc_global_init(&copy_manager->base, display,
+			&ext_image_copy_capture_manager_v1_interface, COPY_MANAGER_VERSION, copy_manager,
+			manager_bind, copy_manager_destroy_global)) {
+		zc_ext_copy_manager_destroy(copy_manager);
+		return NULL;
+	}
+	return copy_manager;
+}
+
+void zc_ext_copy_manager_destroy(struct zc_ext_copy_manager *copy_manager) {
+	if (copy_manager == NULL) {
+		return;
+	}
+	zc_global_finish(&copy_manager->base);
+	free(copy_manager);
 }

@@ -18,7 +18,8 @@
  * region for every frame would otherwise pile up sessions and views until
  * it hits the session limit), the least recently used going first; its
  * next copy_with_damage there reports everything as damaged. Manager
- * resources are inert once the zc_capture_manager is gone.
+ * resources are inert once the global is gone (with the zc_capture_manager,
+ * or with the display).
  */
 #include <assert.h>
 #include <drm_fourcc.h>
@@ -42,7 +43,7 @@
 #define DRM_FORMAT DRM_FORMAT_XRGB8888
 
 struct kept_session {
-	struct wl_list link; /* zc_capture_manager.screencopy_sessions, last used first */
+	struct wl_list link; /* zc_wlr_screencopy.sessions, last used first */
 	struct wl_client *client;
 	struct zc_output_view *view;
 	bool cursor;
@@ -52,7 +53,7 @@ struct kept_session {
 
 struct sc_frame {
 	struct wl_resource *resource;
-	struct zc_capture_manager *manager;
+	struct zc_wlr_screencopy *screencopy;
 	struct zc_output_view *view; /* NULL when the frame failed at creation */
 	bool cursor;
 	bool used;
@@ -97,10 +98,10 @@ static void handle_client_destroy(struct wl_listener *listener, void *data) {
 }
 
 /* Makes room for one more kept session of client: drops its oldest idle ones. */
-static void kept_sessions_trim(struct zc_capture_manager *manager, struct wl_client *client) {
+static void kept_sessions_trim(struct zc_wlr_screencopy *screencopy, struct wl_client *client) {
 	int n = 0;
 	struct kept_session *kept, *tmp;
-	wl_list_for_each_safe(kept, tmp, &manager->screencopy_sessions, link) {
+	wl_list_for_each_safe(kept, tmp, &screencopy->sessions, link) {
 		if (kept->client != client) {
 			continue;
 		}
@@ -111,17 +112,17 @@ static void kept_sessions_trim(struct zc_capture_manager *manager, struct wl_cli
 	}
 }
 
-static struct zc_session *kept_session_get(struct zc_capture_manager *manager,
+static struct zc_session *kept_session_get(struct zc_wlr_screencopy *screencopy,
 		struct wl_client *client, struct zc_output_view *view, bool cursor) {
 	struct kept_session *kept;
-	wl_list_for_each(kept, &manager->screencopy_sessions, link) {
+	wl_list_for_each(kept, &screencopy->sessions, link) {
 		if (kept->client == client && kept->view == view && kept->cursor == cursor) {
 			wl_list_remove(&kept->link);
-			wl_list_insert(&manager->screencopy_sessions, &kept->link);
+			wl_list_insert(&screencopy->sessions, &kept->link);
 			return kept->session;
 		}
 	}
-	kept_sessions_trim(manager, client);
+	kept_sessions_trim(screencopy, client);
 	kept = calloc(1, sizeof(*kept));
 	if (kept == NULL) {
 		return NULL;
@@ -137,7 +138,7 @@ static struct zc_session *kept_session_get(struct zc_capture_manager *manager,
 	kept->cursor = cursor;
 	kept->client_destroy.notify = handle_client_destroy;
 	wl_client_add_destroy_listener(client, &kept->client_destroy);
-	wl_list_insert(&manager->screencopy_sessions, &kept->link);
+	wl_list_insert(&screencopy->sessions, &kept->link);
 	zc_session_start(kept->session);
 	return kept->session;
 }
@@ -206,7 +207,7 @@ static void frame_copy(struct wl_resource *resource, struct wl_resource *buffer,
 	/* A view keeps its output only while the manager lives. */
 	struct zc_session *session = NULL;
 	if (frame->view->output != NULL) {
-		session = kept_session_get(frame->manager, wl_resource_get_client(resource),
+		session = kept_session_get(frame->screencopy, wl_resource_get_client(resource),
 			frame->view, frame->cursor);
 	}
 	struct wl_client *client = wl_resource_get_client(resource);
@@ -311,7 +312,8 @@ static struct wlr_box buffer_region(struct wlr_output *output, const struct wlr_
 static void capture(struct wl_client *client, struct wl_resource *manager_resource,
 		uint32_t id, int32_t overlay_cursor, struct wl_resource *output_resource,
 		const struct wlr_box *logical) {
-	struct zc_capture_manager *manager = wl_resource_get_user_data(manager_resource);
+	struct zc_wlr_screencopy *screencopy = wl_resource_get_user_data(manager_resource);
+	struct zc_capture_manager *manager = screencopy != NULL ? screencopy->manager : NULL;
 	struct sc_frame *frame = calloc(1, sizeof(*frame));
 	if (frame == NULL) {
 		wl_client_post_no_memory(client);
@@ -327,7 +329,7 @@ static void capture(struct wl_client *client, struct wl_resource *manager_resour
 	}
 	wl_resource_set_implementation(frame->resource, &frame_impl, frame,
 		frame_resource_destroy);
-	frame->manager = manager;
+	frame->screencopy = screencopy;
 	frame->cursor = overlay_cursor != 0;
 
 	struct wlr_output *output = wlr_output_from_resource(output_resource);
@@ -385,36 +387,46 @@ static const struct zwlr_screencopy_manager_v1_interface manager_impl = {
 };
 
 static void manager_bind(struct wl_client *client, void *data, uint32_t version, uint32_t id) {
-	struct zc_capture_manager *manager = data;
+	struct zc_wlr_screencopy *screencopy = data;
 	struct wl_resource *resource = wl_resource_create(client,
 		&zwlr_screencopy_manager_v1_interface, version, id);
 	if (resource == NULL) {
 		wl_client_post_no_memory(client);
 		return;
 	}
-	wl_resource_set_implementation(resource, &manager_impl, manager, zc_resource_unlink);
-	zc_resource_list_add(&manager->screencopy_resources, resource);
+	wl_resource_set_implementation(resource, &manager_impl, screencopy, zc_resource_unlink);
+	zc_global_add_resource(&screencopy->base, resource);
 }
 
-bool zc_wlr_screencopy_init(struct zc_capture_manager *manager) {
-	wl_list_init(&manager->screencopy_resources);
-	wl_list_init(&manager->screencopy_sessions);
-	if (manager->options.no_wlr_screencopy) {
-		return true;
+static void screencopy_destroy_global(struct zc_global *global) {
+	struct zc_wlr_screencopy *screencopy = wl_container_of(global, screencopy, base);
+	zc_wlr_screencopy_destroy(screencopy);
+}
+
+struct zc_wlr_screencopy *zc_wlr_screencopy_create(struct zc_capture_manager *manager) {
+	struct zc_wlr_screencopy *screencopy = calloc(1, sizeof(*screencopy));
+	if (screencopy == NULL) {
+		return NULL;
 	}
-	manager->screencopy_global = wl_global_create(manager->display,
-		&zwlr_screencopy_manager_v1_interface, SCREENCOPY_VERSION, manager, manager_bind);
-	return manager->screencopy_global != NULL;
+	screencopy->manager = manager;
+	wl_list_init(&screencopy->sessions);
+	if (!zc_global_init(&screencopy->base, manager->display,
+			&zwlr_screencopy_manager_v1_interface, SCREENCOPY_VERSION, screencopy,
+			manager_bind, screencopy_destroy_global)) {
+		zc_wlr_screencopy_destroy(screencopy);
+		return NULL;
+	}
+	return screencopy;
 }
 
-void zc_wlr_screencopy_finish(struct zc_capture_manager *manager) {
+void zc_wlr_screencopy_destroy(struct zc_wlr_screencopy *screencopy) {
+	if (screencopy == NULL) {
+		return;
+	}
 	struct kept_session *kept, *tmp;
-	wl_list_for_each_safe(kept, tmp, &manager->screencopy_sessions, link) {
+	wl_list_for_each_safe(kept, tmp, &screencopy->sessions, link) {
 		kept_session_destroy(kept);
 	}
-	zc_resource_list_make_inert(&manager->screencopy_resources);
-	if (manager->screencopy_global != NULL) {
-		wl_global_destroy(manager->screencopy_global);
-		manager->screencopy_global = NULL;
-	}
+	zc_global_finish(&screencopy->base);
+	free(screencopy);
 }
