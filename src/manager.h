@@ -6,14 +6,12 @@
 #include "capture/capture.h"
 #include "protocol/protocol.h"
 
-struct zc_capture_manager {
-	struct wl_display *display;
-	struct zc_capture_manager_options options;
-	struct zc_render_engine *engine;
-	double max_fps; /* default pacing of new sessions; 0: none */
-
-	/* policy.c */
-	struct zc_policy policy;
+/*
+ * policy.c's state: what the compositor said about who may capture, and
+ * the per-client session limit. base is what the capture core asks.
+ */
+struct zc_manager_policy {
+	struct zc_policy base;
 	zc_client_filter_func client_filter;
 	void *client_filter_data;
 	bool installed_global_filter;
@@ -24,6 +22,15 @@ struct zc_capture_manager {
 	/* The session limit's log line: at most one a second. */
 	uint64_t limit_logged_ns;
 	unsigned limit_hits_unlogged;
+};
+
+struct zc_capture_manager {
+	struct wl_display *display;
+	struct zc_capture_manager_options options;
+	struct zc_render_engine *engine;
+	double max_fps; /* default pacing of new sessions; 0: none */
+
+	struct zc_manager_policy policy;
 	struct wl_list output_sources; /* zc_output_source.link */
 	struct wl_list targets; /* zc_target.link: everything capturable */
 

@@ -40,13 +40,13 @@ static bool is_capture_global(struct zc_capture_manager *manager,
 
 bool zc_capture_manager_filter_global(struct zc_capture_manager *manager,
 		const struct wl_client *client, const struct wl_global *global) {
-	if (manager->client_filter == NULL || !is_capture_global(manager, global)) {
+	if (manager->policy.client_filter == NULL || !is_capture_global(manager, global)) {
 		return true;
 	}
 	struct wl_client *c = (struct wl_client *)client;
 	struct zc_client_info info;
 	zc_client_get_info(c, &info);
-	return manager->client_filter(c, &info, manager->client_filter_data);
+	return manager->policy.client_filter(c, &info, manager->policy.client_filter_data);
 }
 
 static bool display_global_filter(const struct wl_client *client,
@@ -56,9 +56,9 @@ static bool display_global_filter(const struct wl_client *client,
 
 void zc_capture_manager_set_client_filter(struct zc_capture_manager *manager,
 		zc_client_filter_func filter, void *data) {
-	manager->client_filter = filter;
-	manager->client_filter_data = data;
-	manager->installed_global_filter = filter != NULL;
+	manager->policy.client_filter = filter;
+	manager->policy.client_filter_data = data;
+	manager->policy.installed_global_filter = filter != NULL;
 	wl_display_set_global_filter(manager->display, filter != NULL ? display_global_filter : NULL,
 		filter != NULL ? manager : NULL);
 }
@@ -100,13 +100,13 @@ static void set_captured(struct zc_capture_manager *manager, struct zc_target *t
 	bool was = target->captures > 0;
 	target->captures += delta;
 	bool is = target->captures > 0;
-	if (was != is && manager->activity_handler != NULL) {
+	if (was != is && manager->policy.activity_handler != NULL) {
 		struct zc_capture_activity activity = {
 			.target = target_to_public(target),
 			.output = zc_capture_target_get_output(target_to_public(target)),
 			.active = is,
 		};
-		manager->activity_handler(&activity, manager->activity_data);
+		manager->policy.activity_handler(&activity, manager->policy.activity_data);
 	}
 }
 
@@ -143,19 +143,19 @@ static void log_session_limit(struct zc_capture_manager *manager) {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	uint64_t now = (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-	if (manager->limit_logged_ns != 0 && now - manager->limit_logged_ns < 1000000000u) {
-		manager->limit_hits_unlogged++;
+	if (manager->policy.limit_logged_ns != 0 && now - manager->policy.limit_logged_ns < 1000000000u) {
+		manager->policy.limit_hits_unlogged++;
 		return;
 	}
 	wlr_log(WLR_ERROR, "zerocap: a client asked for more than %d capture sessions; "
 		"stopping the new one (and %u more since the last such line)",
-		MAX_SESSIONS_PER_CLIENT, manager->limit_hits_unlogged);
-	manager->limit_logged_ns = now;
-	manager->limit_hits_unlogged = 0;
+		MAX_SESSIONS_PER_CLIENT, manager->policy.limit_hits_unlogged);
+	manager->policy.limit_logged_ns = now;
+	manager->policy.limit_hits_unlogged = 0;
 }
 
 static void policy_request(struct zc_policy *policy, struct zc_session *session) {
-	struct zc_capture_manager *manager = wl_container_of(policy, manager, policy);
+	struct zc_capture_manager *manager = wl_container_of(policy, manager, policy.base);
 	zc_session_set_max_fps(session, manager->max_fps);
 	if (session->client != NULL) {
 		struct client_count count = {.client = session->client};
@@ -166,41 +166,41 @@ static void policy_request(struct zc_policy *policy, struct zc_session *session)
 			return;
 		}
 	}
-	if (manager->request_handler == NULL) {
+	if (manager->policy.request_handler == NULL) {
 		zc_capture_request_allow((struct zc_capture_request *)session);
 		return;
 	}
-	manager->request_handler((struct zc_capture_request *)session, manager->request_data);
+	manager->policy.request_handler((struct zc_capture_request *)session, manager->policy.request_data);
 }
 
 static void policy_ended(struct zc_policy *policy, struct zc_session *session) {
-	struct zc_capture_manager *manager = wl_container_of(policy, manager, policy);
+	struct zc_capture_manager *manager = wl_container_of(policy, manager, policy.base);
 	if (session->permitted) {
 		set_captured(manager, session->source->target, -1);
 	}
 }
 
 void zc_capture_manager_init_policy(struct zc_capture_manager *manager) {
-	manager->policy.request = policy_request;
-	manager->policy.ended = policy_ended;
+	manager->policy.base.request = policy_request;
+	manager->policy.base.ended = policy_ended;
 }
 
 void zc_capture_manager_finish_policy(struct zc_capture_manager *manager) {
-	if (manager->installed_global_filter) {
+	if (manager->policy.installed_global_filter) {
 		wl_display_set_global_filter(manager->display, NULL, NULL);
 	}
 }
 
 void zc_capture_manager_set_request_handler(struct zc_capture_manager *manager,
 		zc_capture_request_func handler, void *data) {
-	manager->request_handler = handler;
-	manager->request_data = data;
+	manager->policy.request_handler = handler;
+	manager->policy.request_data = data;
 }
 
 void zc_capture_manager_set_activity_handler(struct zc_capture_manager *manager,
 		zc_capture_activity_func handler, void *data) {
-	manager->activity_handler = handler;
-	manager->activity_data = data;
+	manager->policy.activity_handler = handler;
+	manager->policy.activity_data = data;
 }
 
 struct wl_client *zc_capture_request_get_client(struct zc_capture_request *request) {
@@ -237,7 +237,7 @@ void zc_capture_request_allow(struct zc_capture_request *request) {
 		return;
 	}
 	struct zc_capture_manager *manager =
-		wl_container_of(session->source->policy, manager, policy);
+		wl_container_of(session->source->policy, manager, policy.base);
 	set_captured(manager, session->source->target, +1);
 	zc_session_permit(session, true);
 }

@@ -347,7 +347,7 @@ static bool cursor_session_allowed(struct ext_cursor_session *cursor) {
 	if (cursor->source == NULL) {
 		return false;
 	}
-	if (cursor->source->manager->request_handler == NULL) {
+	if (cursor->source->manager->policy.request_handler == NULL) {
 		return true;
 	}
 	struct zc_session *session = cursor->session != NULL ? cursor->session->session : NULL;

@@ -107,7 +107,7 @@ void zc_output_cursor_init(struct zc_output_source *source) {
 	zc_source_init(&source->cursor_base, &cursor_source_impl);
 	zc_target_add_source(&source->target, &source->cursor_base);
 	source->cursor_base.stats = &manager->engine->stats;
-	source->cursor_base.policy = &manager->policy;
+	source->cursor_base.policy = &manager->policy.base;
 	source->cursor_base.loop = wl_display_get_event_loop(manager->display);
 	wl_signal_init(&source->events.cursor_update);
 }

@@ -332,7 +332,7 @@ struct zc_output_view *zc_output_view_get(struct zc_output_source *source, bool 
 	}
 	zc_source_init(&view->base, &view_impl);
 	view->base.stats = &source->manager->engine->stats;
-	view->base.policy = &source->manager->policy;
+	view->base.policy = &source->manager->policy.base;
 	view->base.loop = wl_display_get_event_loop(source->manager->display);
 	zc_target_add_source(&source->target, &view->base);
 	view->output = source;
