@@ -160,6 +160,11 @@ void zc_frame_copy_retry(struct zc_frame *frame) {
 		zc_frame_fail(frame, ZC_FAILURE_STOPPED);
 		return;
 	}
+	if (frame->buffer == NULL) {
+		/* The client destroyed the buffer during the copy: nothing to retry. */
+		zc_frame_fail(frame, ZC_FAILURE_UNKNOWN);
+		return;
+	}
 	frame->retries++;
 	frame_return_damage(frame);
 	frame->state = ZC_FRAME_WAITING;

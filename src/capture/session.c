@@ -291,6 +291,10 @@ void zc_session_try_copy(struct zc_session *session) {
 			!session->permitted) {
 		return;
 	}
+	if (frame->buffer == NULL) {
+		zc_frame_fail(frame, ZC_FAILURE_UNKNOWN);
+		return;
+	}
 	struct zc_source *source = session->source;
 	if (!source->has_constraints) {
 		return;

@@ -394,6 +394,30 @@ static void test_transient_failures_retry(void) {
 	env_finish(&env);
 }
 
+static void test_buffer_gone_during_copy(void) {
+	struct env env;
+	env_init(&env, 16, 16);
+	struct test_session ts;
+	session_open(&env, &ts);
+	struct wl_resource *buffer = env_buffer(&env);
+	env.source.mode = COPY_HOLD;
+	struct test_frame tf;
+	frame_capture(&tf, &ts, buffer, 0, 0, 0, 0);
+	CHECK(env.source.held == tf.frame, "the copy runs");
+	wl_resource_destroy(buffer);
+	CHECK(tf.failed == 0, "a running copy is not failed by the buffer going");
+	env.source.mode = COPY_DONE;
+	zc_frame_copy_retry(tf.frame);
+	dispatch_for(&env, 50);
+	CHECK(env.source.copies == 1, "no copy into a destroyed buffer (%d)", env.source.copies);
+	CHECK(tf.failed == 1 && tf.reason == ZC_FAILURE_UNKNOWN,
+		"a failed copy into a destroyed buffer fails with unknown (%d, %d)", tf.failed,
+		tf.reason);
+	frame_finish(&tf);
+	zc_session_destroy(ts.session);
+	env_finish(&env);
+}
+
 static void test_constraints(void) {
 	struct env env;
 	env_init(&env, 30, 10);
@@ -502,6 +526,7 @@ int main(void) {
 	test_fresh_buffers_written_whole();
 	test_written_set_is_bounded();
 	test_transient_failures_retry();
+	test_buffer_gone_during_copy();
 	test_constraints();
 	test_source_gone();
 	test_pacing();
