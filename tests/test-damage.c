@@ -1,5 +1,6 @@
 /*
- * Damage: static scenes give no frames, small changes give small damage in
+ * Damage: after a session's two opening frames (both at once, with full
+ * damage) static scenes give no frames, small changes give small damage in
  * buffer coordinates (transformed and scaled outputs included), re-used
  * buffers only get the damaged pixels written, damage accumulates across
  * frames that were not captured, and zerocap-shot works end to end.
@@ -85,8 +86,9 @@ static bool capture_reuse(struct zcc_session *session, struct zcc_buffer *buffer
 }
 
 /*
- * A session on output with a buffer that fits, its first frame captured (the
- * whole scene); false, with nothing left open, when there is no buffer.
+ * A session on output with a buffer that fits, its two opening frames taken
+ * (the whole scene, twice), so that the next frame has only what changes;
+ * false, with nothing left open, when there is no buffer.
  */
 static bool start_session(struct zcc_client *client, struct zcc_output *output,
 		struct zcc_session **session, struct zcc_buffer **buffer) {
@@ -96,9 +98,7 @@ static bool start_session(struct zcc_client *client, struct zcc_output *output,
 		zcc_session_destroy(*session);
 		return false;
 	}
-	struct zcc_capture_result r;
-	capture_full(*session, *buffer, &r);
-	zcc_capture_result_finish(&r);
+	zt_opening_frames(*session, *buffer, "opening frames");
 	return true;
 }
 
@@ -199,6 +199,31 @@ static void test_static_scene(struct zt_compositor *comp, struct zcc_client *cli
 	}
 	zcc_capture_result_finish(&r);
 
+	/*
+	 * The second frame comes too, though nothing changed, with full damage:
+	 * into a buffer full of the sentinel and without buffer damage, the
+	 * damage alone must make it the whole scene again.
+	 */
+	zcc_buffer_fill(buffer, SENTINEL);
+	if (capture_reuse(session, buffer, &r)) {
+		ZT_CHECK(r.n_damage == 1 && r.damage[0].x == 0 && r.damage[0].y == 0 &&
+			r.damage[0].width == w && r.damage[0].height == h,
+			"second frame: full damage, one rect 0,0 %dx%d (%zu rects)", w, h, r.n_damage);
+		if (r.n_damage != 1) {
+			zt_print_damage("second frame", &r);
+		}
+		struct zcc_buffer *reference = reference_image(client, output);
+		if (reference != NULL) {
+			pixman_region32_t all;
+			pixman_region32_init_rect(&all, 0, 0, (unsigned)w, (unsigned)h);
+			check_written(buffer, reference, &all, "second frame");
+			pixman_region32_fini(&all);
+		}
+		zcc_buffer_destroy(reference);
+	}
+	zcc_capture_result_finish(&r);
+
+	/* The third waits. */
 	struct zcc_frame *frame = zcc_frame_create(session);
 	zcc_frame_attach_buffer(frame, buffer);
 	zcc_frame_damage_buffer(frame, 0, 0, w, h);
@@ -289,14 +314,19 @@ static void test_small_change(struct zt_compositor *comp, struct zcc_client *cli
 
 /*
  * Takes the damage the session has (the caller knows it has some: a new
- * session, or new constraints) in one frame, waited for in full: a
- * full-frame copy may take longer than NOTHING_MS (GLES2 under emulation),
- * and a frame given up on while it is copied hands its damage on to the
- * next frame. The sync first makes every change so far reach the session.
+ * session, or new constraints), waited for in full: a full-frame copy may
+ * take longer than NOTHING_MS (GLES2 under emulation), and a frame given up
+ * on while it is copied hands its damage on to the next frame. A new
+ * session (opening) has it in its two opening frames, new constraints in one
+ * frame. The sync first makes every change so far reach the session.
  */
 static void take_damage(struct zt_compositor *comp, struct zcc_session *session,
-		struct zcc_buffer *buffer, const char *what) {
+		struct zcc_buffer *buffer, bool opening, const char *what) {
 	ZT_CHECK(zt_cmd(comp, "sync"), "%s: sync: %s", what, comp->reply);
+	if (opening) {
+		zt_opening_frames(session, buffer, what);
+		return;
+	}
 	struct zcc_capture_result r;
 	capture_full(session, buffer, &r);
 	zcc_capture_result_finish(&r);
@@ -309,7 +339,7 @@ static void take_damage(struct zt_compositor *comp, struct zcc_session *session,
  * given up on.
  */
 static void check_transformed_change(struct zt_compositor *comp, struct zcc_session *session,
-		const char *what, int scale, struct zcc_rect logical, uint32_t rgba) {
+		bool opening, const char *what, int scale, struct zcc_rect logical, uint32_t rgba) {
 	struct zcc_buffer *after = zt_session_buffer(session);
 	struct zcc_buffer *before = NULL;
 	struct zcc_frame *frame = NULL;
@@ -317,7 +347,7 @@ static void check_transformed_change(struct zt_compositor *comp, struct zcc_sess
 	if (after == NULL) {
 		return;
 	}
-	take_damage(comp, session, after, what);
+	take_damage(comp, session, after, opening, what);
 	frame = zcc_frame_create(session);
 	zcc_frame_attach_buffer(frame, after);
 	zcc_frame_damage_buffer(frame, 0, 0, after->width, after->height);
@@ -387,7 +417,7 @@ static void test_transformed(void) {
 		ZT_CHECK(session->constraints.width == 480 && session->constraints.height == 640,
 			"transform 90: buffer size 480x640 (got %ux%u)", session->constraints.width,
 			session->constraints.height);
-		check_transformed_change(&comp, session, "transform 90 scale 2", 2,
+		check_transformed_change(&comp, session, true, "transform 90 scale 2", 2,
 			(struct zcc_rect){30, 50, 10, 10}, 0x0000ffff);
 
 		const char *name = output->name != NULL ? output->name : "HEADLESS-1";
@@ -396,7 +426,7 @@ static void test_transformed(void) {
 			comp.reply);
 		ZT_CHECK(zcc_session_wait_batches(session, batches, EXPECT_MS) == 1,
 			"transform 270: new constraints");
-		check_transformed_change(&comp, session, "transform 270 scale 2", 2,
+		check_transformed_change(&comp, session, false, "transform 270 scale 2", 2,
 			(struct zcc_rect){150, 20, 10, 5}, 0xff00ffff);
 
 		ZT_CHECK(zt_cmd(&comp, "output %s scale 1", name), "scale 1: %s", comp.reply);
@@ -406,7 +436,7 @@ static void test_transformed(void) {
 		ZT_CHECK(session->constraints.width == 640 && session->constraints.height == 480,
 			"flipped-180: buffer size 640x480 (got %ux%u)", session->constraints.width,
 			session->constraints.height);
-		check_transformed_change(&comp, session, "flipped-180 scale 1", 1,
+		check_transformed_change(&comp, session, false, "flipped-180 scale 1", 1,
 			(struct zcc_rect){500, 40, 12, 7}, 0xffff00ff);
 	}
 	zcc_session_destroy(session);
@@ -425,7 +455,7 @@ static void test_reused_buffer(struct zt_compositor *comp, struct zcc_client *cl
 	uint64_t limit = (uint64_t)buffer->width * buffer->height / 100;
 	struct zcc_capture_result r;
 
-	/* Frame 2: no buffer damage, only the scene's damage is written. */
+	/* Frame 3: no buffer damage, only the scene's damage is written. */
 	zcc_buffer_fill(buffer, SENTINEL);
 	struct zcc_rect changed = {400, 300, 10, 10};
 	ZT_CHECK(zt_cmd(comp, "rect reuse1 %d %d 10 10 0000ffff", changed.x, changed.y), "rect");
@@ -433,18 +463,18 @@ static void test_reused_buffer(struct zt_compositor *comp, struct zcc_client *cl
 		pixman_region32_t damage;
 		zt_region_from_result(&damage, &r);
 		uint64_t area = zcc_rects_union_area(r.damage, r.n_damage);
-		ZT_CHECK(zt_region_has_rect(&damage, changed), "frame 2: damage covers the change");
-		ZT_CHECK(area < limit, "frame 2: damage is small (%llu px)", (unsigned long long)area);
+		ZT_CHECK(zt_region_has_rect(&damage, changed), "frame 3: damage covers the change");
+		ZT_CHECK(area < limit, "frame 3: damage is small (%llu px)", (unsigned long long)area);
 		struct zcc_buffer *reference = reference_image(client, output);
 		if (reference != NULL) {
-			check_written(buffer, reference, &damage, "frame 2");
+			check_written(buffer, reference, &damage, "frame 3");
 		}
 		zcc_buffer_destroy(reference);
 		pixman_region32_fini(&damage);
 	}
 	zcc_capture_result_finish(&r);
 
-	/* Frame 3: buffer damage R away from the change: R and the damage are written. */
+	/* Frame 4: buffer damage R away from the change: R and the damage are written. */
 	zcc_buffer_fill(buffer, SENTINEL);
 	struct zcc_rect buffer_damage = {200, 20, 64, 48};
 	struct zcc_rect changed2 = {50, 350, 10, 10};
@@ -453,22 +483,22 @@ static void test_reused_buffer(struct zt_compositor *comp, struct zcc_client *cl
 		buffer_damage.height};
 	enum zcc_frame_status status =
 		zcc_session_capture(session, buffer, &rect, 1, EXPECT_MS, &r);
-	ZT_CHECK(status == ZCC_FRAME_READY, "frame 3: %s", zcc_frame_status_str(status));
+	ZT_CHECK(status == ZCC_FRAME_READY, "frame 4: %s", zcc_frame_status_str(status));
 	if (status == ZCC_FRAME_READY) {
 		pixman_region32_t damage;
 		zt_region_from_result(&damage, &r);
 		uint64_t area = zcc_rects_union_area(r.damage, r.n_damage);
-		ZT_CHECK(zt_region_has_rect(&damage, changed2), "frame 3: damage covers the change");
-		ZT_CHECK(area < limit, "frame 3: damage is small (%llu px)", (unsigned long long)area);
+		ZT_CHECK(zt_region_has_rect(&damage, changed2), "frame 4: damage covers the change");
+		ZT_CHECK(area < limit, "frame 4: damage is small (%llu px)", (unsigned long long)area);
 		ZT_CHECK(!zt_region_touches_rect(&damage, buffer_damage),
-			"frame 3: buffer damage is not reported as damage");
+			"frame 4: buffer damage is not reported as damage");
 		pixman_region32_t written;
 		pixman_region32_init(&written);
 		pixman_region32_union_rect(&written, &damage, buffer_damage.x, buffer_damage.y,
 			buffer_damage.width, buffer_damage.height);
 		struct zcc_buffer *reference = reference_image(client, output);
 		if (reference != NULL) {
-			check_written(buffer, reference, &written, "frame 3");
+			check_written(buffer, reference, &written, "frame 4");
 		}
 		zcc_buffer_destroy(reference);
 		pixman_region32_fini(&written);
@@ -577,14 +607,14 @@ static void test_shot(void) {
 	char path[64];
 	snprintf(path, sizeof(path), "%s/shot.png", dir);
 
-	char *argv[] = {(char *)shot, "-d", comp.socket, "-n", "3", "--reuse", path, NULL};
+	char *argv[] = {(char *)shot, "-d", comp.socket, "-n", "4", "--reuse", path, NULL};
 	static char out[8192];
 	int status = run_capture(argv, out, sizeof(out));
 	fprintf(stderr, "%s", out);
 	ZT_CHECK(status == 0, "zerocap-shot exit status %d", status);
 
 	int frames = 0;
-	uint64_t areas[3] = {0};
+	uint64_t areas[4] = {0};
 	int width = 0, height = 0;
 	for (char *line = strtok(out, "\n"); line != NULL; line = strtok(NULL, "\n")) {
 		long index;
@@ -596,19 +626,22 @@ static void test_shot(void) {
 		unsigned long long value = 0;
 		ZT_CHECK(index == frames && area != NULL &&
 			sscanf(area, "] area %llu px", &value) == 1, "frame line: %s", line);
-		if (frames < 3) {
+		if (frames < 4) {
 			areas[frames] = value;
 		}
 		width = w;
 		height = h;
 		frames++;
 	}
-	ZT_CHECK(frames == 3, "3 frame lines (got %d)", frames);
+	ZT_CHECK(frames == 4, "4 frame lines (got %d)", frames);
 	uint64_t full = (uint64_t)width * height;
 	ZT_CHECK(width == 640 && height == 480, "frames are 640x480 (got %dx%d)", width, height);
-	ZT_CHECK(areas[0] == full, "frame 0: full damage (%llu px)",
-		(unsigned long long)areas[0]);
-	for (int i = 1; i < 3; i++) {
+	/* The two opening frames have full damage, later ones what changed. */
+	for (int i = 0; i < 2; i++) {
+		ZT_CHECK(areas[i] == full, "frame %d: full damage (%llu px)", i,
+			(unsigned long long)areas[i]);
+	}
+	for (int i = 2; i < 4; i++) {
 		ZT_CHECK(areas[i] > 0 && areas[i] < full / 10,
 			"frame %d: damage %llu px, much less than %llu", i,
 			(unsigned long long)areas[i], (unsigned long long)full);

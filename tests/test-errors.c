@@ -221,23 +221,53 @@ static void test_duplicate_session(void) {
 
 /* Failure reasons */
 
-/* A wl_shm format the compositor takes but the session does not advertise. */
-static bool unadvertised_format(struct zcc_client *client, const struct zcc_constraints *c,
-		uint32_t *format) {
-	bool found = false;
+static bool wl_shm_has_format(struct zcc_client *client, uint32_t format) {
 	for (size_t i = 0; i < client->n_wl_shm_formats; i++) {
-		uint32_t f = client->wl_shm_formats[i];
-		if (zcc_constraints_has_shm_format(c, f)) {
-			continue;
-		}
-		if (f == WL_SHM_FORMAT_RGB565 || !found) {
-			*format = f;
-			found = true;
+		if (client->wl_shm_formats[i] == format) {
+			return true;
 		}
 	}
-	return found;
+	return false;
 }
 
+/*
+ * A format wl_shm takes but the session does not advertise, 0 if none:
+ * RGB565 or ARGB2101010 (wlroots' pixman and GLES2 renderers read both from
+ * shm), else any other of known size.
+ */
+static int shm_bytes_per_pixel(uint32_t format) {
+	switch (format) {
+	case WL_SHM_FORMAT_RGB565:
+		return 2;
+	case WL_SHM_FORMAT_ARGB2101010:
+		return 4;
+	default:
+		return zcc_format_bytes_per_pixel(format);
+	}
+}
+
+static uint32_t unadvertised_format(struct zcc_client *client, const struct zcc_constraints *c) {
+	static const uint32_t preferred[] = {WL_SHM_FORMAT_RGB565, WL_SHM_FORMAT_ARGB2101010};
+	for (size_t i = 0; i < sizeof(preferred) / sizeof(preferred[0]); i++) {
+		if (wl_shm_has_format(client, preferred[i]) &&
+				!zcc_constraints_has_shm_format(c, preferred[i])) {
+			return preferred[i];
+		}
+	}
+	for (size_t i = 0; i < client->n_wl_shm_formats; i++) {
+		uint32_t f = client->wl_shm_formats[i];
+		if (!zcc_constraints_has_shm_format(c, f) && shm_bytes_per_pixel(f) > 0) {
+			return f;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Buffers that zerocap cannot use, though wl_shm took them: the wrong size,
+ * a format wl_shm has and the session does not advertise. failed
+ * (buffer_constraints), and the session goes on.
+ */
 static void test_buffer_constraints(void) {
 	zt_section("failed: buffer_constraints");
 	struct zt_ctx ctx;
@@ -249,28 +279,32 @@ static void test_buffer_constraints(void) {
 	struct {
 		const char *what;
 		uint32_t format;
-		int32_t width, height, stride;
+		int32_t width, height;
 	} cases[] = {
-		{"width + 1", WL_SHM_FORMAT_XRGB8888, w + 1, h, 0},
-		{"width - 1", WL_SHM_FORMAT_XRGB8888, w - 1, h, 0},
-		{"height + 1", WL_SHM_FORMAT_XRGB8888, w, h + 1, 0},
-		{"height - 1", WL_SHM_FORMAT_XRGB8888, w, h - 1, 0},
-		/* wl_shm only asks for stride >= width, in bytes. */
-		{"stride too small", WL_SHM_FORMAT_XRGB8888, w, h, (w - 1) * 4},
-		{"unadvertised format", 0, w, h, w * 4},
+		{"width + 1", WL_SHM_FORMAT_XRGB8888, w + 1, h},
+		{"width - 1", WL_SHM_FORMAT_XRGB8888, w - 1, h},
+		{"height + 1", WL_SHM_FORMAT_XRGB8888, w, h + 1},
+		{"height - 1", WL_SHM_FORMAT_XRGB8888, w, h - 1},
+		{"unadvertised format", 0, w, h},
 	};
 	size_t n_cases = sizeof(cases) / sizeof(cases[0]);
-	if (!unadvertised_format(ctx.client, &ctx.session->constraints, &cases[n_cases - 1].format)) {
-		fprintf(stderr, "  wl_shm has no format beyond the session's: skipping that case\n");
+	uint32_t format = unadvertised_format(ctx.client, &ctx.session->constraints);
+	ZT_CHECK(format != 0, "wl_shm has no format beyond the session's");
+	if (format == 0) {
 		n_cases--;
 	} else {
-		fprintf(stderr, "  unadvertised format: 0x%08x\n", cases[n_cases - 1].format);
+		fprintf(stderr, "  unadvertised format: %s (0x%08x)\n",
+			zcc_format_name(format) != NULL ? zcc_format_name(format) : "?", format);
+		cases[n_cases - 1].format = format;
 	}
 	for (size_t i = 0; i < n_cases; i++) {
 		struct zcc_buffer *buffer = zcc_buffer_create(ctx.client, cases[i].format,
-			cases[i].width, cases[i].height, cases[i].stride);
+			cases[i].width, cases[i].height,
+			cases[i].width * shm_bytes_per_pixel(cases[i].format));
 		ZT_CHECK(buffer != NULL, "%s: buffer: %s", cases[i].what,
 			zcc_client_last_error(ctx.client));
+		/* wl_shm takes it: what follows is zerocap's own check. */
+		zt_check_no_error(ctx.client, cases[i].what);
 		if (buffer != NULL) {
 			zt_check_failed(ctx.session, buffer, ZCC_FAILURE_BUFFER_CONSTRAINTS, cases[i].what);
 		}
@@ -283,6 +317,63 @@ static void test_buffer_constraints(void) {
 	check_recovers("buffer_constraints");
 }
 
+/*
+ * Buffers wl_shm refuses (wlroots serves wl_shm): a stride below the width,
+ * a format the renderer cannot read. The error comes at creation, on the
+ * pool, before zerocap sees the buffer; a frame that uses it at once changes
+ * nothing.
+ */
+static void test_wl_shm_refuses(const char *what, uint32_t format, int32_t stride_pixels,
+		uint32_t code) {
+	struct zt_ctx ctx;
+	if (zt_ctx_open(&ctx, &comp, NULL, 0)) {
+		int32_t w = ctx.buffer->width, h = ctx.buffer->height;
+		struct zt_shm_buffer shm;
+		zt_shm_buffer_create(&shm, ctx.client, &(struct zt_shm_layout){
+			.file_size = (off_t)w * h * 4, .pool_size = w * h * 4,
+			.width = w, .height = h, .stride = stride_pixels * 4, .format = format,
+		});
+		struct zcc_frame *frame = zcc_frame_create(ctx.session);
+		ext_image_copy_capture_frame_v1_attach_buffer(frame->frame, shm.wl_buffer);
+		zcc_frame_damage_buffer(frame, 0, 0, w, h);
+		zcc_frame_capture(frame);
+		zt_check_error(ctx.client, &wl_shm_pool_interface, code, what);
+		zcc_frame_destroy(frame);
+		zt_shm_buffer_finish(&shm);
+	}
+	zt_ctx_close(&ctx);
+	check_recovers(what);
+}
+
+static void test_wl_shm_errors(void) {
+	zt_section("wl_shm errors for buffers zerocap never sees");
+	struct zt_ctx ctx;
+	if (!zt_ctx_open(&ctx, &comp, NULL, 0)) {
+		zt_ctx_close(&ctx);
+		return;
+	}
+	int32_t w = ctx.buffer->width;
+	/* Formats no wlroots renderer reads from shm. */
+	static const uint32_t candidates[] = {
+		WL_SHM_FORMAT_YUYV, WL_SHM_FORMAT_NV12, WL_SHM_FORMAT_C8,
+	};
+	uint32_t refused = 0;
+	for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]) && refused == 0; i++) {
+		if (!wl_shm_has_format(ctx.client, candidates[i])) {
+			refused = candidates[i];
+		}
+	}
+	zt_ctx_close(&ctx);
+	test_wl_shm_refuses("stride too small", WL_SHM_FORMAT_XRGB8888, w - 1,
+		WL_SHM_ERROR_INVALID_STRIDE);
+	ZT_CHECK(refused != 0, "wl_shm announces YUYV, NV12 and C8");
+	if (refused != 0) {
+		fprintf(stderr, "  a format wl_shm does not announce: 0x%08x\n", refused);
+		test_wl_shm_refuses("format wl_shm does not take", refused, w,
+			WL_SHM_ERROR_INVALID_FORMAT);
+	}
+}
+
 /* Output removed while a frame waits: failed(stopped), stopped, and it stays so. */
 static void test_stopped_by_output_removal(void) {
 	zt_section("failed: stopped (output removed)");
@@ -292,10 +383,10 @@ static void test_stopped_by_output_removal(void) {
 	}
 	struct zt_ctx ctx;
 	if (zt_ctx_open(&ctx, &comp, name, 0)) {
-		zt_check_ready(ctx.session, ctx.buffer, "first frame");
+		zt_opening_frames(ctx.session, ctx.buffer, "opening frames");
 		struct zcc_frame *frame = ctx_frame(&ctx);
 		zcc_frame_capture(frame);
-		zt_check_waiting(ctx.client, frame, "second frame");
+		zt_check_waiting(ctx.client, frame, "third frame");
 		zt_output_remove(&comp, name);
 		zt_check_frame_failed(frame, ZCC_FAILURE_STOPPED, "waiting frame, output removed");
 		zcc_client_dispatch_until(ctx.client, zt_session_stopped, ctx.session, WAIT_MS);
@@ -412,10 +503,10 @@ static void test_unknown(void) {
 	zt_section("failed: unknown");
 	struct zt_ctx ctx;
 	if (zt_ctx_open(&ctx, &comp, NULL, 0)) {
-		zt_check_ready(ctx.session, ctx.buffer, "first frame");
+		zt_opening_frames(ctx.session, ctx.buffer, "opening frames");
 		struct zcc_frame *frame = ctx_frame(&ctx);
 		zcc_frame_capture(frame);
-		zt_check_waiting(ctx.client, frame, "second frame");
+		zt_check_waiting(ctx.client, frame, "third frame");
 		wl_buffer_destroy(ctx.buffer->wl_buffer);
 		ctx.buffer->wl_buffer = NULL;
 		wl_display_flush(ctx.client->display);
@@ -481,6 +572,7 @@ int main(void) {
 	test_duplicate_session();
 
 	test_buffer_constraints();
+	test_wl_shm_errors();
 	test_stopped_by_output_removal();
 	test_dead_sources();
 	test_unknown();

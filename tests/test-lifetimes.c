@@ -19,8 +19,9 @@ static struct zt_compositor comp;
 static int baseline_fds; /* compositor fds with no client connected */
 
 /*
- * The compositor's mappings of client shm pools. wl_shm closes a pool's fd
- * once it is mapped: a buffer held too long shows here, not in the fds.
+ * The compositor's mappings of client shm pools. libwayland's wl_shm closed
+ * a pool's fd once it was mapped, wlroots' keeps it while the pool lives: a
+ * buffer held too long shows here and in the fds.
  */
 static int client_maps(void) {
 	return zt_count_maps(comp.pid, "zcclient-shm");
@@ -59,19 +60,16 @@ static void check_recovers(const char *after) {
 }
 
 /*
- * Captures cc's cursor image into a new ARGB8888 buffer, then starts a
- * second frame into it, which waits for a new image. True when the first
- * frame was ready.
+ * Takes cc's two opening frames (the cursor image) into a new ARGB8888
+ * buffer, then starts a third frame into it, which waits for a new image.
+ * True when the opening frames were ready (what NULL: quiet).
  */
 static bool start_waiting_cursor_frame(struct zt_cursor_capture *cc, struct zcc_client *client,
-		struct zcc_buffer **buffer, struct zt_raw_frame *frame) {
+		struct zcc_buffer **buffer, struct zt_raw_frame *frame, const char *what) {
 	*buffer = zcc_buffer_create(client, WL_SHM_FORMAT_ARGB8888, cc->session.width,
 		cc->session.height, 0);
-	zt_raw_frame_start(frame, cc->session.proxy, (*buffer)->wl_buffer, (*buffer)->width,
-		(*buffer)->height);
-	zcc_client_dispatch_until(client, zt_raw_frame_done, frame, WAIT_MS);
-	bool ready = frame->ready == 1;
-	zt_raw_frame_finish(frame);
+	bool ready = zt_raw_opening_frames(client, &cc->session, (*buffer)->wl_buffer,
+		(*buffer)->width, (*buffer)->height, what);
 	zt_raw_frame_start(frame, cc->session.proxy, (*buffer)->wl_buffer, (*buffer)->width,
 		(*buffer)->height);
 	return ready;
@@ -114,7 +112,7 @@ static int child_main(enum child_mode mode) {
 		wl_display_flush(ctx.client->display);
 		return 0;
 	}
-	if (zt_capture(ctx.session, ctx.buffer, NULL) != ZCC_FRAME_READY) {
+	if (!zt_opening_frames(ctx.session, ctx.buffer, NULL)) {
 		return 2;
 	}
 	struct zcc_frame *frame = zt_frame_start(ctx.session, ctx.buffer);
@@ -134,7 +132,7 @@ static int child_main(enum child_mode mode) {
 	}
 	struct zcc_buffer *cursor_buffer;
 	struct zt_raw_frame cursor_frame;
-	if (!start_waiting_cursor_frame(&cc, ctx.client, &cursor_buffer, &cursor_frame)) {
+	if (!start_waiting_cursor_frame(&cc, ctx.client, &cursor_buffer, &cursor_frame, NULL)) {
 		return 5;
 	}
 	struct zcc_session *idle = zcc_session_create(ctx.client, output, 0);
@@ -171,9 +169,9 @@ static void test_session_destroyed(void) {
 		zt_ctx_close(&ctx);
 		return;
 	}
-	zt_check_ready(ctx.session, ctx.buffer, "first frame");
+	zt_opening_frames(ctx.session, ctx.buffer, "opening frames");
 	struct zcc_frame *waiting = zt_frame_start(ctx.session, ctx.buffer);
-	zt_check_waiting(ctx.client, waiting, "second frame");
+	zt_check_waiting(ctx.client, waiting, "third frame");
 	zcc_session_destroy(ctx.session);
 	ctx.session = NULL;
 	zt_check_frame_failed(waiting, ZCC_FAILURE_STOPPED, "captured frame, session destroyed");
@@ -202,9 +200,9 @@ static void test_session_destroyed(void) {
 	/* A cursor-painting session with a waiting frame. */
 	session = zcc_session_create(ctx.client, output, ZCC_OPTION_PAINT_CURSORS);
 	zcc_session_wait_constraints(session, WAIT_MS);
-	zt_check_ready(session, ctx.buffer, "first frame with cursors");
+	zt_opening_frames(session, ctx.buffer, "opening frames with cursors");
 	waiting = zt_frame_start(session, ctx.buffer);
-	zt_check_waiting(ctx.client, waiting, "second frame with cursors");
+	zt_check_waiting(ctx.client, waiting, "third frame with cursors");
 	zcc_session_destroy(session);
 	zt_check_frame_failed(waiting, ZCC_FAILURE_STOPPED, "cursor-painting session destroyed");
 	zcc_frame_destroy(waiting);
@@ -241,17 +239,17 @@ static void test_output_removed(void) {
 		ext_output_image_capture_source_manager_v1_create_source(
 			ctx.client->output_source_manager, output->wl_output);
 
-	zt_check_ready(ctx.session, ctx.buffer, "first frame");
-	zt_check_ready(cursors.session, cursors.buffer, "first frame with cursors");
+	zt_opening_frames(ctx.session, ctx.buffer, "opening frames");
+	zt_opening_frames(cursors.session, cursors.buffer, "opening frames with cursors");
 	struct zcc_frame *waiting = zt_frame_start(ctx.session, ctx.buffer);
 	struct zcc_frame *waiting_cursors = zt_frame_start(cursors.session, cursors.buffer);
 	struct zcc_buffer *cursor_buffer;
 	struct zt_raw_frame cursor_frame;
-	ZT_CHECK(start_waiting_cursor_frame(&cc, ctx.client, &cursor_buffer, &cursor_frame),
-		"first cursor frame not ready");
-	zt_check_waiting(ctx.client, waiting, "second frame");
-	zt_check_waiting(cursors.client, waiting_cursors, "second frame with cursors");
-	ZT_CHECK(cursor_frame.ready + cursor_frame.failed == 0, "second cursor frame should wait");
+	start_waiting_cursor_frame(&cc, ctx.client, &cursor_buffer, &cursor_frame,
+		"opening cursor frames");
+	zt_check_waiting(ctx.client, waiting, "third frame");
+	zt_check_waiting(cursors.client, waiting_cursors, "third frame with cursors");
+	ZT_CHECK(cursor_frame.ready + cursor_frame.failed == 0, "third cursor frame should wait");
 
 	zt_output_remove(&comp, name);
 	zt_check_frame_failed(waiting, ZCC_FAILURE_STOPPED, "waiting frame");
@@ -334,20 +332,35 @@ static void test_buffer_destroyed(void) {
 		return;
 	}
 
-	/* Right after capture on a session's first frame (captured at once). */
-	struct zcc_frame *frame = zt_frame_start(ctx.session, ctx.buffer);
-	drop_wl_buffer(ctx.client, ctx.buffer);
-	enum zcc_frame_status status = zcc_frame_wait(frame, WAIT_MS);
-	ZT_CHECK(status == ZCC_FRAME_READY || (status == ZCC_FRAME_FAILED &&
-		frame->result.failure_reason == ZCC_FAILURE_UNKNOWN),
-		"first frame, buffer destroyed after capture: %s (%s)",
-		zcc_frame_status_str(status), zcc_failure_reason_str(frame->result.failure_reason));
-	zcc_frame_destroy(frame);
-	zcc_buffer_destroy(ctx.buffer);
-	ctx.buffer = new_buffer(&ctx);
+	/*
+	 * Right after capture on a session's first frame and on its second
+	 * (both are copied at once), each on a session of its own.
+	 */
+	struct zcc_output *output = zcc_client_find_output(ctx.client, NULL);
+	for (int i = 0; i < 2; i++) {
+		const char *what = i == 0 ? "first frame" : "second frame";
+		struct zcc_session *session = zt_session_open(ctx.client, output, 0);
+		struct zcc_buffer *buffer = session != NULL ? zt_session_buffer(session) : NULL;
+		if (buffer != NULL && (i == 0 || zt_capture(session, buffer, NULL) == ZCC_FRAME_READY)) {
+			struct zcc_frame *frame = zt_frame_start(session, buffer);
+			drop_wl_buffer(ctx.client, buffer);
+			enum zcc_frame_status status = zcc_frame_wait(frame, WAIT_MS);
+			ZT_CHECK(status == ZCC_FRAME_READY || (status == ZCC_FRAME_FAILED &&
+				frame->result.failure_reason == ZCC_FAILURE_UNKNOWN),
+				"%s, buffer destroyed after capture: %s (%s)", what,
+				zcc_frame_status_str(status),
+				zcc_failure_reason_str(frame->result.failure_reason));
+			zcc_frame_destroy(frame);
+		} else {
+			ZT_CHECK(false, "%s: no session, buffer or first frame", what);
+		}
+		zcc_buffer_destroy(buffer);
+		zcc_session_destroy(session);
+	}
 
 	/* Before ready: the frame waits for damage. */
-	frame = zt_frame_start(ctx.session, ctx.buffer);
+	zt_opening_frames(ctx.session, ctx.buffer, "opening frames");
+	struct zcc_frame *frame = zt_frame_start(ctx.session, ctx.buffer);
 	zt_check_waiting(ctx.client, frame, "waiting frame");
 	drop_wl_buffer(ctx.client, ctx.buffer);
 	zt_check_frame_failed(frame, ZCC_FAILURE_UNKNOWN, "buffer destroyed while waiting");
@@ -376,7 +389,7 @@ static void test_buffer_destroyed(void) {
 	frame = zt_frame_start(ctx.session, ctx.buffer);
 	zt_check_waiting(ctx.client, frame, "frame after the failures");
 	ZT_CHECK(zt_cmd(&comp, "rect lifetimes-buffer 0 0 16 16 00ff00ff"), "rect");
-	status = zcc_frame_wait(frame, WAIT_MS);
+	enum zcc_frame_status status = zcc_frame_wait(frame, WAIT_MS);
 	ZT_CHECK(status == ZCC_FRAME_READY, "frame after the failures: %s",
 		zcc_frame_status_str(status));
 	ZT_CHECK(zt_cmd(&comp, "remove lifetimes-buffer"), "remove rect");
@@ -420,11 +433,12 @@ static void test_churn(int rounds) {
 	if (client == NULL) {
 		return;
 	}
-	int fds_connected = zt_count_fds(comp.pid);
 	struct zcc_output *output = zcc_client_find_output(client, NULL);
 	struct zcc_buffer *buffer = zcc_buffer_create(client, WL_SHM_FORMAT_XRGB8888,
 		output->mode_width, output->mode_height, 0);
 	zcc_client_roundtrip(client, WAIT_MS);
+	/* Counted with the buffer: wlroots' wl_shm keeps a pool's fd while it lives. */
+	int fds_connected = zt_count_fds(comp.pid);
 	int maps_connected = client_maps();
 	for (int i = 0; i < rounds; i++) {
 		struct zcc_session *session =
@@ -432,7 +446,8 @@ static void test_churn(int rounds) {
 		/* A buffer of its own now and then: one more shm pool each time. */
 		struct zcc_buffer *own = i % 5 == 0 ? zcc_buffer_create(client,
 			WL_SHM_FORMAT_XRGB8888, output->mode_width, output->mode_height, 0) : NULL;
-		struct zcc_frame *frame = zt_frame_start(session, own != NULL ? own : buffer);
+		struct zcc_frame *frame = i % 4 == 3 ? NULL :
+			zt_frame_start(session, own != NULL ? own : buffer);
 		switch (i % 4) {
 		case 0: /* wait for the first frame */
 			zcc_frame_wait(frame, WAIT_MS);
@@ -447,9 +462,8 @@ static void test_churn(int rounds) {
 			zcc_session_destroy(session);
 			zcc_frame_destroy(frame);
 			break;
-		case 3: /* a second frame that waits, then everything goes */
-			zcc_frame_wait(frame, WAIT_MS);
-			zcc_frame_destroy(frame);
+		case 3: /* a third frame that waits, then everything goes */
+			zt_opening_frames(session, own != NULL ? own : buffer, "churn");
 			frame = zt_frame_start(session, buffer);
 			zcc_session_destroy(session);
 			zcc_frame_wait(frame, WAIT_MS);

@@ -13,8 +13,7 @@
  * - The frame a capture takes at the moment it starts may or may not have it.
  *   In ask mode that moment is exact: a frame waiting on a pending session is
  *   copied inside `allow`, before the output renders again, so it shows no
- *   border, and the session's next frame reports the border as damage and
- *   shows it. In allow mode a fresh session's first frame is either without
+ *   border, and the session's next frame (its second: full damage) shows it. In allow mode a fresh session's first frame is either without
  *   the border or with all of it, never a part or a leftover.
  * - After the last session of an output ends, "event indicator OUTPUT off"
  *   comes and `indicator` says off.
@@ -1044,7 +1043,10 @@ static void test_ask(void) {
 	zcc_frame_destroy(frame);
 	expect_event("indicator HEADLESS-1 on", "allowed");
 	check_indicator("HEADLESS-1", "on", "allowed");
-	/* ... and the next one gets the border, as damage. */
+	/*
+	 * ... and the next one gets the border, as damage (it is the session's
+	 * second frame, which comes at once with full damage anyway).
+	 */
 	struct zcc_capture_result result;
 	if (capture_ready(sa, buffer, &result, "allowed, second frame")) {
 		state = border_state(&image);

@@ -83,8 +83,7 @@ int main(void) {
 		zt_compositor_stop(&comp);
 		return zt_finish();
 	}
-	zt_check_ready(ctx.session, ctx.buffer, "first frame");
-	zt_check_ready(ctx.session, ctx.buffer, "prompt second frame");
+	zt_opening_frames(ctx.session, ctx.buffer, "opening frames");
 	struct zcc_frame *frame = zt_frame_start(ctx.session, ctx.buffer);
 	zt_check_waiting(ctx.client, frame, "third frame, still screen");
 	unsigned batches = ctx.session->constraint_batches;

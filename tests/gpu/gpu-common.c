@@ -7,6 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "gpu-common.h"
+#include "wl-helpers.h"
 
 /* Inside 240x240 so every transform and scale 2 of a 320x240 output shows it. */
 const struct gt_scene_rect gt_scene[] = {
@@ -28,6 +29,8 @@ uint64_t gt_now_ms(void) {
 bool gt_start(struct zt_compositor *comp, const char *output_spec, const char *const *extra) {
 	/* A compositor that died must fail checks, not kill the test. */
 	signal(SIGPIPE, SIG_IGN);
+	/* The shared helpers wait as long as this suite does for what must come. */
+	zt_wait_ms = GT_EXPECT_MS;
 	if (access("/dev/dri/card0", F_OK) != 0 && access("/dev/dri/renderD128", F_OK) != 0) {
 		fprintf(stderr, "no DRM device: the GPU tests run in the test VM, through "
 			"'meson test --suite gpu' (skipped)\n");

@@ -35,7 +35,8 @@ extern const size_t gt_scene_len;
 /*
  * Starts the compositor with --output spec and checks that it runs on the
  * GLES2 renderer with zerocap's GPU path on (WLR_RENDERER=gles2 and the
- * render-node shim come from the meson test environment).
+ * render-node shim come from the meson test environment). Sets zt_wait_ms
+ * (wl-helpers.h) to GT_EXPECT_MS.
  */
 bool gt_start(struct zt_compositor *comp, const char *output_spec, const char *const *extra);
 /* "stats" command, parsed. */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "gpu-common.h"
+#include "wl-helpers.h"
 
 #define MOVER_RGBA 0xff00ffffu /* magenta */
 
@@ -172,12 +173,8 @@ static void test_damage_limited(const char *transform) {
 	struct zcc_session *session = capture.session;
 	struct zcc_buffer *buffer = capture.buffer;
 	if (buffer != NULL) {
-		/* The first frame: everything. */
-		struct zcc_capture_result result;
-		enum zcc_frame_status status =
-			zcc_session_capture(session, buffer, NULL, 0, GT_EXPECT_MS, &result);
-		ZT_CHECK(status == ZCC_FRAME_READY, "first frame: %s", zcc_frame_status_str(status));
-		zcc_capture_result_finish(&result);
+		/* The two opening frames: everything, twice; then only what changes. */
+		zt_opening_frames(session, buffer, "opening frames");
 
 		check_move(&comp, session, buffer, a, b, NULL, "no client damage");
 		struct box extra = {200, 10, 30, 30};

@@ -1,10 +1,13 @@
 /*
  * Injected GPU faults on the GLES2 renderer: the client's dma-buf cannot be
  * imported, the fence cannot be made, the read back of the shm path fails.
- * Each fails its frame (buffer_constraints for the import, unknown for the
- * others) with a log line naming the step; the compositor and the session
- * live on, and the next capture is ready with the right pixels. The host
- * suite's test-faults covers the allocation and CPU copy faults.
+ * An import fault fails its frame with buffer_constraints. The others are
+ * transient: the copy is tried again (up to 8 more times, further apart
+ * each time), and the frame is ready with the right pixels when a try
+ * works; only a fault that outlasts every try fails it (unknown). Each
+ * logs a line naming the step; the compositor and the session live on, and
+ * the damage of a failed frame goes to the next. The host suite's
+ * test-faults covers the allocation and CPU copy faults.
  *
  * Also on the shm path: a buffer destroyed, and its memory truncated, while
  * its read back is still on the GPU. The copy out of the pixel buffer comes
@@ -70,14 +73,39 @@ static void tick(int i) {
 	}
 }
 
+/* src/capture/capture.h: tries after the first. */
+#define MAX_RETRIES 8
+
+static const char *const retry_words[] = {"zerocap", "trying again", NULL};
+
+/* Fills, captures with full buffer damage and checks the pixels when ready. */
+static enum zcc_frame_status capture_checked(struct zcc_session *session,
+		struct zcc_buffer *buffer, uint32_t *reason, const char *what) {
+	fill(buffer);
+	uint64_t start = gt_now_ms();
+	enum zcc_frame_status status = capture(session, buffer, reason);
+	if (status == ZCC_FRAME_READY) {
+		fprintf(stderr, "  %s: ready in %llu ms\n", what,
+			(unsigned long long)(gt_now_ms() - start));
+		ZT_CHECK(count_wrong(buffer, what) == 0, "%s: the pixels are wrong", what);
+	}
+	return status;
+}
+
 /*
- * Injects count faults, changes the scene and captures: count frames fail
- * with want_reason and the log names the step; then a frame into a buffer
- * full of the sentinel is ready with the whole scene.
+ * Injects count faults, changes the scene and captures into a buffer full
+ * of the sentinel. A transient fault (fence, read back) up to MAX_RETRIES
+ * times: the frame is ready with the whole scene and the log names the step
+ * and the new try. Beyond, or an import fault: the frame fails (unknown,
+ * buffer_constraints), the rest of the faults are cleared, and the next
+ * frame comes at once with the whole scene.
  */
 static void check_fault(struct zcc_session *session, struct zcc_buffer *buffer,
-		const char *fault, int count, uint32_t want_reason, const char *const *log_words) {
+		const char *fault, int count, const char *const *log_words) {
 	static int ticks;
+	bool transient = strcmp(fault, "import") != 0;
+	bool fails = !transient || count > MAX_RETRIES;
+	uint32_t want_reason = transient ? ZCC_FAILURE_UNKNOWN : ZCC_FAILURE_BUFFER_CONSTRAINTS;
 	char what[96];
 	snprintf(what, sizeof(what), "%s x%d (%s)", fault, count,
 		buffer->type == ZCC_BUFFER_DMABUF ? "dma-buf" : "shm");
@@ -87,43 +115,85 @@ static void check_fault(struct zcc_session *session, struct zcc_buffer *buffer,
 	long mark = gt_log_mark(&comp);
 	ZT_CHECK(zt_cmd(&comp, "fault %s %d", fault, count), "fault %s: %s", fault, comp.reply);
 	tick(++ticks);
-	for (int i = 0; i < count; i++) {
-		uint32_t reason = 0;
-		enum zcc_frame_status status = capture(session, buffer, &reason);
+	uint32_t reason = 0;
+	enum zcc_frame_status status = capture_checked(session, buffer, &reason, what);
+	if (fails) {
 		ZT_CHECK(status == ZCC_FRAME_FAILED && reason == want_reason,
-			"%s: frame %d: %s (%s), want failed: %s", what, i, zcc_frame_status_str(status),
+			"%s: frame %s (%s), want failed: %s", what, zcc_frame_status_str(status),
 			status == ZCC_FRAME_FAILED ? zcc_failure_reason_str(reason) : "-",
 			zcc_failure_reason_str(want_reason));
+	} else {
+		ZT_CHECK(status == ZCC_FRAME_READY, "%s: frame %s (%s), want ready after %d more "
+			"tries", what, zcc_frame_status_str(status),
+			status == ZCC_FRAME_FAILED ? zcc_failure_reason_str(reason) : "-", count);
 	}
 	ZT_CHECK(zt_compositor_alive(&comp), "%s: the compositor died", what);
 	ZT_CHECK(gt_log_has_line(&comp, mark, log_words), "%s: no log line with '%s'", what,
 		log_words[1]);
-
-	/* The failed frames' damage is not lost: the next frame comes at once. */
-	fill(buffer);
-	uint32_t reason = 0;
-	uint64_t start = gt_now_ms();
-	enum zcc_frame_status status = capture(session, buffer, &reason);
-	ZT_CHECK(status == ZCC_FRAME_READY, "%s: the next frame: %s (%s)", what,
-		zcc_frame_status_str(status),
-		status == ZCC_FRAME_FAILED ? zcc_failure_reason_str(reason) : "-");
-	if (status == ZCC_FRAME_READY) {
-		fprintf(stderr, "  the next frame: ready in %llu ms\n",
-			(unsigned long long)(gt_now_ms() - start));
-		ZT_CHECK(count_wrong(buffer, what) == 0, "%s: the next frame's pixels are wrong",
-			what);
+	if (transient) {
+		ZT_CHECK(gt_log_has_line(&comp, mark, retry_words), "%s: no log line with '%s'",
+			what, retry_words[1]);
+	}
+	if (fails) {
+		ZT_CHECK(zt_cmd(&comp, "fault %s 0", fault), "clear %s: %s", fault, comp.reply);
+		/* The failed frame's damage is not lost: the next frame comes at once. */
+		status = capture_checked(session, buffer, &reason, "the next frame");
+		ZT_CHECK(status == ZCC_FRAME_READY, "%s: the next frame: %s (%s)", what,
+			zcc_frame_status_str(status),
+			status == ZCC_FRAME_FAILED ? zcc_failure_reason_str(reason) : "-");
 	}
 	if (gt_stats(&comp, &after)) {
-		ZT_CHECK(after.frames_failed == before.frames_failed + (uint64_t)count &&
+		uint64_t want_failed = fails ? 1 : 0;
+		ZT_CHECK(after.frames_failed == before.frames_failed + want_failed &&
 			after.frames_ready == before.frames_ready + 1, "%s: counters: failed +%llu, "
-			"ready +%llu, want +%d and +1", what,
+			"ready +%llu, want +%llu and +1", what,
 			(unsigned long long)(after.frames_failed - before.frames_failed),
-			(unsigned long long)(after.frames_ready - before.frames_ready), count);
+			(unsigned long long)(after.frames_ready - before.frames_ready),
+			(unsigned long long)want_failed);
 	}
-	struct zcc_error err;
+	struct zcc_error err = {0};
 	char buf[160];
 	ZT_CHECK(!zcc_client_get_error(session->client, &err), "%s: %s", what,
 		zcc_error_str(&err, buf, sizeof(buf)));
+}
+
+/*
+ * A client that captures on through transient faults, frame after frame,
+ * into both kinds of buffer: every frame is ready and right, none fails.
+ */
+static void check_series(struct zcc_session *session, struct zcc_buffer *dmabuf,
+		struct zcc_buffer *shm) {
+	zt_section("a client captures on through a series of transient faults");
+	static const struct {
+		const char *fault;
+		bool shm;
+	} steps[] = {
+		{"fence", false}, {"read-back", true}, {"fence", true},
+		{"fence", false}, {"read-back", true}, {"fence", true},
+	};
+	struct gt_stats before, after;
+	gt_stats(&comp, &before);
+	int n = (int)(sizeof(steps) / sizeof(steps[0]));
+	for (int i = 0; i < n; i++) {
+		char what[64];
+		snprintf(what, sizeof(what), "frame %d (%s, %s)", i, steps[i].fault,
+			steps[i].shm ? "shm" : "dma-buf");
+		ZT_CHECK(zt_cmd(&comp, "fault %s %d", steps[i].fault, 1 + i % 3), "fault: %s",
+			comp.reply);
+		tick(100 + i);
+		uint32_t reason = 0;
+		enum zcc_frame_status status = capture_checked(session,
+			steps[i].shm ? shm : dmabuf, &reason, what);
+		ZT_CHECK(status == ZCC_FRAME_READY, "%s: %s (%s)", what, zcc_frame_status_str(status),
+			status == ZCC_FRAME_FAILED ? zcc_failure_reason_str(reason) : "-");
+	}
+	if (gt_stats(&comp, &after)) {
+		ZT_CHECK(after.frames_failed == before.frames_failed &&
+			after.frames_ready == before.frames_ready + (uint64_t)n,
+			"series: counters: failed +%llu, ready +%llu, want +0 and +%d",
+			(unsigned long long)(after.frames_failed - before.frames_failed),
+			(unsigned long long)(after.frames_ready - before.frames_ready), n);
+	}
 }
 
 /*
@@ -196,7 +266,11 @@ int main(void) {
 	height = (int)session->constraints.height;
 	expected = gt_expected_scene(width, height, 1);
 
-	/* Both paths once, so that imports and staging images are made. */
+	/*
+	 * Both paths once, so that imports and staging images are made: the
+	 * session's two opening frames (both come at once), one into each
+	 * buffer. Later frames wait for a tick.
+	 */
 	uint32_t reason;
 	ZT_CHECK(capture(session, dmabuf, &reason) == ZCC_FRAME_READY, "first dma-buf frame");
 	tick(0);
@@ -204,18 +278,23 @@ int main(void) {
 	zt_cmd(&comp, "sync");
 	int fds_before = zt_count_fds(comp.pid);
 
-	check_fault(session, dmabuf, "import", 1, ZCC_FAILURE_BUFFER_CONSTRAINTS,
-		(const char *const[]){"zerocap", "cannot import the client's dma-buf", NULL});
-	check_fault(session, dmabuf, "fence", 1, ZCC_FAILURE_UNKNOWN,
-		(const char *const[]){"zerocap", "cannot watch the GPU fence", NULL});
-	check_fault(session, shm, "read-back", 1, ZCC_FAILURE_UNKNOWN,
-		(const char *const[]){"zerocap", "reading back the output buffer failed", NULL});
-	check_fault(session, shm, "fence", 1, ZCC_FAILURE_UNKNOWN,
-		(const char *const[]){"zerocap", "cannot watch the GPU fence", NULL});
-	check_fault(session, dmabuf, "fence", 3, ZCC_FAILURE_UNKNOWN,
-		(const char *const[]){"zerocap", "cannot watch the GPU fence", NULL});
-	check_fault(session, shm, "read-back", 3, ZCC_FAILURE_UNKNOWN,
-		(const char *const[]){"zerocap", "reading back the output buffer failed", NULL});
+	static const char *const import_words[] = {
+		"zerocap", "cannot import the client's dma-buf", NULL,
+	};
+	static const char *const fence_words[] = {"zerocap", "cannot watch the GPU fence", NULL};
+	static const char *const read_back_words[] = {
+		"zerocap", "reading back the output buffer failed", NULL,
+	};
+	check_fault(session, dmabuf, "import", 1, import_words);
+	check_fault(session, dmabuf, "fence", 1, fence_words);
+	check_fault(session, shm, "read-back", 1, read_back_words);
+	check_fault(session, shm, "fence", 1, fence_words);
+	check_fault(session, dmabuf, "fence", MAX_RETRIES, fence_words);
+	check_fault(session, shm, "read-back", MAX_RETRIES, read_back_words);
+	check_fault(session, dmabuf, "fence", 20, fence_words);
+	check_fault(session, shm, "read-back", 20, read_back_words);
+	check_fault(session, shm, "fence", 20, fence_words);
+	check_series(session, dmabuf, shm);
 
 	zt_section("file descriptors after the faults");
 	int fds_after = -1;

@@ -1,6 +1,8 @@
 #define _GNU_SOURCE
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 #include <wayland-client.h>
 #include "ext-image-capture-source-v1-client-protocol.h"
@@ -100,6 +102,37 @@ struct zcc_frame *zt_frame_start(struct zcc_session *session, struct zcc_buffer 
 	zcc_frame_damage_buffer(frame, 0, 0, buffer->width, buffer->height);
 	zcc_frame_capture(frame);
 	return frame;
+}
+
+bool zt_opening_frames(struct zcc_session *session, struct zcc_buffer *buffer,
+		const char *what) {
+	static const char *const names[] = {"first", "second"};
+	const struct zcc_rect all = {0, 0, buffer->width, buffer->height};
+	for (int i = 0; i < 2; i++) {
+		struct zcc_capture_result r;
+		enum zcc_frame_status status =
+			zcc_session_capture(session, buffer, NULL, 0, zt_wait_ms, &r);
+		pixman_region32_t damage;
+		zt_region_from_result(&damage, &r);
+		bool full = zt_region_has_rect(&damage, all);
+		pixman_region32_fini(&damage);
+		if (what != NULL) {
+			ZT_CHECK(status == ZCC_FRAME_READY, "%s: %s frame %s (%s)", what, names[i],
+				zcc_frame_status_str(status), status == ZCC_FRAME_FAILED ?
+					zcc_failure_reason_str(r.failure_reason) : "-");
+			ZT_CHECK(status != ZCC_FRAME_READY || full,
+				"%s: %s frame: damage is not the whole %dx%d buffer", what, names[i],
+				buffer->width, buffer->height);
+			if (status == ZCC_FRAME_READY && !full) {
+				zt_print_damage(names[i], &r);
+			}
+		}
+		zcc_capture_result_finish(&r);
+		if (status != ZCC_FRAME_READY || !full) {
+			return false;
+		}
+	}
+	return true;
 }
 
 enum zcc_frame_status zt_capture(struct zcc_session *session, struct zcc_buffer *buffer,
@@ -324,6 +357,77 @@ void zt_raw_frame_finish(struct zt_raw_frame *frame) {
 bool zt_raw_frame_done(void *data) {
 	struct zt_raw_frame *frame = data;
 	return frame->ready + frame->failed > 0;
+}
+
+bool zt_raw_opening_frames(struct zcc_client *client, struct zt_raw_session *session,
+		struct wl_buffer *buffer, int32_t width, int32_t height, const char *what) {
+	static const char *const names[] = {"first", "second"};
+	const struct zcc_rect all = {0, 0, width, height};
+	for (int i = 0; i < 2; i++) {
+		struct zt_raw_frame frame;
+		zt_raw_frame_start(&frame, session->proxy, buffer, width, height);
+		int ret = zcc_client_dispatch_until(client, zt_raw_frame_done, &frame, zt_wait_ms);
+		bool ready = ret == 1 && frame.ready == 1 && frame.failed == 0;
+		bool full = zt_region_has_rect(&frame.damage, all);
+		if (what != NULL) {
+			ZT_CHECK(ready, "%s: %s frame: ready %u, failed %u (reason %u)%s", what,
+				names[i], frame.ready, frame.failed, frame.reason,
+				ret == 1 ? "" : ret == 0 ? ", timed out" : ", connection failed");
+			ZT_CHECK(!ready || full, "%s: %s frame: damage is not the whole %dx%d buffer",
+				what, names[i], width, height);
+		}
+		zt_raw_frame_finish(&frame);
+		if (!ready || !full) {
+			return false;
+		}
+	}
+	return true;
+}
+
+/* shm the test controls */
+
+bool zt_shm_buffer_create(struct zt_shm_buffer *shm, struct zcc_client *client,
+		const struct zt_shm_layout *layout) {
+	memset(shm, 0, sizeof(*shm));
+	shm->layout = *layout;
+	shm->fd = memfd_create("zt-shm", MFD_CLOEXEC);
+	if (shm->fd < 0 || ftruncate(shm->fd, layout->file_size) != 0) {
+		ZT_CHECK(false, "memfd: %s", strerror(errno));
+		return false;
+	}
+	shm->pool = wl_shm_create_pool(client->shm, shm->fd, layout->pool_size);
+	shm->wl_buffer = wl_shm_pool_create_buffer(shm->pool, layout->offset, layout->width,
+		layout->height, layout->stride, layout->format);
+	wl_display_flush(client->display);
+	return true;
+}
+
+bool zt_shm_buffer_create_xrgb(struct zt_shm_buffer *shm, struct zcc_client *client,
+		int32_t width, int32_t height) {
+	int32_t size = width * height * 4;
+	const struct zt_shm_layout layout = {
+		.file_size = size, .pool_size = size,
+		.width = width, .height = height, .stride = width * 4,
+		.format = WL_SHM_FORMAT_XRGB8888,
+	};
+	return zt_shm_buffer_create(shm, client, &layout);
+}
+
+void zt_shm_buffer_truncate(struct zt_shm_buffer *shm, off_t size) {
+	ZT_CHECK(ftruncate(shm->fd, size) == 0, "ftruncate: %s", strerror(errno));
+}
+
+void zt_shm_buffer_finish(struct zt_shm_buffer *shm) {
+	if (shm->wl_buffer != NULL) {
+		wl_buffer_destroy(shm->wl_buffer);
+	}
+	if (shm->pool != NULL) {
+		wl_shm_pool_destroy(shm->pool);
+	}
+	if (shm->fd > 0) {
+		close(shm->fd);
+	}
+	memset(shm, 0, sizeof(*shm));
 }
 
 /* Cursor capture sessions */

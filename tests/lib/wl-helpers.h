@@ -12,6 +12,7 @@
 #include <pixman.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include "ext-image-copy-capture-v1-client-protocol.h"
 #include "fixture.h"
 
@@ -61,6 +62,18 @@ struct zcc_buffer *zt_session_buffer(struct zcc_session *session);
 /* Creates a frame with buffer attached and fully damaged, and captures it. */
 struct zcc_frame *zt_frame_start(struct zcc_session *session, struct zcc_buffer *buffer);
 
+/*
+ * The session's two opening frames, each into buffer with full buffer damage.
+ * A session's first frame is captured at once, and so is its second, with
+ * full damage even on a still screen (some clients lose the first picture);
+ * only later frames wait for the source to change. Checks that both are
+ * ready with full damage (what NULL: quiet, records nothing, for child
+ * processes); true when they were. Afterwards the session has no damage
+ * left: its next frame waits for a change.
+ */
+bool zt_opening_frames(struct zcc_session *session, struct zcc_buffer *buffer,
+	const char *what);
+
 /* One capture into buffer with full damage; the failure reason goes to reason (may be NULL). */
 enum zcc_frame_status zt_capture(struct zcc_session *session, struct zcc_buffer *buffer,
 	uint32_t *reason);
@@ -108,6 +121,13 @@ void zt_raw_session_finish(struct zt_raw_session *raw);
 /* For zcc_client_dispatch_until(): a batch is done or the session stopped. */
 bool zt_raw_session_started(void *data);
 
+/*
+ * What zt_opening_frames() does, for a raw session: two frames into buffer
+ * (width x height), both ready at once with full damage. what NULL: quiet.
+ */
+bool zt_raw_opening_frames(struct zcc_client *client, struct zt_raw_session *session,
+	struct wl_buffer *buffer, int32_t width, int32_t height, const char *what);
+
 /* A frame of a zt_raw_session. */
 struct zt_raw_frame {
 	struct ext_image_copy_capture_frame_v1 *proxy;
@@ -127,6 +147,38 @@ void zt_raw_frame_start(struct zt_raw_frame *frame,
 void zt_raw_frame_finish(struct zt_raw_frame *frame);
 /* For zcc_client_dispatch_until(): ready or failed. */
 bool zt_raw_frame_done(void *data);
+
+/*
+ * shm memory the test controls: a memfd ("zt-shm", without seals, so that it
+ * can shrink) of file_size bytes, a pool claiming pool_size of them and one
+ * wl_buffer at offset. The pool lives as long as the buffer, so that the
+ * errors wl_shm sends for it name the wl_shm_pool (zcclient destroys its
+ * pools at once: their errors name no interface).
+ */
+struct zt_shm_layout {
+	off_t file_size;
+	int32_t pool_size, offset;
+	int32_t width, height, stride;
+	uint32_t format; /* wl_shm.format */
+};
+
+struct zt_shm_buffer {
+	int fd;
+	struct wl_shm_pool *pool;
+	struct wl_buffer *wl_buffer;
+	struct zt_shm_layout layout;
+};
+
+/* Sends the requests and flushes; false (checked) when the memfd cannot be made. */
+bool zt_shm_buffer_create(struct zt_shm_buffer *shm, struct zcc_client *client,
+	const struct zt_shm_layout *layout);
+/* A tight XRGB8888 width x height buffer alone in its file and pool. */
+bool zt_shm_buffer_create_xrgb(struct zt_shm_buffer *shm, struct zcc_client *client,
+	int32_t width, int32_t height);
+/* Shrinks (or grows) the file under the pool; checked. */
+void zt_shm_buffer_truncate(struct zt_shm_buffer *shm, off_t size);
+/* Destroys what is left; accepts a zeroed or finished struct. */
+void zt_shm_buffer_finish(struct zt_shm_buffer *shm);
 
 /* A pointer cursor session on an output, with its capture session. */
 struct zt_cursor_capture {
