@@ -1,8 +1,8 @@
 /*
  * --bench-stats FILE: measurements for bench/run (docs/benchmarks.md), so
- * that zerocap's screencopy and wlroots' own (--screencopy=wlroots) are
- * measured the same way in the same binary. Nothing here runs without the
- * option.
+ * that zerocap's capture and wlroots' own (--screencopy=wlroots,
+ * --capture=wlroots) are measured the same way in the same binary. Nothing
+ * here runs without the option.
  *
  * Recorded in memory while the compositor runs, written to FILE at exit:
  * - every main loop iteration: from the return of epoll_wait to the next
@@ -37,6 +37,7 @@
 #include <wlr/render/pixman.h>
 #include <wlr/types/wlr_output.h>
 #include <wlr/util/log.h>
+#include <zerocap/testing.h>
 #include <zerocap/zerocap.h>
 #include "server.h"
 
@@ -449,7 +450,8 @@ static void write_stats(struct comp_bench *bench) {
 		[COMP_SCREENCOPY_ZEROCAP] = "zerocap",
 	};
 	fprintf(f, "# zerocap-compositor --bench-stats v1\n");
-	fprintf(f, "info screencopy=%s renderer=%s\n",
+	fprintf(f, "info capture=%s screencopy=%s renderer=%s\n",
+		server->options->capture == COMP_CAPTURE_WLROOTS ? "wlroots" : "zerocap",
 		screencopy_names[server->options->screencopy], renderer_name(server));
 	if (server->capture_manager != NULL) {
 		struct zc_capture_stats stats = {0};

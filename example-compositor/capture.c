@@ -13,19 +13,28 @@
  *    cursor plane.
  * 4. The policy (policy.c): who sees the capture globals, who may capture,
  *    and the indicator while an output is being captured.
- * 5. capture_finish():      zc_capture_manager_destroy() before the renderer,
+ * 5. capture_renderer_changed(): after a GPU reset the compositor makes a new
+ *    renderer; zerocap moves to it while the old one still exists.
+ * 6. capture_finish():      zc_capture_manager_destroy() before the renderer,
  *                           the outputs and the display go away.
+ *
+ * --capture=wlroots instead sets up what a plain wlroots compositor has:
+ * wlroots' own ext-image-copy-capture-v1 and output source globals (wlroots
+ * 0.19 on; main.c adds its wlr-screencopy), the cursor on wlr_cursor only
+ * (wlroots puts it on a cursor plane or draws it in software), no policy.
  */
 #include <assert.h>
 #include <drm_fourcc.h>
 #include <stdlib.h>
 #include <string.h>
+#include <wlr/interfaces/wlr_buffer.h>
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/types/wlr_cursor.h>
 #include <wlr/types/wlr_output.h>
 #include <wlr/types/wlr_output_layout.h>
 #include <wlr/util/log.h>
 #include <zerocap/zerocap.h>
+#include "compat.h"
 #include "server.h"
 
 /*
@@ -127,7 +136,43 @@ static struct wlr_buffer *cursor_image_create(void) {
 	return &buffer->base;
 }
 
+static void show_cursor_on_outputs(struct comp_server *server) {
+	if (!server->cursor_on_outputs) {
+		return;
+	}
+	if (server->cursor_visible) {
+		wlr_cursor_set_buffer(server->cursor, server->cursor_image, 0, 0, 1.0f);
+	} else {
+		wlr_cursor_unset_image(server->cursor);
+	}
+	server->cursor_shown = server->cursor_visible;
+}
+
+static bool wlroots_capture_init(struct comp_server *server) {
+	if (!compat_has_ext_image_copy_capture()) {
+		wlr_log(WLR_INFO, "Capture: wlroots' own; this wlroots has no "
+			"ext-image-copy-capture-v1, only wlr-screencopy");
+	} else if (!compat_ext_image_copy_capture_create(server->display)) {
+		wlr_log(WLR_ERROR, "Failed to create wlroots' ext-image-copy-capture globals");
+		return false;
+	} else {
+		wlr_log(WLR_INFO, "Capture: wlroots' own ext-image-copy-capture-v1");
+	}
+	server->cursor_on_outputs = true;
+	show_cursor_on_outputs(server);
+	return true;
+}
+
 bool capture_init(struct comp_server *server) {
+	server->cursor_image = cursor_image_create();
+	if (server->cursor_image == NULL) {
+		wlr_log(WLR_ERROR, "Failed to create the cursor image");
+		return false;
+	}
+	if (server->options->capture == COMP_CAPTURE_WLROOTS) {
+		return wlroots_capture_init(server);
+	}
+
 	struct zc_capture_manager_options options = {
 		.raw_transform = server->options->raw_transform,
 		.no_wlr_screencopy = server->options->screencopy != COMP_SCREENCOPY_ZEROCAP,
@@ -138,26 +183,38 @@ bool capture_init(struct comp_server *server) {
 		wlr_log(WLR_ERROR, "Failed to create the zerocap capture manager");
 		return false;
 	}
-	server->cursor_image = cursor_image_create();
-	if (server->cursor_image == NULL) {
-		wlr_log(WLR_ERROR, "Failed to create the cursor image");
-		return false;
-	}
 	/* Headless outputs have no cursor plane: leave the cursor to zerocap. */
-	server->hardware_cursor = server->headless == NULL;
+	server->cursor_on_outputs = server->headless == NULL;
+	show_cursor_on_outputs(server);
 	return policy_init(server);
+}
+
+void capture_renderer_changed(struct comp_server *server) {
+	if (server->capture_manager != NULL) {
+		zc_capture_manager_set_renderer(server->capture_manager, server->renderer);
+	}
+	if (server->cursor_on_outputs && server->cursor_shown) {
+		/* The outputs' cursor textures died with the old renderer: upload again. */
+		wlr_cursor_unset_image(server->cursor);
+		show_cursor_on_outputs(server);
+	}
 }
 
 void capture_finish(struct comp_server *server) {
 	/* Destroys every source and stops every session. */
-	zc_capture_manager_destroy(server->capture_manager);
-	server->capture_manager = NULL;
+	if (server->capture_manager != NULL) {
+		zc_capture_manager_destroy(server->capture_manager);
+		server->capture_manager = NULL;
+	}
 	policy_finish(server);
 	struct comp_output *output;
 	wl_list_for_each(output, &server->outputs, link) {
 		output->capture_source = NULL;
 	}
 	if (server->cursor_image != NULL) {
+		if (server->cursor_on_outputs && server->cursor != NULL) {
+			wlr_cursor_unset_image(server->cursor);
+		}
 		wlr_buffer_drop(server->cursor_image);
 		server->cursor_image = NULL;
 	}
@@ -171,8 +228,12 @@ static void move_cursor(struct comp_server *server, struct comp_output *output) 
 	zc_output_source_move_cursor(output->capture_source, server->cursor_visible, x, y);
 }
 
+/* wlr_cursor puts its image on outputs that join the layout by itself. */
 void capture_output_added(struct comp_output *output) {
 	struct comp_server *server = output->server;
+	if (server->capture_manager == NULL) {
+		return;
+	}
 	output->capture_source =
 		zc_output_source_create(server->capture_manager, output->wlr_output);
 	if (output->capture_source == NULL) {
@@ -181,16 +242,12 @@ void capture_output_added(struct comp_output *output) {
 	}
 	zc_output_source_set_cursor_image(output->capture_source, server->cursor_image, 0, 0);
 	move_cursor(server, output);
-
-	if (server->hardware_cursor) {
-		/* wlr_cursor sets the image on the outputs it knows, so repeat it. */
-		struct cursor_buffer *image = cursor_buffer_from_buffer(server->cursor_image);
-		wlr_cursor_set_image(server->cursor, (const uint8_t *)image->data,
-			image->stride, ARROW_WIDTH, ARROW_HEIGHT, 0, 0, 0.0f);
-	}
 }
 
 void capture_cursor_changed(struct comp_server *server) {
+	if (server->cursor_on_outputs && server->cursor_shown != server->cursor_visible) {
+		show_cursor_on_outputs(server);
+	}
 	struct comp_output *output;
 	wl_list_for_each(output, &server->outputs, link) {
 		if (output->capture_source != NULL) {

@@ -24,6 +24,7 @@
 #include <wlr/types/wlr_output.h>
 #include <wlr/types/wlr_scene.h>
 #include <wlr/util/log.h>
+#include <zerocap/testing.h>
 #include <zerocap/zerocap.h>
 #include "server.h"
 
@@ -210,8 +211,7 @@ static void command_rect(struct comp_control *control, int argc, char *argv[]) {
 			return;
 		}
 		/* Empty until placed, so creation damages only where it lands. */
-		rect->rect = wlr_scene_rect_create(&control->server->rect_layer->node,
-			0, 0, color);
+		rect->rect = wlr_scene_rect_create(control->server->rect_layer, 0, 0, color);
 		wl_list_insert(control->rects.prev, &rect->link);
 	}
 	wlr_scene_node_set_position(&rect->rect->node, x, y);
@@ -279,13 +279,36 @@ static void command_outputs(struct comp_control *control) {
 	reply_after_frames(control, len > 0 ? "ok %s" : "ok", list);
 }
 
-static void commit_output(struct comp_control *control, struct wlr_output *output) {
-	if (!wlr_output_commit(output)) {
-		wlr_output_rollback(output);
-		reply_error("output %s rejected the change", output->name);
-		return;
+/* output NAME transform|scale|mode ...: the change into state; false after an error reply. */
+static bool parse_output_change(int argc, char *argv[], struct wlr_output_state *state) {
+	if (strcmp(argv[2], "transform") == 0) {
+		int transform;
+		if (argc != 4 || !output_transform_parse(argv[3], &transform)) {
+			reply_error("usage: output NAME transform normal|90|180|270|flipped|"
+				"flipped-90|flipped-180|flipped-270");
+			return false;
+		}
+		wlr_output_state_set_transform(state, transform);
+	} else if (strcmp(argv[2], "scale") == 0) {
+		double scale;
+		if (argc != 4 || !parse_double(argv[3], &scale) || scale <= 0 || scale > 16) {
+			reply_error("usage: output NAME scale S");
+			return false;
+		}
+		wlr_output_state_set_scale(state, (float)scale);
+	} else if (strcmp(argv[2], "mode") == 0) {
+		int width, height;
+		if (argc != 5 || !parse_int(argv[3], &width) || !parse_int(argv[4], &height) ||
+				width <= 0 || height <= 0) {
+			reply_error("usage: output NAME mode W H");
+			return false;
+		}
+		wlr_output_state_set_custom_mode(state, width, height, 0);
+	} else {
+		reply_error("unknown output property %s", argv[2]);
+		return false;
 	}
-	reply_after_frames(control, "ok");
+	return true;
 }
 
 static void command_output(struct comp_control *control, int argc, char *argv[]) {
@@ -331,35 +354,28 @@ static void command_output(struct comp_control *control, int argc, char *argv[])
 		return;
 	}
 	struct wlr_output *wlr_output = output->wlr_output;
-	if (strcmp(argv[2], "transform") == 0) {
-		int transform;
-		if (argc != 4 || !output_transform_parse(argv[3], &transform)) {
-			reply_error("usage: output NAME transform normal|90|180|270|flipped|"
-				"flipped-90|flipped-180|flipped-270");
-			return;
-		}
-		wlr_output_set_transform(wlr_output, transform);
-		commit_output(control, wlr_output);
-	} else if (strcmp(argv[2], "scale") == 0) {
-		double scale;
-		if (argc != 4 || !parse_double(argv[3], &scale) || scale <= 0 || scale > 16) {
-			reply_error("usage: output NAME scale S");
-			return;
-		}
-		wlr_output_set_scale(wlr_output, (float)scale);
-		commit_output(control, wlr_output);
-	} else if (strcmp(argv[2], "mode") == 0) {
-		int width, height;
-		if (argc != 5 || !parse_int(argv[3], &width) || !parse_int(argv[4], &height) ||
-				width <= 0 || height <= 0) {
-			reply_error("usage: output NAME mode W H");
-			return;
-		}
-		wlr_output_set_custom_mode(wlr_output, width, height, 0);
-		commit_output(control, wlr_output);
-	} else {
-		reply_error("unknown output property %s", argv[2]);
+	struct wlr_output_state state;
+	wlr_output_state_init(&state);
+	bool parsed = parse_output_change(argc, argv, &state);
+	bool committed = parsed && wlr_output_commit_state(wlr_output, &state);
+	wlr_output_state_finish(&state);
+	if (!parsed) {
+		return;
 	}
+	if (!committed) {
+		reply_error("output %s rejected the change", wlr_output->name);
+		return;
+	}
+	reply_after_frames(control, "ok");
+}
+
+/* renderer-reset: what a compositor does after a GPU reset (main.c). */
+static void command_renderer_reset(struct comp_control *control) {
+	if (!server_reset_renderer(control->server)) {
+		reply_error("cannot create a new renderer");
+		return;
+	}
+	reply_after_frames(control, "ok renderer-reset");
 }
 
 /* zerocap's counters, for tests that check which copy path ran. */
@@ -474,6 +490,19 @@ static void command_indicator(struct comp_control *control, int argc, char *argv
 	reply_after_frames(control, "ok %s", output->captured ? "on" : "off");
 }
 
+/* Commands about zerocap's state: an error with --capture=wlroots. */
+static bool needs_zerocap(const char *command) {
+	static const char *const commands[] = {
+		"stats", "fault", "allow", "deny", "revoke", "indicator", "max-fps",
+	};
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+		if (strcmp(command, commands[i]) == 0) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static void execute(struct comp_control *control, char *line) {
 	char *argv[CONTROL_MAX_ARGS + 1];
 	int argc = 0;
@@ -492,6 +521,10 @@ static void execute(struct comp_control *control, char *line) {
 	argv[argc] = NULL;
 
 	const char *command = argv[0];
+	if (control->server->capture_manager == NULL && needs_zerocap(command)) {
+		reply_error("%s needs --capture=zerocap", command);
+		return;
+	}
 	if (strcmp(command, "rect") == 0) {
 		command_rect(control, argc, argv);
 	} else if (strcmp(command, "remove") == 0) {
@@ -504,6 +537,8 @@ static void execute(struct comp_control *control, char *line) {
 		command_outputs(control);
 	} else if (strcmp(command, "sync") == 0 && argc == 1) {
 		reply_after_frames(control, "ok");
+	} else if (strcmp(command, "renderer-reset") == 0 && argc == 1) {
+		command_renderer_reset(control);
 	} else if (strcmp(command, "stats") == 0 && argc == 1) {
 		command_stats(control);
 	} else if (strcmp(command, "fault") == 0) {

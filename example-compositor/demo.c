@@ -31,12 +31,13 @@ static int triangle(uint32_t t, int range) {
 
 static void animate_output(struct comp_demo *demo, struct comp_output *output) {
 	struct comp_server *server = demo->server;
-	struct wlr_box *box = wlr_output_layout_get_box(server->output_layout, output->wlr_output);
-	if (box == NULL) {
+	struct wlr_box box;
+	wlr_output_layout_get_box(server->output_layout, output->wlr_output, &box);
+	if (wlr_box_empty(&box)) {
 		return;
 	}
-	int width = (int)lround(box->width * demo->side);
-	int height = (int)lround(box->height * demo->side);
+	int width = (int)lround(box.width * demo->side);
+	int height = (int)lround(box.height * demo->side);
 	width = width < 1 ? 1 : width;
 	height = height < 1 ? 1 : height;
 
@@ -49,13 +50,13 @@ static void animate_output(struct comp_demo *demo, struct comp_output *output) {
 
 	if (output->demo_rect == NULL) {
 		output->demo_rect =
-			wlr_scene_rect_create(&server->demo_layer->node, width, height, color);
+			wlr_scene_rect_create(server->demo_layer, width, height, color);
 	}
 	wlr_scene_rect_set_size(output->demo_rect, width, height);
 	wlr_scene_rect_set_color(output->demo_rect, color);
 	wlr_scene_node_set_position(&output->demo_rect->node,
-		box->x + triangle(7 * t, box->width - width),
-		box->y + triangle(5 * t, box->height - height));
+		box.x + triangle(7 * t, box.width - width),
+		box.y + triangle(5 * t, box.height - height));
 }
 
 static int handle_timer(void *data) {

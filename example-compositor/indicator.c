@@ -22,7 +22,7 @@ void indicator_output_added(struct comp_output *output) {
 	if (!server->options->indicator) {
 		return;
 	}
-	output->indicator = wlr_scene_tree_create(&server->indicator_layer->node);
+	output->indicator = wlr_scene_tree_create(server->indicator_layer);
 	if (output->indicator == NULL) {
 		return;
 	}
@@ -30,7 +30,7 @@ void indicator_output_added(struct comp_output *output) {
 	color_from_rgba(color, INDICATOR_COLOR);
 	for (int i = 0; i < 4; i++) {
 		output->indicator_edges[i] =
-			wlr_scene_rect_create(&output->indicator->node, 0, 0, color);
+			wlr_scene_rect_create(output->indicator, 0, 0, color);
 	}
 	wlr_scene_node_set_enabled(&output->indicator->node, output->captured);
 	indicator_output_moved(output);
@@ -50,20 +50,20 @@ void indicator_output_moved(struct comp_output *output) {
 	if (output->indicator == NULL) {
 		return;
 	}
-	struct wlr_box *box = wlr_output_layout_get_box(output->server->output_layout,
-		output->wlr_output);
-	if (box == NULL) {
+	struct wlr_box box;
+	wlr_output_layout_get_box(output->server->output_layout, output->wlr_output, &box);
+	if (wlr_box_empty(&box)) {
 		return;
 	}
 	int w = INDICATOR_WIDTH;
 	/* top, bottom, left, right; the sides go between top and bottom */
 	const struct wlr_box edges[4] = {
-		{0, 0, box->width, w},
-		{0, box->height - w, box->width, w},
-		{0, w, w, box->height - 2 * w},
-		{box->width - w, w, w, box->height - 2 * w},
+		{0, 0, box.width, w},
+		{0, box.height - w, box.width, w},
+		{0, w, w, box.height - 2 * w},
+		{box.width - w, w, w, box.height - 2 * w},
 	};
-	wlr_scene_node_set_position(&output->indicator->node, box->x, box->y);
+	wlr_scene_node_set_position(&output->indicator->node, box.x, box.y);
 	for (int i = 0; i < 4; i++) {
 		struct wlr_scene_rect *rect = output->indicator_edges[i];
 		if (rect == NULL) {

@@ -8,6 +8,8 @@
 #include <wlr/types/wlr_pointer.h>
 #include <wlr/types/wlr_scene.h>
 #include <wlr/types/wlr_seat.h>
+#include <wlr/types/wlr_virtual_keyboard_v1.h>
+#include <wlr/types/wlr_virtual_pointer_v1.h>
 #include <wlr/util/log.h>
 #include <xkbcommon/xkbcommon.h>
 #include "server.h"
@@ -15,7 +17,7 @@
 struct comp_keyboard {
 	struct wl_list link; /* comp_server.keyboards */
 	struct comp_server *server;
-	struct wlr_input_device *device;
+	struct wlr_keyboard *keyboard;
 
 	struct wl_listener modifiers;
 	struct wl_listener key;
@@ -25,15 +27,15 @@ struct comp_keyboard {
 static void handle_keyboard_modifiers(struct wl_listener *listener, void *data) {
 	struct comp_keyboard *keyboard = wl_container_of(listener, keyboard, modifiers);
 	struct wlr_seat *seat = keyboard->server->seat;
-	wlr_seat_set_keyboard(seat, keyboard->device);
-	wlr_seat_keyboard_notify_modifiers(seat, &keyboard->device->keyboard->modifiers);
+	wlr_seat_set_keyboard(seat, keyboard->keyboard);
+	wlr_seat_keyboard_notify_modifiers(seat, &keyboard->keyboard->modifiers);
 }
 
 static void handle_keyboard_key(struct wl_listener *listener, void *data) {
 	struct comp_keyboard *keyboard = wl_container_of(listener, keyboard, key);
-	struct wlr_event_keyboard_key *event = data;
+	struct wlr_keyboard_key_event *event = data;
 	struct wlr_seat *seat = keyboard->server->seat;
-	wlr_seat_set_keyboard(seat, keyboard->device);
+	wlr_seat_set_keyboard(seat, keyboard->keyboard);
 	wlr_seat_keyboard_notify_key(seat, event->time_msec, event->keycode, event->state);
 }
 
@@ -46,47 +48,39 @@ static void handle_keyboard_destroy(struct wl_listener *listener, void *data) {
 	free(keyboard);
 }
 
-static void add_keyboard(struct comp_server *server, struct wlr_input_device *device) {
+/* Virtual keyboards bring their own keymap: default_keymap false. */
+static void add_keyboard(struct comp_server *server, struct wlr_input_device *device,
+		bool default_keymap) {
 	struct comp_keyboard *keyboard = calloc(1, sizeof(*keyboard));
 	if (keyboard == NULL) {
 		wlr_log(WLR_ERROR, "Allocation failed");
 		return;
 	}
 	keyboard->server = server;
-	keyboard->device = device;
+	keyboard->keyboard = wlr_keyboard_from_input_device(device);
 
-	struct xkb_context *context = xkb_context_new(XKB_CONTEXT_NO_FLAGS);
-	struct xkb_keymap *keymap =
-		xkb_keymap_new_from_names(context, NULL, XKB_KEYMAP_COMPILE_NO_FLAGS);
-	wlr_keyboard_set_keymap(device->keyboard, keymap);
-	xkb_keymap_unref(keymap);
-	xkb_context_unref(context);
-	wlr_keyboard_set_repeat_info(device->keyboard, 25, 600);
+	if (default_keymap) {
+		struct xkb_context *context = xkb_context_new(XKB_CONTEXT_NO_FLAGS);
+		struct xkb_keymap *keymap =
+			xkb_keymap_new_from_names(context, NULL, XKB_KEYMAP_COMPILE_NO_FLAGS);
+		wlr_keyboard_set_keymap(keyboard->keyboard, keymap);
+		xkb_keymap_unref(keymap);
+		xkb_context_unref(context);
+		wlr_keyboard_set_repeat_info(keyboard->keyboard, 25, 600);
+	}
 
 	keyboard->modifiers.notify = handle_keyboard_modifiers;
-	wl_signal_add(&device->keyboard->events.modifiers, &keyboard->modifiers);
+	wl_signal_add(&keyboard->keyboard->events.modifiers, &keyboard->modifiers);
 	keyboard->key.notify = handle_keyboard_key;
-	wl_signal_add(&device->keyboard->events.key, &keyboard->key);
+	wl_signal_add(&keyboard->keyboard->events.key, &keyboard->key);
 	keyboard->destroy.notify = handle_keyboard_destroy;
 	wl_signal_add(&device->events.destroy, &keyboard->destroy);
 
-	wlr_seat_set_keyboard(server->seat, device);
+	wlr_seat_set_keyboard(server->seat, keyboard->keyboard);
 	wl_list_insert(&server->keyboards, &keyboard->link);
 }
 
-static void handle_new_input(struct wl_listener *listener, void *data) {
-	struct comp_server *server = wl_container_of(listener, server, new_input);
-	struct wlr_input_device *device = data;
-	switch (device->type) {
-	case WLR_INPUT_DEVICE_KEYBOARD:
-		add_keyboard(server, device);
-		break;
-	case WLR_INPUT_DEVICE_POINTER:
-		wlr_cursor_attach_input_device(server->cursor, device);
-		break;
-	default:
-		break;
-	}
+static void update_capabilities(struct comp_server *server) {
 	uint32_t caps = WL_SEAT_CAPABILITY_POINTER;
 	if (!wl_list_empty(&server->keyboards)) {
 		caps |= WL_SEAT_CAPABILITY_KEYBOARD;
@@ -94,14 +88,50 @@ static void handle_new_input(struct wl_listener *listener, void *data) {
 	wlr_seat_set_capabilities(server->seat, caps);
 }
 
+static void handle_new_input(struct wl_listener *listener, void *data) {
+	struct comp_server *server = wl_container_of(listener, server, new_input);
+	struct wlr_input_device *device = data;
+	switch (device->type) {
+	case WLR_INPUT_DEVICE_KEYBOARD:
+		add_keyboard(server, device, true);
+		break;
+	case WLR_INPUT_DEVICE_POINTER:
+		wlr_cursor_attach_input_device(server->cursor, device);
+		break;
+	default:
+		break;
+	}
+	update_capabilities(server);
+}
+
+/* zwp_virtual_keyboard_v1 and zwlr_virtual_pointer_v1 (wayvnc's input): devices like others. */
+static void handle_new_virtual_keyboard(struct wl_listener *listener, void *data) {
+	struct comp_server *server = wl_container_of(listener, server, new_virtual_keyboard);
+	struct wlr_virtual_keyboard_v1 *keyboard = data;
+	add_keyboard(server, &keyboard->keyboard.base, false);
+	update_capabilities(server);
+}
+
+static void handle_new_virtual_pointer(struct wl_listener *listener, void *data) {
+	struct comp_server *server = wl_container_of(listener, server, new_virtual_pointer);
+	const struct wlr_virtual_pointer_v1_new_pointer_event *event = data;
+	struct wlr_input_device *device = &event->new_pointer->pointer.base;
+	wlr_cursor_attach_input_device(server->cursor, device);
+	if (event->suggested_output != NULL) {
+		wlr_cursor_map_input_to_output(server->cursor, device, event->suggested_output);
+	}
+}
+
 static struct wlr_surface *surface_at(struct comp_server *server, double lx, double ly,
 		struct wlr_scene_node **node_out, double *sx, double *sy) {
-	struct wlr_scene_node *node = wlr_scene_node_at(&server->scene->node, lx, ly, sx, sy);
+	struct wlr_scene_node *node = wlr_scene_node_at(&server->scene->tree.node, lx, ly, sx, sy);
 	*node_out = node;
-	if (node == NULL || node->type != WLR_SCENE_NODE_SURFACE) {
+	if (node == NULL || node->type != WLR_SCENE_NODE_BUFFER) {
 		return NULL;
 	}
-	return wlr_scene_surface_from_node(node)->surface;
+	struct wlr_scene_surface *scene_surface =
+		wlr_scene_surface_try_from_buffer(wlr_scene_buffer_from_node(node));
+	return scene_surface != NULL ? scene_surface->surface : NULL;
 }
 
 void input_pointer_moved(struct comp_server *server, uint32_t time_msec) {
@@ -120,24 +150,24 @@ void input_pointer_moved(struct comp_server *server, uint32_t time_msec) {
 
 static void handle_cursor_motion(struct wl_listener *listener, void *data) {
 	struct comp_server *server = wl_container_of(listener, server, cursor_motion);
-	struct wlr_event_pointer_motion *event = data;
-	wlr_cursor_move(server->cursor, event->device, event->delta_x, event->delta_y);
+	struct wlr_pointer_motion_event *event = data;
+	wlr_cursor_move(server->cursor, &event->pointer->base, event->delta_x, event->delta_y);
 	input_pointer_moved(server, event->time_msec);
 }
 
 static void handle_cursor_motion_absolute(struct wl_listener *listener, void *data) {
 	struct comp_server *server = wl_container_of(listener, server, cursor_motion_absolute);
-	struct wlr_event_pointer_motion_absolute *event = data;
-	wlr_cursor_warp_absolute(server->cursor, event->device, event->x, event->y);
+	struct wlr_pointer_motion_absolute_event *event = data;
+	wlr_cursor_warp_absolute(server->cursor, &event->pointer->base, event->x, event->y);
 	input_pointer_moved(server, event->time_msec);
 }
 
 static void handle_cursor_button(struct wl_listener *listener, void *data) {
 	struct comp_server *server = wl_container_of(listener, server, cursor_button);
-	struct wlr_event_pointer_button *event = data;
+	struct wlr_pointer_button_event *event = data;
 	wlr_seat_pointer_notify_button(server->seat, event->time_msec, event->button,
 		event->state);
-	if (event->state == WLR_BUTTON_PRESSED) {
+	if (event->state == WL_POINTER_BUTTON_STATE_PRESSED) {
 		struct wlr_scene_node *node;
 		double sx, sy;
 		struct wlr_surface *surface =
@@ -148,9 +178,9 @@ static void handle_cursor_button(struct wl_listener *listener, void *data) {
 
 static void handle_cursor_axis(struct wl_listener *listener, void *data) {
 	struct comp_server *server = wl_container_of(listener, server, cursor_axis);
-	struct wlr_event_pointer_axis *event = data;
+	struct wlr_pointer_axis_event *event = data;
 	wlr_seat_pointer_notify_axis(server->seat, event->time_msec, event->orientation,
-		event->delta, event->delta_discrete, event->source);
+		event->delta, event->delta_discrete, event->source, event->relative_direction);
 }
 
 static void handle_cursor_frame(struct wl_listener *listener, void *data) {
@@ -193,6 +223,17 @@ void input_init(struct comp_server *server) {
 
 	server->new_input.notify = handle_new_input;
 	wl_signal_add(&server->backend->events.new_input, &server->new_input);
+
+	struct wlr_virtual_keyboard_manager_v1 *virtual_keyboards =
+		wlr_virtual_keyboard_manager_v1_create(server->display);
+	server->new_virtual_keyboard.notify = handle_new_virtual_keyboard;
+	wl_signal_add(&virtual_keyboards->events.new_virtual_keyboard,
+		&server->new_virtual_keyboard);
+	struct wlr_virtual_pointer_manager_v1 *virtual_pointers =
+		wlr_virtual_pointer_manager_v1_create(server->display);
+	server->new_virtual_pointer.notify = handle_new_virtual_pointer;
+	wl_signal_add(&virtual_pointers->events.new_virtual_pointer,
+		&server->new_virtual_pointer);
 }
 
 void input_finish(struct comp_server *server) {
@@ -200,6 +241,8 @@ void input_finish(struct comp_server *server) {
 		return;
 	}
 	wl_list_remove(&server->new_input.link);
+	wl_list_remove(&server->new_virtual_keyboard.link);
+	wl_list_remove(&server->new_virtual_pointer.link);
 	wl_list_remove(&server->request_set_selection.link);
 	wl_list_remove(&server->cursor_motion.link);
 	wl_list_remove(&server->cursor_motion_absolute.link);

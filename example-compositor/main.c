@@ -21,12 +21,14 @@
 #include <wlr/render/wlr_renderer.h>
 #include <wlr/types/wlr_compositor.h>
 #include <wlr/types/wlr_data_device.h>
+#include <wlr/types/wlr_output.h>
 #include <wlr/types/wlr_output_layout.h>
-#include <wlr/types/wlr_presentation_time.h>
 #include <wlr/types/wlr_scene.h>
 #include <wlr/types/wlr_screencopy_v1.h>
+#include <wlr/types/wlr_subcompositor.h>
 #include <wlr/types/wlr_xdg_output_v1.h>
 #include <wlr/util/log.h>
+#include "compat.h"
 #include "server.h"
 
 static const char usage[] =
@@ -42,8 +44,11 @@ static const char usage[] =
 	"      --demo                 animate a rectangle on every output (~30 Hz)\n"
 	"      --demo-damage PERCENT  demo rectangle area in percent of the output (1)\n"
 	"      --control              read commands on stdin, reply on stdout\n"
+	"      --capture=zerocap|wlroots\n"
+	"                             capture globals: zerocap's (default) or wlroots' own\n"
 	"      --screencopy=zerocap|wlroots|none\n"
-	"                             wlr-screencopy provider (zerocap)\n"
+	"                             wlr-screencopy provider (zerocap; wlroots with\n"
+	"                             --capture=wlroots)\n"
 	"      --policy=allow|deny|ask|list\n"
 	"                             who may capture (allow); ask needs --control\n"
 	"      --allow EXE            list mode: EXE (a path, or a file name) may capture\n"
@@ -52,7 +57,7 @@ static const char usage[] =
 	"                             (implies --policy=list)\n"
 	"      --indicator=on|off     red border on outputs while captured (on)\n"
 	"      --bench-stats FILE     write measurements for bench/run to FILE at exit\n"
-"  -v, --debug                debug logging\n"
+	"  -v, --debug                debug logging\n"
 	"  -h, --help                 show this help\n"
 	"\n"
 	"Backends: WLR_BACKENDS (headless when unset). Renderer: WLR_RENDERER.\n";
@@ -64,6 +69,7 @@ enum {
 	OPT_DEMO,
 	OPT_DEMO_DAMAGE,
 	OPT_CONTROL,
+	OPT_CAPTURE,
 	OPT_SCREENCOPY,
 	OPT_POLICY,
 	OPT_ALLOW,
@@ -73,7 +79,7 @@ enum {
 };
 
 /*
- * wlroots 0.15 destroys wl_output and wl_seat globals with a 5 s delay
+ * wlroots destroys wl_output and wl_seat globals with a 5 s delay
  * (wlr_global_destroy_safe); at shutdown the delay's timer outlives the event
  * loop. Tell LeakSanitizer, in sanitizer builds, that this is not ours.
  */
@@ -151,6 +157,7 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 		{ "demo", no_argument, NULL, OPT_DEMO },
 		{ "demo-damage", required_argument, NULL, OPT_DEMO_DAMAGE },
 		{ "control", no_argument, NULL, OPT_CONTROL },
+		{ "capture", required_argument, NULL, OPT_CAPTURE },
 		{ "screencopy", required_argument, NULL, OPT_SCREENCOPY },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "allow", required_argument, NULL, OPT_ALLOW },
@@ -206,7 +213,18 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 		case OPT_CONTROL:
 			options->control = true;
 			break;
+		case OPT_CAPTURE:
+			if (strcmp(optarg, "zerocap") == 0) {
+				options->capture = COMP_CAPTURE_ZEROCAP;
+			} else if (strcmp(optarg, "wlroots") == 0) {
+				options->capture = COMP_CAPTURE_WLROOTS;
+			} else {
+				fprintf(stderr, "Invalid --capture '%s'\n", optarg);
+				return 1;
+			}
+			break;
 		case OPT_SCREENCOPY:
+			options->screencopy_given = true;
 			if (strcmp(optarg, "none") == 0) {
 				options->screencopy = COMP_SCREENCOPY_NONE;
 			} else if (strcmp(optarg, "wlroots") == 0) {
@@ -274,6 +292,24 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 		fprintf(stderr, "--policy=ask needs --control to answer requests\n");
 		return 1;
 	}
+	if (options->capture == COMP_CAPTURE_WLROOTS) {
+		/* wlroots' globals know no policy, no indicator and no zerocap options. */
+		if (options->policy != COMP_POLICY_ALLOW) {
+			fprintf(stderr, "--capture=wlroots goes with --policy=allow only\n");
+			return 1;
+		}
+		if (options->raw_transform) {
+			fprintf(stderr, "--raw-transform goes with --capture=zerocap only\n");
+			return 1;
+		}
+		if (options->screencopy == COMP_SCREENCOPY_ZEROCAP) {
+			if (options->screencopy_given) {
+				fprintf(stderr, "--screencopy=zerocap goes with --capture=zerocap only\n");
+				return 1;
+			}
+			options->screencopy = COMP_SCREENCOPY_WLROOTS;
+		}
+	}
 	if (options->policy != COMP_POLICY_ALLOW &&
 			options->screencopy == COMP_SCREENCOPY_WLROOTS) {
 		/* wlroots' screencopy would serve everyone, past the policy and the indicator. */
@@ -331,29 +367,95 @@ static void spawn(const char *command, bool quiet_stdio) {
 	_exit(127);
 }
 
+static void handle_renderer_reset_idle(void *data) {
+	struct comp_server *server = data;
+	server->renderer_reset_idle = NULL;
+	server_reset_renderer(server);
+}
+
+/*
+ * The GPU was reset: the renderer is unusable. It is replaced from the event
+ * loop, not from inside the renderer call that found out.
+ */
+static void handle_renderer_lost(struct wl_listener *listener, void *data) {
+	struct comp_server *server = wl_container_of(listener, server, renderer_lost);
+	wlr_log(WLR_INFO, "Renderer lost (GPU reset?), recreating it");
+	if (server->renderer_reset_idle == NULL) {
+		server->renderer_reset_idle = wl_event_loop_add_idle(server->event_loop,
+			handle_renderer_reset_idle, server);
+	}
+}
+
+static bool renderer_create(struct comp_server *server, struct wlr_renderer **renderer_out,
+		struct wlr_allocator **allocator_out) {
+	struct wlr_renderer *renderer = wlr_renderer_autocreate(server->backend);
+	if (renderer == NULL) {
+		wlr_log(WLR_ERROR, "Failed to create a renderer");
+		return false;
+	}
+	struct wlr_allocator *allocator = wlr_allocator_autocreate(server->backend, renderer);
+	if (allocator == NULL) {
+		wlr_log(WLR_ERROR, "Failed to create an allocator");
+		wlr_renderer_destroy(renderer);
+		return false;
+	}
+	*renderer_out = renderer;
+	*allocator_out = allocator;
+	return true;
+}
+
+bool server_reset_renderer(struct comp_server *server) {
+	struct wlr_renderer *renderer;
+	struct wlr_allocator *allocator;
+	if (!renderer_create(server, &renderer, &allocator)) {
+		return false;
+	}
+	struct wlr_renderer *old_renderer = server->renderer;
+	struct wlr_allocator *old_allocator = server->allocator;
+	server->renderer = renderer;
+	server->allocator = allocator;
+	wl_list_remove(&server->renderer_lost.link);
+	wl_signal_add(&renderer->events.lost, &server->renderer_lost);
+
+	wlr_compositor_set_renderer(server->compositor, renderer);
+	struct comp_output *output;
+	wl_list_for_each(output, &server->outputs, link) {
+		if (!wlr_output_init_render(output->wlr_output, allocator, renderer)) {
+			wlr_log(WLR_ERROR, "Failed to init rendering on output %s",
+				output->wlr_output->name);
+		}
+	}
+	/* ---- zerocap wiring: zerocap follows while the old renderer still exists ---- */
+	capture_renderer_changed(server);
+
+	wlr_allocator_destroy(old_allocator);
+	wlr_renderer_destroy(old_renderer);
+	wlr_log(WLR_INFO, "Renderer recreated");
+	return true;
+}
+
 static bool server_start(struct comp_server *server) {
 	struct comp_options *options = server->options;
 
-	server->backend = wlr_backend_autocreate(server->display);
+	server->backend = wlr_backend_autocreate(server->event_loop, NULL);
 	if (server->backend == NULL) {
 		wlr_log(WLR_ERROR, "Failed to create a backend");
 		return false;
 	}
 	wlr_multi_for_each_backend(server->backend, find_headless, server);
 
-	server->renderer = wlr_renderer_autocreate(server->backend);
-	if (server->renderer == NULL) {
-		wlr_log(WLR_ERROR, "Failed to create a renderer");
+	if (!renderer_create(server, &server->renderer, &server->allocator)) {
 		return false;
 	}
-	wlr_renderer_init_wl_display(server->renderer, server->display);
-	server->allocator = wlr_allocator_autocreate(server->backend, server->renderer);
-	if (server->allocator == NULL) {
-		wlr_log(WLR_ERROR, "Failed to create an allocator");
+	server->renderer_lost.notify = handle_renderer_lost;
+	wl_signal_add(&server->renderer->events.lost, &server->renderer_lost);
+	if (!wlr_renderer_init_wl_display(server->renderer, server->display)) {
+		wlr_log(WLR_ERROR, "Failed to create wl_shm or linux-dmabuf");
 		return false;
 	}
 
-	wlr_compositor_create(server->display, server->renderer);
+	server->compositor = wlr_compositor_create(server->display, 6, server->renderer);
+	wlr_subcompositor_create(server->display);
 	wlr_data_device_manager_create(server->display);
 
 	output_init(server);
@@ -361,14 +463,15 @@ static bool server_start(struct comp_server *server) {
 
 	/* Bottom to top: backgrounds, demo, control rects, windows, capture indicators. */
 	server->scene = wlr_scene_create();
-	server->background_layer = wlr_scene_tree_create(&server->scene->node);
-	server->demo_layer = wlr_scene_tree_create(&server->scene->node);
-	server->rect_layer = wlr_scene_tree_create(&server->scene->node);
-	server->toplevel_layer = wlr_scene_tree_create(&server->scene->node);
-	server->indicator_layer = wlr_scene_tree_create(&server->scene->node);
-	wlr_scene_attach_output_layout(server->scene, server->output_layout);
-	wlr_scene_set_presentation(server->scene,
-		wlr_presentation_create(server->display, server->backend));
+	server->background_layer = wlr_scene_tree_create(&server->scene->tree);
+	server->demo_layer = wlr_scene_tree_create(&server->scene->tree);
+	server->rect_layer = wlr_scene_tree_create(&server->scene->tree);
+	server->toplevel_layer = wlr_scene_tree_create(&server->scene->tree);
+	server->indicator_layer = wlr_scene_tree_create(&server->scene->tree);
+	server->scene_layout = wlr_scene_attach_output_layout(server->scene,
+		server->output_layout);
+	/* wlr_scene sends the feedback by itself. */
+	compat_presentation_create(server->display, server->backend);
 
 	xdg_shell_init(server);
 	input_init(server);
@@ -384,7 +487,10 @@ static bool server_start(struct comp_server *server) {
 		break;
 	}
 
-	/* ---- zerocap wiring: the capture manager (sources follow outputs), policy ---- */
+	/*
+	 * ---- zerocap wiring: the capture manager (sources follow outputs), policy;
+	 * or wlroots' own capture globals ----
+	 */
 	if (!capture_init(server)) {
 		return false;
 	}
@@ -448,6 +554,9 @@ static void server_finish(struct comp_server *server) {
 	xdg_shell_finish(server);
 	input_finish(server);
 	output_finish(server);
+	if (server->renderer_reset_idle != NULL) {
+		wl_event_source_remove(server->renderer_reset_idle);
+	}
 	if (server->backend != NULL) {
 		wlr_backend_destroy(server->backend);
 	}
@@ -455,12 +564,13 @@ static void server_finish(struct comp_server *server) {
 		wlr_output_layout_destroy(server->output_layout);
 	}
 	if (server->scene != NULL) {
-		wlr_scene_node_destroy(&server->scene->node);
+		wlr_scene_node_destroy(&server->scene->tree.node);
 	}
 	if (server->allocator != NULL) {
 		wlr_allocator_destroy(server->allocator);
 	}
 	if (server->renderer != NULL) {
+		wl_list_remove(&server->renderer_lost.link);
 		wlr_renderer_destroy(server->renderer);
 	}
 	wl_display_destroy(server->display);
@@ -469,6 +579,7 @@ static void server_finish(struct comp_server *server) {
 int main(int argc, char *argv[]) {
 	struct comp_options options = {
 		.demo_damage = 1.0,
+		.capture = COMP_CAPTURE_ZEROCAP,
 		.screencopy = COMP_SCREENCOPY_ZEROCAP,
 		.policy = COMP_POLICY_ALLOW,
 		.indicator = true,

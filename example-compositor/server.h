@@ -1,17 +1,19 @@
 /*
  * zerocap-compositor: a small wlroots compositor that embeds zerocap.
  *
- * main.c       options, setup, shutdown
+ * main.c       options, setup, shutdown, renderer recreation
  * capture.c    zerocap wiring: the capture manager, one source per output,
- *              the software cursor handed to zerocap
+ *              the software cursor handed to zerocap (--capture=wlroots:
+ *              wlroots' own capture globals instead)
  * output.c     outputs, output layout, background, frame handling
- * input.c      seat, pointer (wlr_cursor), keyboards
+ * input.c      seat, pointer (wlr_cursor), keyboards, virtual pointers and keyboards
  * xdg_shell.c  xdg-shell toplevels and popups
  * policy.c     who may capture (--policy, --allow, --policy-file)
  * indicator.c  the red border on outputs that are being captured
  * control.c    --control: line commands on stdin for tests
  * demo.c       --demo: animated content
  * bench.c      --bench-stats: measurements for bench/run
+ * compat.c     what differs between the wlroots versions (compat.h)
  */
 #ifndef ZEROCAP_COMPOSITOR_SERVER_H
 #define ZEROCAP_COMPOSITOR_SERVER_H
@@ -21,10 +23,15 @@
 #include <sys/types.h>
 #include <wayland-server-core.h>
 
+struct wlr_allocator;
 struct wlr_backend;
 struct wlr_buffer;
+struct wlr_compositor;
 struct wlr_output;
+struct wlr_renderer;
 struct wlr_scene_node;
+struct wlr_scene_output;
+struct wlr_scene_output_layout;
 struct wlr_scene_rect;
 struct wlr_surface;
 struct wlr_scene_tree;
@@ -32,6 +39,12 @@ struct zc_capture_manager;
 struct zc_output_source;
 
 #define COMP_MAX_OUTPUT_CONFIGS 16
+
+/* Who serves the capture protocols. */
+enum comp_capture {
+	COMP_CAPTURE_ZEROCAP,
+	COMP_CAPTURE_WLROOTS, /* wlroots' own globals: the baseline for benchmarks */
+};
 
 enum comp_screencopy {
 	COMP_SCREENCOPY_NONE,
@@ -62,7 +75,9 @@ struct comp_options {
 	bool demo;
 	double demo_damage; /* percent of the output area */
 	bool control;
+	enum comp_capture capture;
 	enum comp_screencopy screencopy;
+	bool screencopy_given; /* --screencopy appeared */
 	enum comp_policy_mode policy;
 	bool policy_given; /* --policy appeared */
 	const char **allow; /* --allow arguments */
@@ -82,8 +97,12 @@ struct comp_server {
 	struct wlr_backend *headless; /* the headless sub-backend, or NULL */
 	struct wlr_renderer *renderer;
 	struct wlr_allocator *allocator;
+	struct wl_listener renderer_lost;
+	struct wl_event_source *renderer_reset_idle; /* a reset after renderer_lost */
+	struct wlr_compositor *compositor;
 
 	struct wlr_scene *scene;
+	struct wlr_scene_output_layout *scene_layout;
 	struct wlr_scene_tree *background_layer;
 	struct wlr_scene_tree *demo_layer;
 	struct wlr_scene_tree *rect_layer; /* control rects */
@@ -98,13 +117,16 @@ struct comp_server {
 
 	struct wlr_xdg_shell *xdg_shell;
 	struct wl_list toplevels; /* comp_toplevel.link, topmost first */
-	struct wl_listener new_xdg_surface;
+	struct wl_listener new_xdg_toplevel;
+	struct wl_listener new_xdg_popup;
 
 	struct wlr_seat *seat;
 	struct wlr_cursor *cursor;
 	bool cursor_visible;
 	struct wl_list keyboards; /* comp_keyboard.link */
 	struct wl_listener new_input;
+	struct wl_listener new_virtual_keyboard;
+	struct wl_listener new_virtual_pointer;
 	struct wl_listener cursor_motion;
 	struct wl_listener cursor_motion_absolute;
 	struct wl_listener cursor_button;
@@ -112,10 +134,16 @@ struct comp_server {
 	struct wl_listener cursor_frame;
 	struct wl_listener request_set_selection;
 
-	/* zerocap wiring (capture.c) */
+	/* zerocap wiring (capture.c); capture_manager and policy are NULL with --capture=wlroots */
 	struct zc_capture_manager *capture_manager;
 	struct wlr_buffer *cursor_image;
-	bool hardware_cursor; /* false on headless: nobody draws the cursor but zerocap */
+	/*
+	 * wlr_cursor shows the image on the outputs (a cursor plane, or drawn
+	 * into the output buffers by wlroots). False with zerocap on headless:
+	 * nobody draws the cursor but zerocap, into the captures that want it.
+	 */
+	bool cursor_on_outputs;
+	bool cursor_shown; /* with cursor_on_outputs: wlr_cursor has the image */
 	struct comp_policy *policy;
 
 	struct comp_control *control; /* NULL without --control */
@@ -127,6 +155,7 @@ struct comp_output {
 	struct wl_list link; /* comp_server.outputs */
 	struct comp_server *server;
 	struct wlr_output *wlr_output;
+	struct wlr_scene_output *scene_output;
 	struct wlr_scene_rect *background;
 	struct wlr_scene_rect *demo_rect; /* NULL without --demo */
 	struct zc_output_source *capture_source;
@@ -136,8 +165,17 @@ struct comp_output {
 	struct wlr_scene_rect *indicator_edges[4]; /* top, bottom, left, right */
 
 	struct wl_listener frame;
+	struct wl_listener request_state;
 	struct wl_listener destroy;
 };
+
+/* main.c */
+/*
+ * Replaces the renderer and the allocator by new ones, as after a GPU reset:
+ * outputs, surfaces and zerocap move to the new renderer before the old one
+ * is destroyed. False (and nothing changed) when no new renderer could be made.
+ */
+bool server_reset_renderer(struct comp_server *server);
 
 /* output.c */
 void output_init(struct comp_server *server);
@@ -162,7 +200,10 @@ void toplevel_focus_at(struct comp_server *server, struct wlr_scene_node *node,
 bool capture_init(struct comp_server *server);
 void capture_finish(struct comp_server *server);
 void capture_output_added(struct comp_output *output);
+/* After a move of the pointer or of outputs, and after cursor show/hide. */
 void capture_cursor_changed(struct comp_server *server);
+/* Hands zerocap the new renderer; the old one still exists. */
+void capture_renderer_changed(struct comp_server *server);
 
 /* policy.c: the capture policy (zerocap wiring) */
 bool policy_init(struct comp_server *server);

@@ -1,4 +1,5 @@
 #include <stdlib.h>
+#include <wlr/types/wlr_compositor.h>
 #include <wlr/types/wlr_keyboard.h>
 #include <wlr/types/wlr_scene.h>
 #include <wlr/types/wlr_seat.h>
@@ -9,38 +10,46 @@
 struct comp_toplevel {
 	struct wl_list link; /* comp_server.toplevels while mapped */
 	struct comp_server *server;
-	struct wlr_xdg_surface *xdg_surface;
-	struct wlr_scene_node *scene_node;
+	struct wlr_xdg_toplevel *xdg_toplevel;
+	struct wlr_scene_tree *scene_tree;
 
 	struct wl_listener map;
 	struct wl_listener unmap;
+	struct wl_listener commit;
+	struct wl_listener destroy;
+};
+
+struct comp_popup {
+	struct wlr_xdg_popup *xdg_popup;
+
+	struct wl_listener commit;
 	struct wl_listener destroy;
 };
 
 static void set_activated(struct wlr_surface *surface, bool activated) {
-	if (surface == NULL || !wlr_surface_is_xdg_surface(surface)) {
+	if (surface == NULL) {
 		return;
 	}
-	struct wlr_xdg_surface *xdg_surface = wlr_xdg_surface_from_wlr_surface(surface);
-	if (xdg_surface != NULL && xdg_surface->role == WLR_XDG_SURFACE_ROLE_TOPLEVEL) {
-		wlr_xdg_toplevel_set_activated(xdg_surface, activated);
+	struct wlr_xdg_toplevel *xdg_toplevel = wlr_xdg_toplevel_try_from_wlr_surface(surface);
+	if (xdg_toplevel != NULL) {
+		wlr_xdg_toplevel_set_activated(xdg_toplevel, activated);
 	}
 }
 
 static void focus_toplevel(struct comp_toplevel *toplevel) {
 	struct comp_server *server = toplevel->server;
 	struct wlr_seat *seat = server->seat;
-	struct wlr_surface *surface = toplevel->xdg_surface->surface;
+	struct wlr_surface *surface = toplevel->xdg_toplevel->base->surface;
 	struct wlr_surface *prev = seat->keyboard_state.focused_surface;
 	if (prev == surface) {
 		return;
 	}
 	set_activated(prev, false);
 
-	wlr_scene_node_raise_to_top(toplevel->scene_node);
+	wlr_scene_node_raise_to_top(&toplevel->scene_tree->node);
 	wl_list_remove(&toplevel->link);
 	wl_list_insert(&server->toplevels, &toplevel->link);
-	wlr_xdg_toplevel_set_activated(toplevel->xdg_surface, true);
+	wlr_xdg_toplevel_set_activated(toplevel->xdg_toplevel, true);
 
 	struct wlr_keyboard *keyboard = wlr_seat_get_keyboard(seat);
 	if (keyboard != NULL) {
@@ -53,28 +62,28 @@ static void focus_toplevel(struct comp_toplevel *toplevel) {
 
 void toplevel_focus_at(struct comp_server *server, struct wlr_scene_node *node,
 		struct wlr_surface *surface) {
-	/* Only toplevel scene nodes carry data: walk up to one. */
+	/* Only toplevel scene trees carry data: walk up to one. */
 	while (node != NULL && node->data == NULL) {
-		node = node->parent;
+		node = node->parent != NULL ? &node->parent->node : NULL;
 	}
 	if (node != NULL) {
 		focus_toplevel(node->data);
 	}
 }
 
-static void handle_map(struct wl_listener *listener, void *data) {
+static void handle_toplevel_map(struct wl_listener *listener, void *data) {
 	struct comp_toplevel *toplevel = wl_container_of(listener, toplevel, map);
 	wl_list_insert(&toplevel->server->toplevels, &toplevel->link);
 	focus_toplevel(toplevel);
 }
 
-static void handle_unmap(struct wl_listener *listener, void *data) {
+static void handle_toplevel_unmap(struct wl_listener *listener, void *data) {
 	struct comp_toplevel *toplevel = wl_container_of(listener, toplevel, unmap);
 	struct comp_server *server = toplevel->server;
 	wl_list_remove(&toplevel->link);
 	wl_list_init(&toplevel->link);
 
-	if (server->seat->keyboard_state.focused_surface == toplevel->xdg_surface->surface) {
+	if (server->seat->keyboard_state.focused_surface == toplevel->xdg_toplevel->base->surface) {
 		wlr_seat_keyboard_notify_clear_focus(server->seat);
 		if (!wl_list_empty(&server->toplevels)) {
 			struct comp_toplevel *next =
@@ -84,36 +93,28 @@ static void handle_unmap(struct wl_listener *listener, void *data) {
 	}
 }
 
-static void handle_destroy(struct wl_listener *listener, void *data) {
+static void handle_toplevel_commit(struct wl_listener *listener, void *data) {
+	struct comp_toplevel *toplevel = wl_container_of(listener, toplevel, commit);
+	if (toplevel->xdg_toplevel->base->initial_commit) {
+		/* The first configure: the client picks its size. */
+		wlr_xdg_toplevel_set_size(toplevel->xdg_toplevel, 0, 0);
+	}
+}
+
+static void handle_toplevel_destroy(struct wl_listener *listener, void *data) {
 	struct comp_toplevel *toplevel = wl_container_of(listener, toplevel, destroy);
-	/* The scene node goes away with the xdg_surface. */
+	/* The scene tree goes away with the xdg_surface. */
 	wl_list_remove(&toplevel->map.link);
 	wl_list_remove(&toplevel->unmap.link);
+	wl_list_remove(&toplevel->commit.link);
 	wl_list_remove(&toplevel->destroy.link);
 	wl_list_remove(&toplevel->link);
 	free(toplevel);
 }
 
-static void handle_new_xdg_surface(struct wl_listener *listener, void *data) {
-	struct comp_server *server = wl_container_of(listener, server, new_xdg_surface);
-	struct wlr_xdg_surface *xdg_surface = data;
-
-	if (xdg_surface->role == WLR_XDG_SURFACE_ROLE_POPUP) {
-		/* Popups hang off their parent's scene node (kept in ->data). */
-		struct wlr_surface *parent_surface = xdg_surface->popup->parent;
-		if (parent_surface == NULL || !wlr_surface_is_xdg_surface(parent_surface)) {
-			return;
-		}
-		struct wlr_xdg_surface *parent = wlr_xdg_surface_from_wlr_surface(parent_surface);
-		if (parent == NULL || parent->data == NULL) {
-			return;
-		}
-		xdg_surface->data = wlr_scene_xdg_surface_create(parent->data, xdg_surface);
-		return;
-	}
-	if (xdg_surface->role != WLR_XDG_SURFACE_ROLE_TOPLEVEL) {
-		return;
-	}
+static void handle_new_xdg_toplevel(struct wl_listener *listener, void *data) {
+	struct comp_server *server = wl_container_of(listener, server, new_xdg_toplevel);
+	struct wlr_xdg_toplevel *xdg_toplevel = data;
 
 	struct comp_toplevel *toplevel = calloc(1, sizeof(*toplevel));
 	if (toplevel == NULL) {
@@ -121,34 +122,78 @@ static void handle_new_xdg_surface(struct wl_listener *listener, void *data) {
 		return;
 	}
 	toplevel->server = server;
-	toplevel->xdg_surface = xdg_surface;
-	toplevel->scene_node =
-		wlr_scene_xdg_surface_create(&server->toplevel_layer->node, xdg_surface);
-	if (toplevel->scene_node == NULL) {
+	toplevel->xdg_toplevel = xdg_toplevel;
+	toplevel->scene_tree =
+		wlr_scene_xdg_surface_create(server->toplevel_layer, xdg_toplevel->base);
+	if (toplevel->scene_tree == NULL) {
 		free(toplevel);
 		return;
 	}
-	toplevel->scene_node->data = toplevel;
-	xdg_surface->data = toplevel->scene_node;
+	toplevel->scene_tree->node.data = toplevel;
+	/* Popups hang off the scene tree of their parent (kept in ->data). */
+	xdg_toplevel->base->data = toplevel->scene_tree;
 	wl_list_init(&toplevel->link);
 
-	toplevel->map.notify = handle_map;
-	wl_signal_add(&xdg_surface->events.map, &toplevel->map);
-	toplevel->unmap.notify = handle_unmap;
-	wl_signal_add(&xdg_surface->events.unmap, &toplevel->unmap);
-	toplevel->destroy.notify = handle_destroy;
-	wl_signal_add(&xdg_surface->events.destroy, &toplevel->destroy);
+	struct wlr_surface *surface = xdg_toplevel->base->surface;
+	toplevel->map.notify = handle_toplevel_map;
+	wl_signal_add(&surface->events.map, &toplevel->map);
+	toplevel->unmap.notify = handle_toplevel_unmap;
+	wl_signal_add(&surface->events.unmap, &toplevel->unmap);
+	toplevel->commit.notify = handle_toplevel_commit;
+	wl_signal_add(&surface->events.commit, &toplevel->commit);
+	toplevel->destroy.notify = handle_toplevel_destroy;
+	wl_signal_add(&xdg_toplevel->events.destroy, &toplevel->destroy);
+}
+
+static void handle_popup_commit(struct wl_listener *listener, void *data) {
+	struct comp_popup *popup = wl_container_of(listener, popup, commit);
+	if (popup->xdg_popup->base->initial_commit) {
+		/* Placed where the client asked, even partly off the output. */
+		wlr_xdg_surface_schedule_configure(popup->xdg_popup->base);
+	}
+}
+
+static void handle_popup_destroy(struct wl_listener *listener, void *data) {
+	struct comp_popup *popup = wl_container_of(listener, popup, destroy);
+	wl_list_remove(&popup->commit.link);
+	wl_list_remove(&popup->destroy.link);
+	free(popup);
+}
+
+static void handle_new_xdg_popup(struct wl_listener *listener, void *data) {
+	struct wlr_xdg_popup *xdg_popup = data;
+	/* Popups of parents that are not xdg surfaces (layer shell...) do not exist here. */
+	struct wlr_xdg_surface *parent = xdg_popup->parent != NULL ?
+		wlr_xdg_surface_try_from_wlr_surface(xdg_popup->parent) : NULL;
+	if (parent == NULL || parent->data == NULL) {
+		return;
+	}
+	struct comp_popup *popup = calloc(1, sizeof(*popup));
+	if (popup == NULL) {
+		wlr_log(WLR_ERROR, "Allocation failed");
+		return;
+	}
+	popup->xdg_popup = xdg_popup;
+	xdg_popup->base->data = wlr_scene_xdg_surface_create(parent->data, xdg_popup->base);
+
+	popup->commit.notify = handle_popup_commit;
+	wl_signal_add(&xdg_popup->base->surface->events.commit, &popup->commit);
+	popup->destroy.notify = handle_popup_destroy;
+	wl_signal_add(&xdg_popup->events.destroy, &popup->destroy);
 }
 
 void xdg_shell_init(struct comp_server *server) {
-	server->xdg_shell = wlr_xdg_shell_create(server->display);
-	server->new_xdg_surface.notify = handle_new_xdg_surface;
-	wl_signal_add(&server->xdg_shell->events.new_surface, &server->new_xdg_surface);
+	server->xdg_shell = wlr_xdg_shell_create(server->display, 3);
+	server->new_xdg_toplevel.notify = handle_new_xdg_toplevel;
+	wl_signal_add(&server->xdg_shell->events.new_toplevel, &server->new_xdg_toplevel);
+	server->new_xdg_popup.notify = handle_new_xdg_popup;
+	wl_signal_add(&server->xdg_shell->events.new_popup, &server->new_xdg_popup);
 }
 
 void xdg_shell_finish(struct comp_server *server) {
 	if (server->xdg_shell == NULL) {
 		return;
 	}
-	wl_list_remove(&server->new_xdg_surface.link);
+	wl_list_remove(&server->new_xdg_toplevel.link);
+	wl_list_remove(&server->new_xdg_popup.link);
 }

@@ -40,15 +40,19 @@
 #include <wayland-server-protocol.h>
 #include <wlr/backend.h>
 #include <wlr/backend/headless.h>
+#include <wlr/interfaces/wlr_buffer.h>
 #include <wlr/interfaces/wlr_output.h>
 #include <wlr/render/allocator.h>
+#include <wlr/render/pass.h>
 #include <wlr/render/pixman.h>
 #include <wlr/render/wlr_renderer.h>
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/types/wlr_output.h>
 #include <wlr/types/wlr_seat.h>
 #include <wlr/util/log.h>
+#include <zerocap/testing.h>
 #include <zerocap/zerocap.h>
+#include "compat.h"
 #include "ext-image-capture-source-v1-protocol.h"
 #include "ext-image-copy-capture-v1-protocol.h"
 #include "wlr-screencopy-unstable-v1-protocol.h"
@@ -189,49 +193,71 @@ static void output_frame_done(struct wlr_output *output) {
 	}
 }
 
-/* Renders a plain frame and commits it; damage NULL: no damage given. */
-static bool render_commit(struct fz_output *o, uint8_t color, const pixman_region32_t *damage) {
-	struct wlr_output *output = o->output;
-	if (!wlr_output_attach_render(output, NULL)) {
-		TRACE("%s: cannot render\n", output->name);
-		wlr_output_rollback(output);
+/* Adds a plain frame of one colour to state, at the size state gives the output. */
+static bool render_frame(struct fz_output *o, struct wlr_output_state *state, uint8_t color) {
+	struct wlr_render_pass *pass = compat_output_begin_render_pass(o->output, state);
+	if (pass == NULL) {
+		TRACE("%s: cannot render\n", o->output->name);
 		return false;
 	}
-	float rgba[4] = {
-		(color & 3) / 3.0f, ((color >> 2) & 7) / 7.0f, ((color >> 5) & 7) / 7.0f, 1.0f,
-	};
-	wlr_renderer_begin(comp.renderer, o->config.width, o->config.height);
-	wlr_renderer_clear(comp.renderer, rgba);
-	wlr_renderer_end(comp.renderer);
-	if (damage != NULL) {
-		wlr_output_set_damage(output, (pixman_region32_t *)damage);
+	wlr_render_pass_add_rect(pass, &(struct wlr_render_rect_options){
+		.box = {.width = state->buffer->width, .height = state->buffer->height},
+		.color = {
+			.r = (color & 3) / 3.0f,
+			.g = ((color >> 2) & 7) / 7.0f,
+			.b = ((color >> 5) & 7) / 7.0f,
+			.a = 1.0f,
+		},
+		.blend_mode = WLR_RENDER_BLEND_MODE_NONE,
+	});
+	if (!wlr_render_pass_submit(pass)) {
+		TRACE("%s: cannot render\n", o->output->name);
+		return false;
 	}
-	bool ok = wlr_output_commit(output);
-	TRACE("%s: commit %s\n", output->name, ok ? "done" : "failed");
-	output_frame_done(output);
+	return true;
+}
+
+/* Commits state (and finishes it), then stands in for the vblank. */
+static bool output_commit(struct fz_output *o, struct wlr_output_state *state) {
+	bool ok = wlr_output_commit_state(o->output, state);
+	wlr_output_state_finish(state);
+	TRACE("%s: commit %s\n", o->output->name, ok ? "done" : "failed");
+	output_frame_done(o->output);
 	return ok;
 }
 
-/* Commits whatever is pending on o, with a new frame when o is enabled. */
-static void output_apply(struct fz_output *o) {
-	if (o->enabled) {
-		render_commit(o, 0x5a, NULL);
-	} else {
-		wlr_output_commit(o->output);
-		output_frame_done(o->output);
+/* Renders a plain frame and commits it; damage NULL: no damage given. */
+static bool render_commit(struct fz_output *o, uint8_t color, const pixman_region32_t *damage) {
+	struct wlr_output_state state;
+	wlr_output_state_init(&state);
+	if (!render_frame(o, &state, color)) {
+		wlr_output_state_finish(&state);
+		return false;
 	}
+	if (damage != NULL) {
+		wlr_output_state_set_damage(&state, damage);
+	}
+	return output_commit(o, &state);
 }
 
+/*
+ * Commits a configuration, with a new frame when o is enabled. A disabled
+ * output takes no mode: that waits until it is enabled again.
+ */
 static void output_set_config(struct fz_output *o, const struct output_config *config,
 		bool enabled) {
-	struct wlr_output *output = o->output;
-	wlr_output_enable(output, enabled);
-	wlr_output_set_custom_mode(output, config->width, config->height, 0);
-	wlr_output_set_transform(output, config->transform);
-	wlr_output_set_scale(output, config->scale);
+	struct wlr_output_state state;
+	wlr_output_state_init(&state);
+	wlr_output_state_set_enabled(&state, enabled);
+	wlr_output_state_set_transform(&state, config->transform);
+	wlr_output_state_set_scale(&state, config->scale);
 	o->config = *config;
 	o->enabled = enabled;
-	output_apply(o);
+	if (enabled) {
+		wlr_output_state_set_custom_mode(&state, config->width, config->height, 0);
+		render_frame(o, &state, 0x5a);
+	}
+	output_commit(o, &state);
 }
 
 static void handle_output_destroy(struct wl_listener *listener, void *data) {
@@ -259,25 +285,10 @@ static void source_create(struct fz_output *o) {
  */
 static struct fz_output *late_output;
 
-static void late_output_destroy(struct wlr_output *output) {
-	free(output);
-}
-
-static bool late_output_commit(struct wlr_output *output) {
-	const struct wlr_output_state *pending = &output->pending;
-	if (pending->committed & WLR_OUTPUT_STATE_MODE) {
-		if (pending->mode_type == WLR_OUTPUT_STATE_MODE_CUSTOM) {
-			wlr_output_update_custom_mode(output, pending->custom_mode.width,
-				pending->custom_mode.height, pending->custom_mode.refresh);
-		} else if (pending->mode != NULL) {
-			wlr_output_update_mode(output, pending->mode);
-		}
-	}
-	if (pending->committed & WLR_OUTPUT_STATE_ENABLED) {
-		wlr_output_update_enabled(output, pending->enabled);
-	}
+/* wlroots applies the state itself; the output only remembers what waits for its present. */
+static bool late_output_commit(struct wlr_output *output, const struct wlr_output_state *state) {
 	struct fz_output *o = late_output;
-	if ((pending->committed & WLR_OUTPUT_STATE_BUFFER) && o != NULL) {
+	if ((state->committed & WLR_OUTPUT_STATE_BUFFER) && o != NULL) {
 		if (o->n_unpresented == MAX_UNPRESENTED) {
 			memmove(&o->unpresented[0], &o->unpresented[1],
 				(MAX_UNPRESENTED - 1) * sizeof(uint32_t));
@@ -288,8 +299,8 @@ static bool late_output_commit(struct wlr_output *output) {
 	return true;
 }
 
+/* No destroy: wlr_output_destroy() then frees the calloc'ed wlr_output by itself. */
 static const struct wlr_output_impl late_output_impl = {
-	.destroy = late_output_destroy,
 	.commit = late_output_commit,
 };
 
@@ -299,9 +310,9 @@ static void late_output_present(struct fz_output *o, uint32_t seq, bool presente
 	struct wlr_output_event_present event = {
 		.commit_seq = seq,
 		.presented = presented,
-		.when = &now,
 		.refresh = 16666666,
 	};
+	compat_present_event_set_when(&event, &now);
 	wlr_output_send_present(o->output, &event);
 }
 
@@ -325,7 +336,7 @@ static void output_setup(struct wlr_output *output) {
 	o->output = output;
 	o->destroy.notify = handle_output_destroy;
 	wl_signal_add(&output->events.destroy, &o->destroy);
-	wlr_output_create_global(output);
+	wlr_output_create_global(output, comp.display);
 	if (output->impl == &late_output_impl) {
 		late_output = o;
 	}
@@ -342,7 +353,12 @@ static void late_output_create(void) {
 		abort();
 	}
 	/* Borrows the headless backend for its buffer capabilities. */
-	wlr_output_init(output, comp.backend, &late_output_impl, comp.display);
+	const struct output_config *config = &default_config[N_OUTPUTS - 1];
+	struct wlr_output_state state;
+	wlr_output_state_init(&state);
+	wlr_output_state_set_custom_mode(&state, config->width, config->height, 0);
+	wlr_output_init(output, comp.backend, &late_output_impl, comp.loop, &state);
+	wlr_output_state_finish(&state);
 	wlr_output_set_name(output, "LATE-1");
 	output_setup(output);
 }
@@ -468,7 +484,7 @@ static void compositor_init(void) {
 
 	comp.display = wl_display_create();
 	comp.loop = wl_display_get_event_loop(comp.display);
-	comp.backend = wlr_headless_backend_create(comp.display);
+	comp.backend = wlr_headless_backend_create(comp.loop);
 	comp.renderer = wlr_pixman_renderer_create();
 	if (comp.display == NULL || comp.backend == NULL || comp.renderer == NULL ||
 			!wlr_renderer_init_wl_display(comp.renderer, comp.display)) {
@@ -1157,10 +1173,12 @@ static void op_commit(struct reader *r, uint8_t sub) {
 	case 2:
 		render_commit(o, color, &damage); /* a frame with empty damage */
 		break;
-	case 3:
-		wlr_output_commit(o->output); /* no new buffer */
-		output_frame_done(o->output);
+	case 3: { /* no new buffer */
+		struct wlr_output_state state;
+		wlr_output_state_init(&state);
+		output_commit(o, &state);
 		break;
+	}
 	}
 	pixman_region32_fini(&damage);
 }

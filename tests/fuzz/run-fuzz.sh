@@ -10,6 +10,8 @@
 #   ZC_FUZZ_OUT     keep the grown corpus and any crash inputs here
 #                   (default: a temporary directory, removed afterwards)
 #   ZC_FUZZ_JOBS    parallel fuzzing processes (default: 1)
+#   ZC_FUZZ_WLROOTS wlroots version for a new build directory: 0.18, 0.19,
+#                   0.20 or auto (default: auto, the newest installed)
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -22,7 +24,8 @@ jobs=${ZC_FUZZ_JOBS:-1}
 target=tests/fuzz/zerocap-fuzz-protocol
 
 if [ ! -f "$build/build.ninja" ]; then
-	CC=clang meson setup "$build" -Dbuildtype=debugoptimized
+	CC=clang meson setup "$build" -Dbuildtype=debugoptimized \
+		-Dwlroots="${ZC_FUZZ_WLROOTS:-auto}"
 fi
 if ! ninja -C "$build" -t targets all | grep -q "^$target:"; then
 	echo "fuzz: $build is not a clang build directory (see tests/fuzz/README.md)" >&2
