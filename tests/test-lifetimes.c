@@ -346,7 +346,7 @@ static void test_buffer_destroyed(void) {
 			drop_wl_buffer(ctx.client, buffer);
 			enum zcc_frame_status status = zcc_frame_wait(frame, WAIT_MS);
 			ZT_CHECK(status == ZCC_FRAME_READY || (status == ZCC_FRAME_FAILED &&
-				frame->result.failure_reason == ZCC_FAILURE_UNKNOWN),
+				frame->result.failure_reason == ZCC_FAILURE_BUFFER_CONSTRAINTS),
 				"%s, buffer destroyed after capture: %s (%s)", what,
 				zcc_frame_status_str(status),
 				zcc_failure_reason_str(frame->result.failure_reason));
@@ -363,7 +363,8 @@ static void test_buffer_destroyed(void) {
 	struct zcc_frame *frame = zt_frame_start(ctx.session, ctx.buffer);
 	zt_check_waiting(ctx.client, frame, "waiting frame");
 	drop_wl_buffer(ctx.client, ctx.buffer);
-	zt_check_frame_failed(frame, ZCC_FAILURE_UNKNOWN, "buffer destroyed while waiting");
+	zt_check_frame_failed(frame, ZCC_FAILURE_BUFFER_CONSTRAINTS,
+		"buffer destroyed while waiting");
 	zcc_frame_destroy(frame);
 	zcc_buffer_destroy(ctx.buffer);
 	ctx.buffer = new_buffer(&ctx);
@@ -371,7 +372,8 @@ static void test_buffer_destroyed(void) {
 	/* Right after capture on a frame that will wait. */
 	frame = zt_frame_start(ctx.session, ctx.buffer);
 	drop_wl_buffer(ctx.client, ctx.buffer);
-	zt_check_frame_failed(frame, ZCC_FAILURE_UNKNOWN, "buffer destroyed right after capture");
+	zt_check_frame_failed(frame, ZCC_FAILURE_BUFFER_CONSTRAINTS,
+		"buffer destroyed right after capture");
 	zcc_frame_destroy(frame);
 	zcc_buffer_destroy(ctx.buffer);
 	ctx.buffer = new_buffer(&ctx);
@@ -385,7 +387,7 @@ static void test_buffer_destroyed(void) {
 	zcc_buffer_destroy(ctx.buffer);
 	ctx.buffer = new_buffer(&ctx);
 
-	/* Damage that arrives after a failed(unknown) is not lost. */
+	/* Damage that arrives after those failures is not lost. */
 	frame = zt_frame_start(ctx.session, ctx.buffer);
 	zt_check_waiting(ctx.client, frame, "frame after the failures");
 	ZT_CHECK(zt_cmd(&comp, "rect lifetimes-buffer 0 0 16 16 00ff00ff"), "rect");
@@ -401,7 +403,8 @@ static void test_buffer_destroyed(void) {
 
 /*
  * Attached, destroyed, then captured. A buffer was attached, so this is no
- * protocol error: the frame fails (unknown) and the connection lives on.
+ * protocol error: the frame fails (buffer_constraints: allocate again) and
+ * the connection lives on.
  */
 static void test_capture_destroyed_buffer(void) {
 	const char *what = "capture after the attached buffer was destroyed";
@@ -415,7 +418,8 @@ static void test_capture_destroyed_buffer(void) {
 		zcc_frame_capture(frame);
 		enum zcc_frame_status status = zcc_frame_wait(frame, WAIT_MS);
 		ZT_CHECK(status == ZCC_FRAME_FAILED &&
-			frame->result.failure_reason == ZCC_FAILURE_UNKNOWN, "%s: %s (reason %s)",
+			frame->result.failure_reason == ZCC_FAILURE_BUFFER_CONSTRAINTS,
+			"%s: %s (reason %s)",
 			what, zcc_frame_status_str(status),
 			zcc_failure_reason_str(frame->result.failure_reason));
 		zt_check_no_error(ctx.client, what);

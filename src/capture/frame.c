@@ -77,11 +77,16 @@ void zc_frame_destroy(struct zc_frame *frame) {
 	frame_free(frame);
 }
 
+/*
+ * A client that destroys the buffer of a frame in flight (a PipeWire
+ * consumer pausing makes xdg-desktop-portal-wlr do it) gets
+ * buffer_constraints: allocate again and go on. unknown would end the share.
+ */
 static void handle_buffer_destroy(struct wl_listener *listener, void *data) {
 	struct zc_frame *frame = wl_container_of(listener, frame, buffer_destroy);
 	frame_release_buffer(frame);
 	if (frame->state == ZC_FRAME_WAITING) {
-		zc_frame_fail(frame, ZC_FAILURE_UNKNOWN);
+		zc_frame_fail(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
 	}
 }
 
@@ -117,7 +122,7 @@ void zc_frame_capture(struct zc_frame *frame) {
 	struct zc_source *source = session->source;
 	if (frame->buffer == NULL) {
 		/* Attached, then destroyed by the client. */
-		zc_frame_fail(frame, ZC_FAILURE_UNKNOWN);
+		zc_frame_fail(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
 		return;
 	}
 	if (!source->impl->describe_buffer(source, frame->buffer, &frame->buffer_info)) {
@@ -162,7 +167,7 @@ void zc_frame_copy_retry(struct zc_frame *frame) {
 	}
 	if (frame->buffer == NULL) {
 		/* The client destroyed the buffer during the copy: nothing to retry. */
-		zc_frame_fail(frame, ZC_FAILURE_UNKNOWN);
+		zc_frame_fail(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
 		return;
 	}
 	frame->retries++;
@@ -182,7 +187,7 @@ void zc_frame_copy_done(struct zc_frame *frame, uint32_t transform,
 	struct zc_session *session = frame->session;
 	if (frame->buffer == NULL || session == NULL || session->stopped) {
 		bool stopped = session == NULL || session->stopped;
-		zc_frame_fail(frame, stopped ? ZC_FAILURE_STOPPED : ZC_FAILURE_UNKNOWN);
+		zc_frame_fail(frame, stopped ? ZC_FAILURE_STOPPED : ZC_FAILURE_BUFFER_CONSTRAINTS);
 		return;
 	}
 	frame_detach(frame);

@@ -292,7 +292,7 @@ void zc_session_try_copy(struct zc_session *session) {
 		return;
 	}
 	if (frame->buffer == NULL) {
-		zc_frame_fail(frame, ZC_FAILURE_UNKNOWN);
+		zc_frame_fail(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
 		return;
 	}
 	struct zc_source *source = session->source;

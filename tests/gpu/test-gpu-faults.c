@@ -233,8 +233,8 @@ static void check_gone_during_read_back(struct zcc_client *client, bool truncate
 	enum zcc_frame_status status = zcc_frame_wait(frame, GT_EXPECT_MS);
 	ZT_CHECK(zt_compositor_alive(&comp), "%s: the compositor died", what);
 	ZT_CHECK(status == ZCC_FRAME_FAILED &&
-		frame->result.failure_reason == ZCC_FAILURE_UNKNOWN, "%s: frame %s (%s), want "
-		"failed: unknown", what, zcc_frame_status_str(status),
+		frame->result.failure_reason == ZCC_FAILURE_BUFFER_CONSTRAINTS, "%s: frame %s (%s), "
+		"want failed: buffer_constraints", what, zcc_frame_status_str(status),
 		status == ZCC_FRAME_FAILED ? zcc_failure_reason_str(frame->result.failure_reason) :
 		"-");
 	zcc_frame_destroy(frame);

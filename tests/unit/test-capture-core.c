@@ -410,10 +410,38 @@ static void test_buffer_gone_during_copy(void) {
 	zc_frame_copy_retry(tf.frame);
 	dispatch_for(&env, 50);
 	CHECK(env.source.copies == 1, "no copy into a destroyed buffer (%d)", env.source.copies);
-	CHECK(tf.failed == 1 && tf.reason == ZC_FAILURE_UNKNOWN,
-		"a failed copy into a destroyed buffer fails with unknown (%d, %d)", tf.failed,
-		tf.reason);
+	CHECK(tf.failed == 1 && tf.reason == ZC_FAILURE_BUFFER_CONSTRAINTS,
+		"a failed copy into a destroyed buffer fails with buffer_constraints (%d, %d)",
+		tf.failed, tf.reason);
 	frame_finish(&tf);
+	zc_session_destroy(ts.session);
+	env_finish(&env);
+}
+
+static void test_buffer_gone_while_waiting(void) {
+	struct env env;
+	env_init(&env, 16, 16);
+	struct test_session ts;
+	session_open(&env, &ts);
+	struct wl_resource *buffer = env_buffer(&env);
+	struct test_frame tf;
+	frame_capture(&tf, &ts, buffer, 0, 0, 0, 0);
+	frame_finish(&tf);
+	frame_capture(&tf, &ts, buffer, 0, 0, 0, 0);
+	frame_finish(&tf);
+	frame_capture(&tf, &ts, buffer, 0, 0, 0, 0);
+	CHECK(tf.ready == 0 && tf.failed == 0, "the third frame waits");
+	wl_resource_destroy(buffer);
+	CHECK(tf.failed == 1 && tf.reason == ZC_FAILURE_BUFFER_CONSTRAINTS,
+		"its buffer destroyed: buffer_constraints, so the client re-allocates (%d, %d)",
+		tf.failed, tf.reason);
+	CHECK(!ts.stopped, "the session goes on");
+	frame_finish(&tf);
+	struct test_frame next;
+	frame_capture(&next, &ts, env_buffer(&env), 0, 0, 0, 0);
+	damage_rect(&env, 0, 0, 2, 2);
+	CHECK(next.ready == 1, "and a frame on a new buffer is ready");
+	frame_finish(&next);
 	zc_session_destroy(ts.session);
 	env_finish(&env);
 }
@@ -527,6 +555,7 @@ int main(void) {
 	test_written_set_is_bounded();
 	test_transient_failures_retry();
 	test_buffer_gone_during_copy();
+	test_buffer_gone_while_waiting();
 	test_constraints();
 	test_source_gone();
 	test_pacing();
