@@ -404,6 +404,24 @@ const char *ct_status_str(int status) {
 	return text;
 }
 
+bool ct_file_contains(const char *dir, const char *file, const char *text) {
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		return false;
+	}
+	char *line = NULL;
+	size_t size = 0;
+	bool found = false;
+	while (!found && getline(&line, &size, f) >= 0) {
+		found = strstr(line, text) != NULL;
+	}
+	free(line);
+	fclose(f);
+	return found;
+}
+
 void ct_print_log(const char *dir, const char *log) {
 	char path[4096];
 	snprintf(path, sizeof(path), "%s/%s", dir, log);
@@ -422,7 +440,12 @@ void ct_print_log(const char *dir, const char *log) {
 
 bool ct_run(const char *dir, const char *socket, const char *const *argv, int timeout_ms,
 		const char *log) {
-	pid_t pid = ct_spawn(dir, socket, argv, NULL, log);
+	return ct_run_env(dir, socket, argv, NULL, timeout_ms, log);
+}
+
+bool ct_run_env(const char *dir, const char *socket, const char *const *argv,
+		const char *const *extra_env, int timeout_ms, const char *log) {
+	pid_t pid = ct_spawn(dir, socket, argv, extra_env, log);
 	if (pid < 0) {
 		ZT_CHECK(false, "fork: %s", strerror(errno));
 		return false;
@@ -447,6 +470,10 @@ bool ct_tmpdir(char *path, size_t size) {
 }
 
 void ct_tmpdir_remove(const char *path) {
+	if (getenv("CT_KEEP_TMP") != NULL) {
+		fprintf(stderr, "note: CT_KEEP_TMP: keeping %s\n", path);
+		return;
+	}
 	DIR *dir = opendir(path);
 	if (dir == NULL) {
 		return;
@@ -458,8 +485,182 @@ void ct_tmpdir_remove(const char *path) {
 		}
 		char file[4096];
 		snprintf(file, sizeof(file), "%s/%s", path, entry->d_name);
-		unlink(file);
+		struct stat st;
+		if (lstat(file, &st) == 0 && S_ISDIR(st.st_mode)) {
+			ct_tmpdir_remove(file);
+		} else {
+			unlink(file);
+		}
 	}
 	closedir(dir);
 	rmdir(path);
+}
+
+/* ---- the protocol log ---- */
+
+/* Object ids that a client created, up to this many (client ids start at 1). */
+#define WIRE_IDS 65536
+
+struct wire_ids {
+	bool cursor_session[WIRE_IDS]; /* capture sessions of cursor sessions */
+	bool cursor_frame[WIRE_IDS]; /* frames of those */
+};
+
+static bool starts_with(const char *s, const char *prefix) {
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/* The id after "new id IFACE#" in args, or 0. */
+static unsigned new_id(const char *args) {
+	const char *p = strstr(args, "new id ");
+	p = p != NULL ? strchr(p, '#') : NULL;
+	unsigned id = p != NULL ? (unsigned)strtoul(p + 1, NULL, 10) : 0;
+	return id < WIRE_IDS ? id : 0;
+}
+
+static bool is_ext_interface(const char *iface) {
+	return starts_with(iface, "ext_image_copy_capture_") ||
+		(starts_with(iface, "ext_") && strstr(iface, "image_capture_source") != NULL);
+}
+
+static bool is_manager(const char *iface) {
+	return strstr(iface, "_manager_v1") != NULL;
+}
+
+static void wire_line(struct ct_wire *wire, struct wire_ids *ids, const char *line) {
+	/* "[timestamp] {queue} -> iface#id.message(args)", queue and arrow optional */
+	const char *p = strchr(line, ']');
+	if (line[0] != '[' || p == NULL) {
+		return;
+	}
+	p++;
+	while (*p == ' ') {
+		p++;
+	}
+	if (*p == '{') {
+		p = strchr(p, '}');
+		if (p == NULL) {
+			return;
+		}
+		p++;
+		while (*p == ' ') {
+			p++;
+		}
+	}
+	bool request = starts_with(p, "-> ");
+	if (request) {
+		p += 3;
+	}
+	char iface[128], message[128];
+	unsigned id = 0;
+	int used = 0;
+	if (sscanf(p, "%127[a-z0-9_]#%u.%127[a-z0-9_](%n", iface, &id, message, &used) != 3 ||
+			used == 0) {
+		return;
+	}
+	const char *args = p + used;
+	id = id < WIRE_IDS ? id : 0;
+	wire->lines++;
+	bool destroy = strcmp(message, "destroy") == 0;
+	if (is_ext_interface(iface)) {
+		if (!request) {
+			if (strcmp(iface, "ext_image_copy_capture_frame_v1") == 0) {
+				bool ready = strcmp(message, "ready") == 0;
+				wire->ext_ready += ready;
+				wire->ext_failed += strcmp(message, "failed") == 0;
+				wire->ext_cursor_ready += ready && ids->cursor_frame[id];
+			}
+			return;
+		}
+		if (!(destroy && is_manager(iface))) {
+			wire->ext_requests++;
+		}
+		if (strcmp(iface, "ext_image_copy_capture_manager_v1") == 0) {
+			wire->ext_sessions += strcmp(message, "create_session") == 0;
+			wire->ext_cursor_sessions +=
+				strcmp(message, "create_pointer_cursor_session") == 0;
+		} else if (strcmp(iface, "ext_image_copy_capture_cursor_session_v1") == 0 &&
+				strcmp(message, "get_capture_session") == 0) {
+			ids->cursor_session[new_id(args)] = true;
+		} else if (strcmp(iface, "ext_image_copy_capture_session_v1") == 0) {
+			if (strcmp(message, "create_frame") == 0) {
+				ids->cursor_frame[new_id(args)] = ids->cursor_session[id];
+			} else if (destroy) {
+				ids->cursor_session[id] = false;
+			}
+		} else if (strcmp(iface, "ext_image_copy_capture_frame_v1") == 0) {
+			wire->ext_captures += strcmp(message, "capture") == 0;
+			if (destroy) {
+				ids->cursor_frame[id] = false;
+			}
+		}
+		ids->cursor_session[0] = ids->cursor_frame[0] = false;
+	} else if (starts_with(iface, "zwlr_screencopy_")) {
+		bool frame = strcmp(iface, "zwlr_screencopy_frame_v1") == 0;
+		if (!request) {
+			if (frame) {
+				wire->screencopy_ready += strcmp(message, "ready") == 0;
+				wire->screencopy_failed += strcmp(message, "failed") == 0;
+			}
+			return;
+		}
+		if (!(destroy && is_manager(iface))) {
+			wire->screencopy_requests++;
+		}
+		wire->screencopy_copies += frame && starts_with(message, "copy");
+	}
+}
+
+bool ct_wire_read(const char *dir, const char *log, struct ct_wire *wire) {
+	memset(wire, 0, sizeof(*wire));
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", dir, log);
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		return false;
+	}
+	struct wire_ids *ids = calloc(1, sizeof(*ids));
+	char *line = NULL;
+	size_t size = 0;
+	while (ids != NULL && getline(&line, &size, f) >= 0) {
+		wire_line(wire, ids, line);
+	}
+	free(line);
+	free(ids);
+	fclose(f);
+	return true;
+}
+
+const char *ct_protocol_name(enum ct_protocol protocol) {
+	return protocol == CT_EXT_IMAGE_COPY_CAPTURE ? "ext-image-copy-capture-v1" :
+		"wlr-screencopy";
+}
+
+void ct_check_protocol(const char *dir, const char *log, enum ct_protocol protocol,
+		const char *label) {
+	struct ct_wire wire;
+	bool read = ct_wire_read(dir, log, &wire);
+	ZT_CHECK(read && wire.lines > 0, "%s: no WAYLAND_DEBUG protocol log in %s", label, log);
+	if (!read || wire.lines == 0) {
+		return;
+	}
+	fprintf(stderr, "  %s: wire: ext %d requests, %d+%d sessions, %d captures, %d+%d ready, "
+		"%d failed; screencopy %d requests, %d copies, %d ready, %d failed\n", label,
+		wire.ext_requests, wire.ext_sessions, wire.ext_cursor_sessions, wire.ext_captures,
+		wire.ext_ready - wire.ext_cursor_ready, wire.ext_cursor_ready, wire.ext_failed,
+		wire.screencopy_requests, wire.screencopy_copies, wire.screencopy_ready,
+		wire.screencopy_failed);
+	if (protocol == CT_EXT_IMAGE_COPY_CAPTURE) {
+		ZT_CHECK(wire.ext_sessions > 0 && wire.ext_captures > 0 && wire.ext_ready > 0,
+			"%s: no frame captured and ready on ext-image-copy-capture-v1", label);
+		ZT_CHECK(wire.screencopy_requests == 0,
+			"%s: %d wlr-screencopy requests, expected none", label,
+			wire.screencopy_requests);
+	} else {
+		ZT_CHECK(wire.screencopy_copies > 0 && wire.screencopy_ready > 0,
+			"%s: no frame copied and ready on wlr-screencopy", label);
+		ZT_CHECK(wire.ext_requests == 0,
+			"%s: %d ext-image-copy-capture requests, expected none", label,
+			wire.ext_requests);
+	}
 }

@@ -105,14 +105,62 @@ int ct_wait(pid_t pid, int timeout_ms);
 /* ct_spawn + ct_wait; true when it exited with status 0. */
 bool ct_run(const char *dir, const char *socket, const char *const *argv, int timeout_ms,
 	const char *log);
+/* ct_run with extra_env as for ct_spawn. */
+bool ct_run_env(const char *dir, const char *socket, const char *const *argv,
+	const char *const *extra_env, int timeout_ms, const char *log);
+/* Whether a line of dir/file contains text. */
+bool ct_file_contains(const char *dir, const char *file, const char *text);
 /* Prints dir/log to stderr (after a failure). */
 void ct_print_log(const char *dir, const char *log);
 
-/* A fresh private directory; removed (with its files) by ct_tmpdir_remove. */
+/*
+ * A fresh private directory; removed (with everything below it) by
+ * ct_tmpdir_remove, unless CT_KEEP_TMP is set (for a look afterwards).
+ */
 bool ct_tmpdir(char *path, size_t size);
 void ct_tmpdir_remove(const char *path);
 
 /* Describes a wait status ("exit 1", "signal 9", "timeout"). */
 const char *ct_status_str(int status);
+
+/* ---- the protocol log ---- */
+
+/*
+ * What a client did on the wire, read from its WAYLAND_DEBUG=1 log (the
+ * lines libwayland writes to its stderr: "-> iface#id.request(...)" for
+ * requests, "iface#id.event(...)" for events).
+ */
+struct ct_wire {
+	/* ext-image-copy-capture-v1 and ext-image-capture-source-v1 */
+	int ext_requests; /* any, except destroying a manager it bound */
+	int ext_sessions; /* ext_image_copy_capture_manager_v1.create_session */
+	int ext_cursor_sessions; /* ....create_pointer_cursor_session */
+	int ext_captures; /* ext_image_copy_capture_frame_v1.capture */
+	int ext_ready, ext_failed; /* frame events */
+	int ext_cursor_ready; /* ready of frames of a cursor session's capture session */
+	/* wlr-screencopy-unstable-v1 */
+	int screencopy_requests; /* any, except destroying the manager */
+	int screencopy_copies; /* zwlr_screencopy_frame_v1.copy, .copy_with_damage */
+	int screencopy_ready, screencopy_failed;
+	int lines; /* protocol lines seen */
+};
+
+/* Reads dir/log; false when it cannot be read. */
+bool ct_wire_read(const char *dir, const char *log, struct ct_wire *wire);
+
+enum ct_protocol {
+	CT_EXT_IMAGE_COPY_CAPTURE,
+	CT_SCREENCOPY,
+};
+const char *ct_protocol_name(enum ct_protocol protocol);
+
+/*
+ * Checks that the log in dir/log shows frames captured and made ready on
+ * protocol, and no capture request on the other one (binding a global and
+ * destroying it again is not a capture). Prints the counts with label:
+ * sessions as output+cursor sessions, ready as output+cursor frames.
+ */
+void ct_check_protocol(const char *dir, const char *log, enum ct_protocol protocol,
+	const char *label);
 
 #endif

@@ -1,22 +1,28 @@
 /*
- * wf-recorder (Debian's 0.3) against zerocap-compositor's --demo content (a
- * solid rect that moves and changes colour at ~30 Hz) under a static control
- * rect. wf-recorder asks for copy_with_damage frames, so it gets one frame
- * per change of the content.
+ * wf-recorder against zerocap-compositor's --demo content (a solid rect that
+ * moves and changes colour at ~30 Hz) under a static control rect.
+ * wf-recorder asks for copy_with_damage frames, so it gets one frame per
+ * change of the content. wf-recorder (Debian's 0.5 in trixie, 0.6 in sid)
+ * speaks only wlr-screencopy, so its WAYLAND_DEBUG log must show screencopy
+ * frames and no ext-image-copy-capture request.
  *
  * 1. Lossless: -c rawvideo into NUT, the whole output. ffprobe -count_frames
  *    gives size and frame count; ffmpeg decodes every frame to rgb24 and
  *    each must be exactly the scene: the background, one solid 64x48 demo
  *    rect, the static rect on top and on it the cursor (wf-recorder asks for
  *    it), the arrow pixel for pixel. Consecutive frames must differ (the
- *    demo rect moved), and the count must match ~30 frames a second.
+ *    demo rect moved), and the count must match ~30 frames a second. One
+ *    exception: wf-recorder keeps two frames in flight from the start, and
+ *    zerocap answers a session's second frame at once with full damage (so
+ *    that a client on a static screen gets its second picture too), so
+ *    frame 1 may repeat frame 0.
  * 2. wf-recorder's default codec (libx264, lossy) into MP4 with -g, which
  *    uses capture_output_region: size and count from ffprobe, the static
  *    rect at its place in the region (with a tolerance: H.264 in 4:2:0 is
  *    lossy), and frames that differ as the content moves.
  *
- * Debian's wf-recorder 0.3 has no dma-buf path (wl_shm only; it does not
- * link libgbm), so it runs on the host only.
+ * wf-recorder captures into wl_shm here (its dma-buf path is for GPU
+ * encoders), so this runs on the host.
  */
 #include <signal.h>
 #include <stdio.h>
@@ -85,7 +91,8 @@ static bool demo_start(struct zt_compositor *comp, char *dir, size_t size) {
  */
 static double record(struct zt_compositor *comp, const char *dir, const char *const *argv) {
 	double start = now_s();
-	pid_t pid = ct_spawn(dir, comp->socket, argv, NULL, "wf-recorder.log");
+	static const char *const env[] = {"WAYLAND_DEBUG=1", NULL};
+	pid_t pid = ct_spawn(dir, comp->socket, argv, env, "wf-recorder.log");
 	ZT_CHECK(pid > 0, "cannot start wf-recorder");
 	double seconds = 0;
 	if (pid > 0) {
@@ -101,6 +108,9 @@ static double record(struct zt_compositor *comp, const char *dir, const char *co
 	}
 	ZT_CHECK(zt_compositor_alive(comp), "the compositor survived the recording");
 	zt_compositor_stop(comp);
+	if (pid > 0) {
+		ct_check_protocol(dir, "wf-recorder.log", CT_SCREENCOPY, "wf-recorder");
+	}
 	return seconds;
 }
 
@@ -299,15 +309,23 @@ static void test_rawvideo(void) {
 	if (check_video(dir, "clip.nut", "rawvideo", OUTPUT_W, OUTPUT_H, seconds, 0.5, &frames,
 			&n)) {
 		size_t size = (size_t)OUTPUT_W * OUTPUT_H * 3;
-		int exact = 0, same = 0, moved = 0;
+		int exact = 0, same = 0, moved = 0, repeated = 0;
 		int last_x = -1, last_y = -1;
 		for (int i = 0; i < n; i++) {
 			struct ct_image frame = {OUTPUT_W, OUTPUT_H, frames + i * size};
 			int x = -1, y = -1;
 			exact += check_exact_frame(&frame, i, &x, &y);
 			if (i > 0) {
-				same += memcmp(frames + i * size, frames + (i - 1) * size, size) == 0;
-				moved += x != last_x || y != last_y;
+				bool repeat = memcmp(frames + i * size, frames + (i - 1) * size,
+					size) == 0;
+				if (i == 1 && repeat) {
+					fprintf(stderr, "  frame 1 repeats frame 0 (the prompt second "
+						"frame)\n");
+					repeated = 1;
+				} else {
+					same += repeat;
+					moved += x != last_x || y != last_y;
+				}
 			}
 			last_x = x;
 			last_y = y;
@@ -315,8 +333,8 @@ static void test_rawvideo(void) {
 		ZT_CHECK(exact == n, "%d of %d frames are not exactly the scene", n - exact, n);
 		ZT_CHECK(n > 1 && same == 0, "%d of %d consecutive frames are identical", same,
 			n - 1);
-		ZT_CHECK(n > 1 && moved == n - 1, "the demo rect moved in %d of %d frame changes",
-			moved, n - 1);
+		ZT_CHECK(n > 2 && moved == n - 1 - repeated,
+			"the demo rect moved in %d of %d frame changes", moved, n - 1 - repeated);
 		free(frames);
 	}
 	ct_tmpdir_remove(dir);
