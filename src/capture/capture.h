@@ -203,6 +203,10 @@ struct zc_session {
 };
 
 struct zc_frame_impl {
+	/*
+	 * presented: when the source presented the image, or the start of the
+	 * copy if that was later (see zc_frame_copy_done).
+	 */
 	void (*ready)(struct zc_frame *frame, uint32_t transform,
 		const pixman_region32_t *damage, const struct timespec *presented);
 	void (*failed)(struct zc_frame *frame, enum zc_failure reason);
@@ -224,6 +228,7 @@ struct zc_frame {
 	bool copy_running; /* between impl->copy and zc_frame_copy_done() */
 	bool destroyed; /* the owner let go while a copy was running */
 	int retries; /* transient copy failures so far */
+	struct timespec copy_started; /* CLOCK_MONOTONIC, of the last copy */
 
 	struct wl_resource *buffer;
 	struct wl_listener buffer_destroy;
@@ -302,7 +307,14 @@ void zc_frame_capture(struct zc_frame *frame);
 /* Reports failure unless the frame already finished. */
 void zc_frame_fail(struct zc_frame *frame, enum zc_failure reason);
 
-/* For sources: the end of a copy started with impl->copy. */
+/*
+ * For sources: the end of a copy started with impl->copy; presented is when
+ * the copied image was presented. An image presented before the copy
+ * started (a still screen, maybe for minutes) is reported at the copy's
+ * start instead: clients take the time as the frame's timestamp, and
+ * consumers that sync on timestamps (GStreamer's pipewiresrc behind
+ * xdg-desktop-portal-wlr) would hold every later frame back by its age.
+ */
 void zc_frame_copy_done(struct zc_frame *frame, uint32_t transform,
 	const struct timespec *presented);
 void zc_frame_copy_failed(struct zc_frame *frame, enum zc_failure reason);

@@ -179,6 +179,10 @@ void zc_frame_copy_retry(struct zc_frame *frame) {
 	}
 }
 
+static bool timespec_before(const struct timespec *a, const struct timespec *b) {
+	return a->tv_sec < b->tv_sec || (a->tv_sec == b->tv_sec && a->tv_nsec < b->tv_nsec);
+}
+
 void zc_frame_copy_done(struct zc_frame *frame, uint32_t transform,
 		const struct timespec *presented) {
 	if (!frame_end_copy(frame)) {
@@ -190,11 +194,14 @@ void zc_frame_copy_done(struct zc_frame *frame, uint32_t transform,
 		zc_frame_fail(frame, stopped ? ZC_FAILURE_STOPPED : ZC_FAILURE_BUFFER_CONSTRAINTS);
 		return;
 	}
+	/* Not older than the copy: see zc_frame_copy_done in capture.h. */
+	const struct timespec *when =
+		timespec_before(presented, &frame->copy_started) ? &frame->copy_started : presented;
 	frame_detach(frame);
 	frame->state = ZC_FRAME_DONE;
 	zc_session_frame_ready(session, frame->buffer);
 	if (session->stats != NULL) {
 		session->stats->frames_ready++;
 	}
-	frame->impl->ready(frame, transform, &frame->damage, presented);
+	frame->impl->ready(frame, transform, &frame->damage, when);
 }

@@ -323,6 +323,7 @@ void zc_session_try_copy(struct zc_session *session) {
 
 	frame->state = ZC_FRAME_COPYING;
 	frame->copy_running = true;
+	clock_gettime(CLOCK_MONOTONIC, &frame->copy_started);
 	source->impl->copy(source, frame, &region);
 	pixman_region32_fini(&region);
 }

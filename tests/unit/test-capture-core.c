@@ -137,6 +137,7 @@ struct test_frame {
 	int ready, failed;
 	enum zc_failure reason;
 	pixman_region32_t damage;
+	struct timespec presented;
 };
 
 static void frame_ready(struct zc_frame *frame, uint32_t transform,
@@ -144,6 +145,7 @@ static void frame_ready(struct zc_frame *frame, uint32_t transform,
 	struct test_frame *tf = frame->data;
 	tf->ready++;
 	pixman_region32_copy(&tf->damage, damage);
+	tf->presented = *presented;
 }
 
 static void frame_failed(struct zc_frame *frame, enum zc_failure reason) {
@@ -446,6 +448,58 @@ static void test_buffer_gone_while_waiting(void) {
 	env_finish(&env);
 }
 
+static uint64_t ns_of(const struct timespec *ts) {
+	return (uint64_t)ts->tv_sec * 1000000000u + ts->tv_nsec;
+}
+
+static uint64_t monotonic_ns(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ns_of(&ts);
+}
+
+/*
+ * A frame copied from an image presented before the copy (the source says
+ * {1, 0}: a screen still since boot) is stamped with the copy's start; one
+ * whose image comes after the copy started keeps the source's time.
+ */
+static void test_presentation_time(void) {
+	struct env env;
+	env_init(&env, 16, 16);
+	struct test_session ts;
+	session_open(&env, &ts);
+	struct wl_resource *buffer = env_buffer(&env);
+	struct test_frame tf;
+	uint64_t before = monotonic_ns();
+	frame_capture(&tf, &ts, buffer, 0, 0, 0, 0);
+	uint64_t after = monotonic_ns();
+	uint64_t first = ns_of(&tf.presented);
+	CHECK(tf.ready == 1 && first >= before && first <= after,
+		"an image presented long ago is stamped when its copy started (%llu, not in "
+		"%llu..%llu)", (unsigned long long)first, (unsigned long long)before,
+		(unsigned long long)after);
+	frame_finish(&tf);
+	frame_capture(&tf, &ts, buffer, 0, 0, 0, 0);
+	CHECK(tf.ready == 1 && ns_of(&tf.presented) > first,
+		"the prompt second frame of the same image comes later (%llu after %llu)",
+		(unsigned long long)ns_of(&tf.presented), (unsigned long long)first);
+	frame_finish(&tf);
+
+	env.source.mode = COPY_HOLD;
+	frame_capture(&tf, &ts, buffer, 0, 0, 0, 0);
+	damage_rect(&env, 0, 0, 2, 2);
+	CHECK(env.source.held == tf.frame, "the third frame is copying");
+	struct timespec later;
+	clock_gettime(CLOCK_MONOTONIC, &later);
+	later.tv_sec += 1;
+	zc_frame_copy_done(tf.frame, 0, &later);
+	CHECK(tf.ready == 1 && ns_of(&tf.presented) == ns_of(&later),
+		"an image presented after the copy started keeps its time");
+	frame_finish(&tf);
+	zc_session_destroy(ts.session);
+	env_finish(&env);
+}
+
 static void test_constraints(void) {
 	struct env env;
 	env_init(&env, 30, 10);
@@ -556,6 +610,7 @@ int main(void) {
 	test_transient_failures_retry();
 	test_buffer_gone_during_copy();
 	test_buffer_gone_while_waiting();
+	test_presentation_time();
 	test_constraints();
 	test_source_gone();
 	test_pacing();
