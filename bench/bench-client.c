@@ -7,7 +7,8 @@
  * copy_with_damage into one buffer per session that is re-used for every
  * frame (shm, or a GBM dma-buf through zwp_linux_dmabuf_v1). With
  * --protocol ext it does the same through ext-image-copy-capture-v1 (one
- * session, one re-used buffer, a new frame after each ready).
+ * session, one re-used buffer, a new frame after each ready), against
+ * whichever implementation serves it (zerocap, or wlroots 0.19+'s own).
  *
  * For every ready frame it records, on CLOCK_MONOTONIC: when the event
  * arrived, the presentation time the compositor put in it and the damage it
@@ -15,11 +16,21 @@
  * copy and counts the pixels the compositor changed (shm only; costs client
  * CPU, so it is for checking the bytes-written accounting, not for timing).
  *
+ * --check-ready (dma-buf) asks whether a frame is final when ready arrives:
+ * before every copy it fills the buffer with the canary through a GBM
+ * mapping; right at ready, with no waiting and no dma-buf sync, it counts
+ * the pixels inside the reported damage that still hold the canary (stale),
+ * then maps again every millisecond until none is left, or 5 s passed (what
+ * is left then was never written). That stalls the client, so such runs
+ * are checks, not timings.
+ *
  * Output (stdout or -o FILE), one line each:
  *   window START_NS END_NS           the measured window
  *   size W H                         buffer size
  *   frame SESSION RECV_NS PRESENTED_NS DAMAGE_PX CHANGED_PX
  *   failed SESSION RECV_NS
+ *   check SESSION RECV_NS DAMAGE_PX STALE_PX SETTLE_NS UNWRITTEN_PX
+ *                                    --check-ready: per ready frame
  *   session SESSION FRAMES FAILED    frames ready inside the window
  * The warm-up starts once every session has had one frame ready (at most
  * --start-timeout seconds); frames before the window are not written.
@@ -48,6 +59,8 @@
 #define MAX_SESSIONS 64
 #define CANARY 0x5a5a5a5au
 #define MAX_CONSECUTIVE_FAILURES 50
+#define MAX_DAMAGE_RECTS 4096
+#define CHECK_SETTLE_NS 5000000000ull
 
 enum buffer_kind { BUFFER_SHM, BUFFER_DMABUF };
 enum protocol { PROTO_SCREENCOPY, PROTO_EXT };
@@ -58,6 +71,7 @@ struct options {
 	enum buffer_kind buffer;
 	enum protocol protocol;
 	bool verify_writes;
+	bool check_ready;
 	const char *drm_device;
 	const char *out_path;
 };
@@ -66,6 +80,13 @@ struct record {
 	int session;
 	uint64_t recv_ns, presented_ns, damage_px, changed_px;
 	bool failed;
+	/* --check-ready */
+	bool checked;
+	uint64_t stale_px, settle_ns, unwritten_px;
+};
+
+struct rect {
+	int32_t x, y, width, height;
 };
 
 struct session {
@@ -98,6 +119,9 @@ struct session {
 	struct gbm_bo *bo;
 
 	uint64_t frame_damage_px;
+	struct rect damage[MAX_DAMAGE_RECTS];
+	int n_damage; /* > MAX_DAMAGE_RECTS: too many to check */
+	bool check_whole; /* check the whole buffer, not the damage */
 	int consecutive_failures;
 	uint64_t frames_total, failed_total;
 	uint64_t frames_in_window, failed_in_window;
@@ -221,6 +245,77 @@ static void fill_canary(struct session *s) {
 			p[i] = CANARY;
 		}
 	}
+	if (opts.check_ready && s->bo != NULL) {
+		uint32_t stride = 0;
+		void *map_data = NULL;
+		uint8_t *p = gbm_bo_map(s->bo, 0, 0, s->width, s->height, GBM_BO_TRANSFER_WRITE,
+			&stride, &map_data);
+		if (p == NULL) {
+			die("%s", "gbm_bo_map failed");
+		}
+		for (uint32_t y = 0; y < s->height; y++) {
+			uint32_t *row = (uint32_t *)(p + (size_t)y * stride);
+			for (uint32_t x = 0; x < s->width; x++) {
+				row[x] = CANARY;
+			}
+		}
+		gbm_bo_unmap(s->bo, map_data);
+	}
+}
+
+static void add_damage(struct session *s, int32_t x, int32_t y, int32_t width, int32_t height) {
+	s->frame_damage_px += (uint64_t)width * (uint64_t)height;
+	if (s->n_damage < MAX_DAMAGE_RECTS) {
+		s->damage[s->n_damage] = (struct rect){x, y, width, height};
+	}
+	s->n_damage++;
+}
+
+/* Canary pixels inside the reported damage (or the whole buffer). */
+static uint64_t count_stale(struct session *s) {
+	uint32_t stride = 0;
+	void *map_data = NULL;
+	const uint8_t *p = gbm_bo_map(s->bo, 0, 0, s->width, s->height, GBM_BO_TRANSFER_READ,
+		&stride, &map_data);
+	if (p == NULL) {
+		die("%s", "gbm_bo_map failed");
+	}
+	struct rect all = {0, 0, (int32_t)s->width, (int32_t)s->height};
+	int n = s->check_whole ? 1 : s->n_damage;
+	const struct rect *rects = s->check_whole ? &all : s->damage;
+	uint64_t stale = 0;
+	for (int i = 0; i < n; i++) {
+		const struct rect *r = &rects[i];
+		int32_t x1 = r->x < 0 ? 0 : r->x, y1 = r->y < 0 ? 0 : r->y;
+		int32_t x2 = r->x + r->width, y2 = r->y + r->height;
+		x2 = x2 > (int32_t)s->width ? (int32_t)s->width : x2;
+		y2 = y2 > (int32_t)s->height ? (int32_t)s->height : y2;
+		for (int32_t y = y1; y < y2; y++) {
+			const uint32_t *row = (const uint32_t *)(p + (size_t)y * stride);
+			for (int32_t x = x1; x < x2; x++) {
+				stale += row[x] == CANARY;
+			}
+		}
+	}
+	gbm_bo_unmap(s->bo, map_data);
+	return stale;
+}
+
+/* Right at ready: stale pixels, then how long until they were written. */
+static void check_ready(struct session *s, struct record *r) {
+	if (!opts.check_ready || s->bo == NULL || s->n_damage > MAX_DAMAGE_RECTS) {
+		return;
+	}
+	r->checked = true;
+	r->stale_px = count_stale(s);
+	uint64_t left = r->stale_px;
+	while (left > 0 && now_ns() - r->recv_ns < CHECK_SETTLE_NS) {
+		struct timespec ts = {.tv_nsec = 1000000};
+		nanosleep(&ts, NULL);
+		left = count_stale(s);
+		r->settle_ns = now_ns() - r->recv_ns;
+	}
+	r->unwritten_px = left;
 }
 
 static uint64_t count_changed(struct session *s) {
@@ -278,6 +373,7 @@ static void frame_handle_buffer_done(void *data, struct zwlr_screencopy_frame_v1
 		}
 	}
 	s->frame_damage_px = 0;
+	s->n_damage = 0;
 	fill_canary(s);
 	zwlr_screencopy_frame_v1_copy_with_damage(frame, s->buffer);
 }
@@ -289,7 +385,7 @@ static void frame_handle_flags(void *data, struct zwlr_screencopy_frame_v1 *fram
 static void frame_handle_damage(void *data, struct zwlr_screencopy_frame_v1 *frame,
 		uint32_t x, uint32_t y, uint32_t width, uint32_t height) {
 	struct session *s = data;
-	s->frame_damage_px += (uint64_t)width * height;
+	add_damage(s, (int32_t)x, (int32_t)y, (int32_t)width, (int32_t)height);
 }
 
 static void frame_handle_ready(void *data, struct zwlr_screencopy_frame_v1 *frame,
@@ -304,6 +400,12 @@ static void frame_handle_ready(void *data, struct zwlr_screencopy_frame_v1 *fram
 		.damage_px = s->frame_damage_px,
 		.changed_px = count_changed(s),
 	};
+	/*
+	 * copy_with_damage writes the whole buffer: damage events say what
+	 * changed, not what was written. Check all of it.
+	 */
+	s->check_whole = true;
+	check_ready(s, &r);
 	add_record(&r);
 	s->consecutive_failures = 0;
 	zwlr_screencopy_frame_v1_destroy(frame);
@@ -350,7 +452,7 @@ static void ext_frame_handle_transform(void *data,
 static void ext_frame_handle_damage(void *data, struct ext_image_copy_capture_frame_v1 *frame,
 		int32_t x, int32_t y, int32_t width, int32_t height) {
 	struct session *s = data;
-	s->frame_damage_px += (uint64_t)width * (uint64_t)height;
+	add_damage(s, x, y, width, height);
 }
 
 static void ext_frame_handle_presentation_time(void *data,
@@ -370,6 +472,7 @@ static void ext_frame_handle_ready(void *data, struct ext_image_copy_capture_fra
 		.damage_px = s->frame_damage_px,
 		.changed_px = count_changed(s),
 	};
+	check_ready(s, &r);
 	add_record(&r);
 	s->consecutive_failures = 0;
 	ext_image_copy_capture_frame_v1_destroy(frame);
@@ -406,6 +509,7 @@ static const struct ext_image_copy_capture_frame_v1_listener ext_frame_listener 
 
 static void ext_request(struct session *s) {
 	s->frame_damage_px = 0;
+	s->n_damage = 0;
 	s->ext_presented_ns = 0;
 	fill_canary(s);
 	s->ext_frame = ext_image_copy_capture_session_v1_create_frame(s->ext_session);
@@ -539,7 +643,8 @@ static void session_connect(struct session *s) {
 		screencopy_request(s);
 	} else {
 		if (s->source_manager == NULL || s->copy_manager == NULL) {
-			die("%s", "no ext-image-copy-capture (only zerocap serves it)");
+			die("%s", "no ext-image-copy-capture (zerocap, or wlroots 0.19+ with "
+				"--capture=wlroots, serve it)");
 		}
 		s->source = ext_output_image_capture_source_manager_v1_create_source(
 			s->source_manager, s->output);
@@ -564,6 +669,8 @@ static void usage(FILE *f) {
 		"                          zwlr_screencopy copy_with_damage (default) or\n"
 		"                          ext-image-copy-capture-v1\n"
 		"      --verify-writes     canary-fill shm buffers, count changed pixels\n"
+		"      --check-ready       dma-buf: canary-fill, count canary pixels in the\n"
+		"                          damage right at ready and until they are gone\n"
 		"      --drm-device PATH   GBM device for dma-bufs (/dev/dri/renderD128)\n"
 		"      --start-timeout S   give up when a session has no frame after S (60)\n"
 		"  -o, --output FILE       records to FILE instead of stdout\n"
@@ -571,7 +678,7 @@ static void usage(FILE *f) {
 }
 
 static void parse_options(int argc, char *argv[]) {
-	enum { OPT_VERIFY = 256, OPT_DRM_DEVICE, OPT_START_TIMEOUT };
+	enum { OPT_VERIFY = 256, OPT_CHECK_READY, OPT_DRM_DEVICE, OPT_START_TIMEOUT };
 	static const struct option long_options[] = {
 		{ "sessions", required_argument, NULL, 'n' },
 		{ "warmup", required_argument, NULL, 'w' },
@@ -579,6 +686,7 @@ static void parse_options(int argc, char *argv[]) {
 		{ "buffer", required_argument, NULL, 'b' },
 		{ "protocol", required_argument, NULL, 'p' },
 		{ "verify-writes", no_argument, NULL, OPT_VERIFY },
+		{ "check-ready", no_argument, NULL, OPT_CHECK_READY },
 		{ "drm-device", required_argument, NULL, OPT_DRM_DEVICE },
 		{ "start-timeout", required_argument, NULL, OPT_START_TIMEOUT },
 		{ "output", required_argument, NULL, 'o' },
@@ -624,6 +732,9 @@ static void parse_options(int argc, char *argv[]) {
 		case OPT_VERIFY:
 			opts.verify_writes = true;
 			break;
+		case OPT_CHECK_READY:
+			opts.check_ready = true;
+			break;
 		case OPT_DRM_DEVICE:
 			opts.drm_device = optarg;
 			break;
@@ -644,6 +755,9 @@ static void parse_options(int argc, char *argv[]) {
 	if (optind < argc) {
 		usage(stderr);
 		exit(2);
+	}
+	if (opts.check_ready && opts.buffer != BUFFER_DMABUF) {
+		die("%s", "--check-ready goes with --buffer dmabuf");
 	}
 }
 
@@ -736,6 +850,12 @@ int main(int argc, char *argv[]) {
 			fprintf(out, "frame %d %llu %llu %llu %llu\n", r->session,
 				(unsigned long long)r->recv_ns, (unsigned long long)r->presented_ns,
 				(unsigned long long)r->damage_px, (unsigned long long)r->changed_px);
+		}
+		if (r->checked) {
+			fprintf(out, "check %d %llu %llu %llu %llu %llu\n", r->session,
+				(unsigned long long)r->recv_ns, (unsigned long long)r->damage_px,
+				(unsigned long long)r->stale_px, (unsigned long long)r->settle_ns,
+				(unsigned long long)r->unwritten_px);
 		}
 	}
 	for (int i = 0; i < opts.sessions; i++) {
