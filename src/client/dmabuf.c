@@ -171,8 +171,11 @@ struct zcc_dmabuf_device *zcc_dmabuf_device_open(struct zcc_client *client, dev_
 			break;
 		}
 		size_t len = strlen(errors);
-		snprintf(errors + len, sizeof(errors) - len, "%s%s", len > 0 ? "; " : "",
-			client->last_error);
+		/* A long list is cut: it is only a message. */
+		if (snprintf(errors + len, sizeof(errors) - len, "%s%s", len > 0 ? "; " : "",
+				client->last_error) < 0) {
+			errors[len] = '\0';
+		}
 	}
 	drmFreeDevice(&drm_device);
 	if (device->gbm == NULL) {

@@ -145,7 +145,9 @@ static bool probe(const char *dir, const char *file, struct probe *out) {
 		} else if (strncmp(line, "nb_read_frames=", 15) == 0) {
 			out->frames = atoi(line + 15);
 		} else if (strncmp(line, "codec_name=", 11) == 0) {
-			snprintf(out->codec, sizeof(out->codec), "%s", line + 11);
+			if (snprintf(out->codec, sizeof(out->codec), "%s", line + 11) < 0) {
+				out->codec[0] = '\0';
+			}
 		}
 	}
 	fclose(f);

@@ -122,7 +122,7 @@ static bool pixel_matches(const struct format_desc *d, const uint8_t *p, uint32_
 			*got |= 0xffu << 24;
 			continue;
 		}
-		float quantum;
+		float quantum = 0;
 		float v = channel(d, p, pos[c], &quantum);
 		float want = ((argb >> shift[c]) & 0xff) / 255.0f;
 		/* Correct rounding: within half a quantum, plus float slack. */
