@@ -60,9 +60,14 @@ static enum zcc_frame_status capture(struct zcc_session *session, struct zcc_buf
 	return status;
 }
 
-/* The tick: a change, so that the next frame has something to copy. */
-static void tick(int i) {
-	uint32_t rgba = i % 2 == 0 ? TICK_RGBA : 0xffffffffu;
+/*
+ * The tick: a change, so that the next frame has something to copy. Each
+ * tick has the other color: one that repeats the last damages nothing, and
+ * the next frame would wait for a change that never comes.
+ */
+static void tick(void) {
+	static int ticks;
+	uint32_t rgba = ticks++ % 2 == 0 ? TICK_RGBA : 0xffffffffu;
 	ZT_CHECK(zt_cmd(&comp, "rect tick 300 220 10 10 %08x", rgba), "rect tick: %s", comp.reply);
 	/* The expected image follows the tick. */
 	uint32_t argb = zt_rgba_to_argb(rgba);
@@ -102,7 +107,6 @@ static enum zcc_frame_status capture_checked(struct zcc_session *session,
  */
 static void check_fault(struct zcc_session *session, struct zcc_buffer *buffer,
 		const char *fault, int count, const char *const *log_words) {
-	static int ticks;
 	bool transient = strcmp(fault, "import") != 0;
 	bool fails = !transient || count > MAX_RETRIES;
 	uint32_t want_reason = transient ? ZCC_FAILURE_UNKNOWN : ZCC_FAILURE_BUFFER_CONSTRAINTS;
@@ -114,7 +118,7 @@ static void check_fault(struct zcc_session *session, struct zcc_buffer *buffer,
 	gt_stats(&comp, &before);
 	long mark = gt_log_mark(&comp);
 	ZT_CHECK(zt_cmd(&comp, "fault %s %d", fault, count), "fault %s: %s", fault, comp.reply);
-	tick(++ticks);
+	tick();
 	uint32_t reason = 0;
 	enum zcc_frame_status status = capture_checked(session, buffer, &reason, what);
 	if (fails) {
@@ -180,7 +184,7 @@ static void check_series(struct zcc_session *session, struct zcc_buffer *dmabuf,
 			steps[i].shm ? "shm" : "dma-buf");
 		ZT_CHECK(zt_cmd(&comp, "fault %s %d", steps[i].fault, 1 + i % 3), "fault: %s",
 			comp.reply);
-		tick(100 + i);
+		tick();
 		uint32_t reason = 0;
 		enum zcc_frame_status status = capture_checked(session,
 			steps[i].shm ? shm : dmabuf, &reason, what);
@@ -273,7 +277,7 @@ int main(void) {
 	 */
 	uint32_t reason;
 	ZT_CHECK(capture(session, dmabuf, &reason) == ZCC_FRAME_READY, "first dma-buf frame");
-	tick(0);
+	tick();
 	ZT_CHECK(capture(session, shm, &reason) == ZCC_FRAME_READY, "first shm frame");
 	zt_cmd(&comp, "sync");
 	int fds_before = zt_count_fds(comp.pid);
@@ -316,7 +320,7 @@ int main(void) {
 
 	zt_section("capture after everything");
 	fill(shm);
-	tick(1);
+	tick();
 	ZT_CHECK(capture(session, shm, &reason) == ZCC_FRAME_READY, "last shm frame");
 	ZT_CHECK(count_wrong(shm, "last shm frame") == 0, "last shm frame: wrong pixels");
 

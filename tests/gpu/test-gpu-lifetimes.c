@@ -225,6 +225,22 @@ int main(void) {
 	check_serves(&comp, "the killed clients");
 	int n = wait_fds(&comp, baseline);
 	ZT_CHECK(n == baseline, "%d fds at the end, baseline %d", n, baseline);
+	if (n != baseline) {
+		gt_print_fds(comp.pid);
+		/* ZCDBG: does a real draw release it? */
+		for (int k = 0; k < 3; k++) {
+			zt_cmd(&comp, "sync");
+			usleep(200000);
+			fprintf(stderr, "ZCDBG after sync %d: %d fds\n", k, zt_count_fds(comp.pid));
+		}
+		zt_cmd(&comp, "rect zcdbg 0 0 8 8 ff0000ff");
+		for (int k = 0; k < 5; k++) {
+			zt_cmd(&comp, "sync");
+			usleep(200000);
+			fprintf(stderr, "ZCDBG after a draw, sync %d: %d fds\n", k, zt_count_fds(comp.pid));
+		}
+		gt_print_fds(comp.pid);
+	}
 	zt_compositor_stop(&comp);
 	return zt_finish();
 }

@@ -72,6 +72,14 @@ int main(void) {
 		/* Changing content keeps every capture a real draw. */
 		ZT_CHECK(zt_cmd(&comp, "rect mover %d 100 40 40 ff00ffff", 10 + 40 * round), "mover");
 		struct zcc_frame *frame = zt_frame_start(session, capture.buffer);
+		/*
+		 * The capture in before the reset: the two go down different
+		 * pipes, and a capture the compositor reads after the reset takes
+		 * the reset's full damage, leaving the check below none (the
+		 * image did not change; its next frame would wait for a change).
+		 */
+		ZT_CHECK(zcc_client_roundtrip(session->client, GT_EXPECT_MS) == 1,
+			"round %d: the capture is in", round);
 		unsigned batches = session->constraint_batches;
 		ZT_CHECK(zt_cmd(&comp, "renderer-reset"), "renderer-reset %d: %s", round, comp.reply);
 		enum zcc_frame_status status = zcc_frame_wait(frame, GT_EXPECT_MS);
