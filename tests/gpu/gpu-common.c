@@ -298,7 +298,14 @@ void gt_print_fds(pid_t pid) {
 		snprintf(path, sizeof(path), "%s/%s", dir_path, entry->d_name);
 		ssize_t n = readlink(path, target, sizeof(target) - 1);
 		target[n > 0 ? n : 0] = '\0';
-		fprintf(stderr, " %s=%s", entry->d_name, target);
+		/* The same dma-buf behind two fds (a driver's dup) has one inode. */
+		struct stat st;
+		if (strncmp(target, "/dmabuf:", 8) == 0 && stat(path, &st) == 0) {
+			fprintf(stderr, " %s=%s(inode %lu)", entry->d_name, target,
+				(unsigned long)st.st_ino);
+		} else {
+			fprintf(stderr, " %s=%s", entry->d_name, target);
+		}
 	}
 	fprintf(stderr, "\n");
 	closedir(dir);
