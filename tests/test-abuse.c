@@ -45,21 +45,6 @@ static int client_maps(void) {
 	return zt_count_maps(comp.pid, "zcclient-shm") + zt_count_maps(comp.pid, "zt-shm");
 }
 
-/* Lines of the compositor's log that contain text. */
-static int log_lines(const char *text) {
-	FILE *log = fopen(comp.log_path, "r");
-	if (log == NULL) {
-		return -1;
-	}
-	int n = 0;
-	char line[1024];
-	while (fgets(line, sizeof(line), log) != NULL) {
-		n += strstr(line, text) != NULL;
-	}
-	fclose(log);
-	return n;
-}
-
 static long ms_since(uint64_t start_ns) {
 	return (long)((zcc_now_ns() - start_ns) / 1000000);
 }
@@ -466,7 +451,7 @@ static void test_many_sessions(int n) {
 		"%d running and %d stopped sessions, want %d and %d", running, stopped,
 		SESSION_LIMIT, n - SESSION_LIMIT);
 	/* One line, not one per session: the client does not decide how much is logged. */
-	int lines = log_lines("more than 64 capture sessions");
+	int lines = zt_log_count(&comp, "more than 64 capture sessions");
 	ZT_CHECK(lines >= 1 && lines <= 5, "%d log lines for the session limit, want 1 to 5",
 		lines);
 	check_other_client("while one client holds thousands of sessions");

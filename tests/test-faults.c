@@ -25,21 +25,6 @@ static struct zt_compositor comp;
 static const struct zcc_rect tick_box = {100, 80, 10, 10};
 static uint32_t tick_argb = BACKGROUND;
 
-/* Lines of the compositor's log that contain text. */
-static int log_lines(const char *text) {
-	FILE *log = fopen(comp.log_path, "r");
-	if (log == NULL) {
-		return -1;
-	}
-	int n = 0;
-	char line[1024];
-	while (fgets(line, sizeof(line), log) != NULL) {
-		n += strstr(line, text) != NULL;
-	}
-	fclose(log);
-	return n;
-}
-
 /* A change of the scene, so that the next frame has something to copy. */
 static void tick(void) {
 	static int ticks;
@@ -123,13 +108,13 @@ static void check_fault(const char *fault, const char *log_text, int count) {
 		zt_ctx_close(&ctx);
 		return;
 	}
-	int lines = log_lines(log_text);
+	int lines = zt_log_count(&comp, log_text);
 	ZT_CHECK(zt_cmd(&comp, "fault %s %d", fault, count), "inject %s: %s", fault, comp.reply);
 	struct zcc_capture_result r;
 	enum zcc_frame_status status = capture_tick(ctx.session, ctx.buffer, &r);
 	ZT_CHECK(zt_compositor_alive(&comp), "%s: compositor alive", what);
 	int failed_tries = count <= MAX_RETRIES ? count : MAX_RETRIES + 1;
-	int logged = log_lines(log_text) - lines;
+	int logged = zt_log_count(&comp, log_text) - lines;
 	ZT_CHECK(logged == failed_tries, "%s: %d log lines '%s', want %d: one per failed try",
 		what, logged, log_text, failed_tries);
 	if (count <= MAX_RETRIES) {

@@ -72,11 +72,28 @@ static uint64_t now_ns(void) {
 	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
 }
 
-static void session_stop_pacing(struct zc_session *session) {
-	if (session->pace_timer != NULL) {
-		wl_event_source_remove(session->pace_timer);
-		session->pace_timer = NULL;
+/* A session's timers (pacing, retries) only ever wake it up to try a copy. */
+static void timer_stop(struct wl_event_source **timer) {
+	if (*timer != NULL) {
+		wl_event_source_remove(*timer);
+		*timer = NULL;
 	}
+}
+
+static bool timer_arm(struct zc_session *session, struct wl_event_source **timer,
+		wl_event_loop_timer_func_t func, int ms) {
+	if (*timer == NULL) {
+		*timer = wl_event_loop_add_timer(session->source->loop, func, session);
+		if (*timer == NULL) {
+			return false;
+		}
+	}
+	wl_event_source_timer_update(*timer, ms);
+	return true;
+}
+
+static void session_stop_pacing(struct zc_session *session) {
+	timer_stop(&session->pace_timer);
 }
 
 static int handle_pace_timer(void *data) {
@@ -105,16 +122,8 @@ static bool session_paced(struct zc_session *session) {
 	if (now >= due) {
 		return false;
 	}
-	if (session->pace_timer == NULL) {
-		session->pace_timer = wl_event_loop_add_timer(session->source->loop,
-			handle_pace_timer, session);
-		if (session->pace_timer == NULL) {
-			return false;
-		}
-	}
 	int ms = (int)((due - now + 999999) / 1000000);
-	wl_event_source_timer_update(session->pace_timer, ms);
-	return true;
+	return timer_arm(session, &session->pace_timer, handle_pace_timer, ms);
 }
 
 static void written_remove(struct zc_written_buffer *written) {
@@ -186,10 +195,7 @@ void zc_session_frame_ready(struct zc_session *session, struct wl_resource *buff
 }
 
 static void session_stop_retry(struct zc_session *session) {
-	if (session->retry_timer != NULL) {
-		wl_event_source_remove(session->retry_timer);
-		session->retry_timer = NULL;
-	}
+	timer_stop(&session->retry_timer);
 }
 
 static int handle_retry_timer(void *data) {
@@ -203,15 +209,8 @@ bool zc_session_retry_later(struct zc_session *session, int attempt) {
 	if (session->source == NULL || session->source->loop == NULL) {
 		return false;
 	}
-	if (session->retry_timer == NULL) {
-		session->retry_timer = wl_event_loop_add_timer(session->source->loop,
-			handle_retry_timer, session);
-		if (session->retry_timer == NULL) {
-			return false;
-		}
-	}
-	wl_event_source_timer_update(session->retry_timer, ZC_FRAME_RETRY_MS * attempt);
-	return true;
+	return timer_arm(session, &session->retry_timer, handle_retry_timer,
+		ZC_FRAME_RETRY_MS * attempt);
 }
 
 static void session_fail_frame(struct zc_session *session) {

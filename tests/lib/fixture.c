@@ -231,18 +231,22 @@ static void dump_log(struct zt_compositor *comp) {
 	fclose(log);
 }
 
-bool zt_log_contains(struct zt_compositor *comp, const char *text) {
+int zt_log_count(struct zt_compositor *comp, const char *text) {
 	FILE *log = fopen(comp->log_path, "r");
 	if (log == NULL) {
-		return false;
+		return -1;
 	}
+	int n = 0;
 	char line[1024];
-	bool found = false;
-	while (!found && fgets(line, sizeof(line), log) != NULL) {
-		found = strstr(line, text) != NULL;
+	while (fgets(line, sizeof(line), log) != NULL) {
+		n += strstr(line, text) != NULL;
 	}
 	fclose(log);
-	return found;
+	return n;
+}
+
+bool zt_log_contains(struct zt_compositor *comp, const char *text) {
+	return zt_log_count(comp, text) > 0;
 }
 
 bool zt_compositor_alive(struct zt_compositor *comp) {

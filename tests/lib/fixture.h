@@ -62,6 +62,8 @@ bool zt_compositor_stop(struct zt_compositor *comp);
 bool zt_compositor_alive(struct zt_compositor *comp);
 /* Whether the compositor's log so far holds text. */
 bool zt_log_contains(struct zt_compositor *comp, const char *text);
+/* Lines of the compositor's log so far that hold text; -1 without a log. */
+int zt_log_count(struct zt_compositor *comp, const char *text);
 
 /* Connects a client to comp; records a failure on error. */
 struct zcc_client *zt_connect(struct zt_compositor *comp);
