@@ -29,15 +29,19 @@
 #include <wayland-server-core.h>
 
 struct wlr_buffer;
+struct wlr_ext_foreign_toplevel_handle_v1;
 struct wlr_output;
 struct wlr_renderer;
+struct wlr_scene_tree;
+struct wlr_surface;
 
 struct wl_client;
 struct zc_capture_manager;
 struct zc_output_source;
+struct zc_toplevel_source;
 /*
- * What a session captures, as policy sees it: an output (windows come with
- * toplevel sources). Owned by zerocap; valid while its source exists.
+ * What a session captures, as policy sees it: an output or a window
+ * (a toplevel source). Owned by zerocap; valid while its source exists.
  */
 struct zc_capture_target;
 /* A capture session asking for permission; see the policy section below. */
@@ -63,6 +67,13 @@ struct zc_capture_manager_options {
 	 * Set it when the compositor offers wlroots' own screencopy instead.
 	 */
 	bool no_wlr_screencopy;
+	/*
+	 * false (default): zerocap offers ext_foreign_toplevel_list_v1 and
+	 * publishes a handle for every toplevel source. Set it when the
+	 * compositor runs wlroots' own list (wlr_ext_foreign_toplevel_list_v1)
+	 * and passes its handles to zc_toplevel_source_create().
+	 */
+	bool no_foreign_toplevel_list;
 };
 
 /*
@@ -116,6 +127,73 @@ ZC_API void zc_output_source_set_cursor_image(struct zc_output_source *source,
 ZC_API void zc_output_source_move_cursor(struct zc_output_source *source,
 	bool visible, double x, double y);
 
+/*
+ * The pointer for window captures, in scene (layout) coordinates: window
+ * sources draw it (paint_cursors) and report it to cursor sessions relative
+ * to the window. Same image rules as zc_output_source_set_cursor_image.
+ */
+ZC_API void zc_capture_manager_set_cursor_image(struct zc_capture_manager *manager,
+	struct wlr_buffer *image, int32_t hotspot_x, int32_t hotspot_y);
+ZC_API void zc_capture_manager_move_cursor(struct zc_capture_manager *manager,
+	bool visible, double x, double y);
+
+/*
+ * Windows. A toplevel source captures one window from its own surfaces,
+ * wherever it is: covered, off-screen, on a disabled, rotated or scaled
+ * output. Each capture draws the window's surfaces (the main surface,
+ * subsurfaces and popups, each with its buffer transform, scale and
+ * viewport) straight into the client's buffer: one GPU draw for dma-bufs,
+ * a damage-limited pixman composite for shm. Nothing else is rendered.
+ *
+ * Image size: the extents of the main surface and its subsurfaces (popups
+ * are drawn where they overlap and never grow the image, so a menu does
+ * not make clients re-allocate), in logical pixels times the main
+ * surface's buffer scale: a scale-2 client gives a 2x image, the pixels it
+ * drew, whatever output it is on. Images are upright (transform normal).
+ * A resize sends new constraints and fails the waiting frame with
+ * buffer_constraints; the session goes on in the new size.
+ *
+ * Damage comes from commits of the window's own surfaces only.
+ *
+ * Wiring (an xdg-shell compositor on wlr_scene):
+ *	tree = wlr_scene_xdg_surface_create(parent, xdg_toplevel->base);
+ *	popups: wlr_scene_xdg_surface_create(<the parent's tree>, popup->base),
+ *	        so they live under the toplevel's tree
+ *	on map: zc_toplevel_source_create(manager, &(struct zc_toplevel_source_options){
+ *	        .tree = tree, .surface = xdg_toplevel->base->surface,
+ *	        .handle = <wlroots' handle, or NULL>,
+ *	        .title = xdg_toplevel->title, .app_id = xdg_toplevel->app_id });
+ *	on set_title / set_app_id: zc_toplevel_source_set_title / _set_app_id
+ *	on unmap or destroy: zc_toplevel_source_destroy
+ *
+ * Ownership: the source belongs to the manager; it is destroyed by
+ * zc_toplevel_source_destroy(), or by itself when the tree, the surface or
+ * the handle is destroyed. Sessions on it stop and a waiting frame fails
+ * with stopped; zerocap's own handle sends closed. tree, surface and handle
+ * are borrowed.
+ */
+struct zc_toplevel_source_options {
+	struct wlr_scene_tree *tree; /* the window's scene subtree; required */
+	struct wlr_surface *surface; /* the toplevel's main surface; required */
+	/*
+	 * The window's handle in wlroots' ext-foreign-toplevel-list, when the
+	 * compositor runs it (with no_foreign_toplevel_list). NULL: zerocap's
+	 * own list publishes a handle.
+	 */
+	struct wlr_ext_foreign_toplevel_handle_v1 *handle;
+	const char *title; /* may be NULL; copied */
+	const char *app_id; /* may be NULL; copied */
+};
+
+ZC_API struct zc_toplevel_source *zc_toplevel_source_create(struct zc_capture_manager *manager,
+	const struct zc_toplevel_source_options *options);
+ZC_API void zc_toplevel_source_destroy(struct zc_toplevel_source *source);
+/* Also update zerocap's handle, when it has one. */
+ZC_API void zc_toplevel_source_set_title(struct zc_toplevel_source *source, const char *title);
+ZC_API void zc_toplevel_source_set_app_id(struct zc_toplevel_source *source,
+	const char *app_id);
+ZC_API struct zc_capture_target *zc_toplevel_source_get_target(
+	struct zc_toplevel_source *source);
 
 /*
  * Policy: who may capture what.
@@ -166,6 +244,17 @@ ZC_API struct wl_client *zc_capture_request_get_client(struct zc_capture_request
 /* What is to be captured (NULL once the source went away). */
 ZC_API struct zc_capture_target *zc_capture_request_get_target(
 	struct zc_capture_request *request);
+enum zc_capture_target_type {
+	ZC_CAPTURE_TARGET_OUTPUT,
+	ZC_CAPTURE_TARGET_TOPLEVEL,
+};
+ZC_API enum zc_capture_target_type zc_capture_target_get_type(struct zc_capture_target *target);
+/* The window behind a target; NULL when it is not a window. */
+ZC_API struct zc_toplevel_source *zc_capture_target_get_toplevel(
+	struct zc_capture_target *target);
+/* A window's title and app_id (never NULL, maybe empty); "" for outputs. */
+ZC_API const char *zc_capture_target_get_title(struct zc_capture_target *target);
+ZC_API const char *zc_capture_target_get_app_id(struct zc_capture_target *target);
 /* The output to be captured; NULL when the target is not an output. */
 ZC_API struct wlr_output *zc_capture_request_get_output(struct zc_capture_request *request);
 /* Whether the cursor will be in the images (or is all they show). */
@@ -192,6 +281,7 @@ ZC_API void zc_capture_manager_revoke(struct zc_capture_manager *manager,
 struct zc_capture_activity {
 	struct zc_capture_target *target;
 	struct wlr_output *output; /* the target's output; NULL for other targets */
+	struct zc_toplevel_source *toplevel; /* the target's window; NULL for outputs */
 	bool active; /* at least one allowed session captures this target */
 };
 typedef void (*zc_capture_activity_func)(const struct zc_capture_activity *activity,

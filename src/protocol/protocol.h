@@ -55,6 +55,48 @@ struct zc_ext_copy_manager {
 struct zc_ext_copy_manager *zc_ext_copy_manager_create(struct wl_display *display);
 void zc_ext_copy_manager_destroy(struct zc_ext_copy_manager *copy_manager);
 
+/*
+ * ext_foreign_toplevel_list_v1: zerocap's own list, for compositors that
+ * run none. One zc_foreign_toplevel per toplevel source; its handle
+ * resources become inert (and get closed) when it is destroyed.
+ */
+struct zc_foreign_toplevel_list {
+	struct zc_global base;
+	struct wl_list toplevels; /* zc_foreign_toplevel.link */
+	uint64_t next_id; /* for identifiers, never reused */
+};
+struct zc_foreign_toplevel {
+	struct zc_foreign_toplevel_list *list; /* NULL once the list is gone */
+	struct wl_list link;
+	struct wl_list resources; /* ext_foreign_toplevel_handle_v1, wl_resource_get_link */
+	char identifier[64];
+	char *title, *app_id; /* never NULL */
+	void *data; /* the owner's (the toplevel source) */
+};
+struct zc_foreign_toplevel_list *zc_foreign_toplevel_list_create(struct wl_display *display);
+/* Destroys the global; toplevels live on, unlisted, until their owners destroy them. */
+void zc_foreign_toplevel_list_destroy(struct zc_foreign_toplevel_list *list);
+/* Announces a toplevel to every bound client; title and app_id may be NULL. */
+struct zc_foreign_toplevel *zc_foreign_toplevel_create(struct zc_foreign_toplevel_list *list,
+	const char *title, const char *app_id, void *data);
+/* Sends the changed title/app_id (NULL: unchanged) then done. */
+void zc_foreign_toplevel_update(struct zc_foreign_toplevel *toplevel, const char *title,
+	const char *app_id);
+/* Sends closed and makes the handle resources inert. */
+void zc_foreign_toplevel_destroy(struct zc_foreign_toplevel *toplevel);
+/* The toplevel behind a handle resource of zerocap's list; NULL when the
+ * resource is another implementation's or inert. */
+struct zc_foreign_toplevel *zc_foreign_toplevel_from_resource(struct wl_resource *resource);
+
+/* ext_foreign_toplevel_image_capture_source_manager_v1 */
+struct zc_ext_toplevel_source_manager {
+	struct zc_global base;
+	struct zc_capture_manager *manager;
+};
+struct zc_ext_toplevel_source_manager *zc_ext_toplevel_source_manager_create(
+	struct zc_capture_manager *manager);
+void zc_ext_toplevel_source_manager_destroy(struct zc_ext_toplevel_source_manager *m);
+
 /* zwlr_screencopy_manager_v1 and the sessions it keeps per client. */
 struct zc_wlr_screencopy {
 	struct zc_global base;

@@ -34,9 +34,29 @@ struct zc_render_engine {
 	struct zc_faults faults;
 };
 
+/*
+ * One texture of a composite (a window's surface). Drawn like wlroots'
+ * wlr_render_texture_options: src is in texture pixels, the texture is
+ * turned by transform and scaled to dst.
+ */
+struct zc_layer {
+	struct wlr_texture *texture; /* the engine renderer's; borrowed for the call */
+	struct wlr_fbox src; /* texture pixels; empty: the whole texture */
+	struct wlr_box dst; /* destination pixels; may reach past its edges */
+	enum wl_output_transform transform;
+};
+
 struct zc_copy_options {
+	/* Either src with geometry (an output image), or layers (a composite). */
 	struct wlr_buffer *src;
 	struct zc_copy_geometry geometry;
+	/*
+	 * A composite: region is cleared to transparent black, then the layers
+	 * are blended in order (premultiplied alpha, over); filtering is nearest
+	 * where a layer is drawn at its own size, bilinear where it is scaled.
+	 */
+	const struct zc_layer *layers;
+	size_t n_layers;
 	struct wlr_buffer *dst;
 	enum zc_buffer_type dst_type;
 	/* The client's wl_buffer behind dst (may be NULL): a job that outlives it
