@@ -6,7 +6,8 @@
 // Copies the source (already rotated, flipped, cropped and scaled by the
 // vertex stage). The ZC_CURSOR variant also lays the premultiplied cursor
 // over it; it is drawn only over the cursor's rectangle, because a branch
-// on a uniform still costs every pixel on software rasterisers.
+// on a uniform still costs every pixel on software rasterisers. ZC_OPAQUE is
+// for sources without alpha (XRGB layers): their fourth byte is padding.
 #ifdef GL_FRAGMENT_PRECISION_HIGH
 precision highp float;
 #else
@@ -28,6 +29,9 @@ varying vec2 v_pos;
 
 void main() {
 	vec4 color = texture2D(src, v_src);
+#ifdef ZC_OPAQUE
+	color.a = 1.0;
+#endif
 #ifdef ZC_CURSOR
 	vec2 at = (cursor_map * vec3(v_pos, 1.0)).xy;
 	if (all(greaterThanEqual(at, vec2(0.0))) && all(lessThan(at, vec2(1.0)))) {

@@ -2,7 +2,9 @@
 #include <wlr/util/log.h>
 #include "manager.h"
 #include "render/engine.h"
+#include <wlr/types/wlr_buffer.h>
 #include "source/output.h"
+#include "source/toplevel.h"
 
 static void handle_display_destroy(struct wl_listener *listener, void *data) {
 	struct zc_capture_manager *manager =
@@ -22,6 +24,7 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 		manager->options = *options;
 	}
 	wl_list_init(&manager->output_sources);
+	wl_list_init(&manager->toplevel_sources);
 	wl_list_init(&manager->targets);
 	zc_capture_manager_init_policy(manager);
 	/* Before the globals' own: the manager takes them down with it. */
@@ -34,8 +37,13 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 	if (!manager->options.no_wlr_screencopy) {
 		manager->screencopy = zc_wlr_screencopy_create(manager);
 	}
+	manager->toplevel_source_manager = zc_ext_toplevel_source_manager_create(manager);
+	if (!manager->options.no_foreign_toplevel_list) {
+		manager->toplevel_list = zc_foreign_toplevel_list_create(display);
+	}
 	if (manager->engine == NULL || manager->source_manager == NULL ||
-			manager->copy_manager == NULL ||
+			manager->copy_manager == NULL || manager->toplevel_source_manager == NULL ||
+			(!manager->options.no_foreign_toplevel_list && manager->toplevel_list == NULL) ||
 			(!manager->options.no_wlr_screencopy && manager->screencopy == NULL)) {
 		wlr_log(WLR_ERROR, "zerocap: failed to create capture globals");
 		zc_capture_manager_destroy(manager);
@@ -52,7 +60,14 @@ void zc_capture_manager_destroy(struct zc_capture_manager *manager) {
 	wl_list_for_each_safe(source, tmp, &manager->output_sources, link) {
 		zc_output_source_destroy(source);
 	}
+	struct zc_toplevel_source *toplevel, *toplevel_tmp;
+	wl_list_for_each_safe(toplevel, toplevel_tmp, &manager->toplevel_sources, link) {
+		zc_toplevel_source_destroy(toplevel);
+	}
 	zc_ext_source_manager_destroy(manager->source_manager);
+	zc_ext_toplevel_source_manager_destroy(manager->toplevel_source_manager);
+	zc_foreign_toplevel_list_destroy(manager->toplevel_list);
+	wlr_buffer_unlock(manager->cursor.image);
 	zc_ext_copy_manager_destroy(manager->copy_manager);
 	zc_wlr_screencopy_destroy(manager->screencopy);
 	zc_capture_manager_finish_policy(manager);
@@ -70,11 +85,18 @@ void zc_capture_manager_set_renderer(struct zc_capture_manager *manager,
 	wl_list_for_each(source, &manager->output_sources, link) {
 		zc_output_source_drop_engine(source);
 	}
+	struct zc_toplevel_source *toplevel;
+	wl_list_for_each(toplevel, &manager->toplevel_sources, link) {
+		zc_toplevel_source_drop_engine(toplevel);
+	}
 	zc_render_engine_set_renderer(manager->engine, renderer);
 	wlr_log(WLR_INFO, "zerocap: renderer replaced; GPU capture %s",
 		zc_render_engine_has_gpu(manager->engine) ? "on" : "off");
 	wl_list_for_each(source, &manager->output_sources, link) {
 		zc_output_source_take_engine(source);
+	}
+	wl_list_for_each(toplevel, &manager->toplevel_sources, link) {
+		zc_toplevel_source_take_engine(toplevel);
 	}
 }
 
@@ -93,4 +115,37 @@ void zc_capture_manager_inject_fault(struct zc_capture_manager *manager,
 
 void zc_capture_manager_set_max_fps(struct zc_capture_manager *manager, double fps) {
 	manager->max_fps = fps > 0 ? fps : 0;
+}
+
+static void cursor_changed(struct zc_capture_manager *manager,
+		const struct zc_manager_cursor *before, bool new_image) {
+	struct zc_toplevel_source *toplevel, *tmp;
+	wl_list_for_each_safe(toplevel, tmp, &manager->toplevel_sources, link) {
+		zc_toplevel_source_cursor_changed(toplevel, before, new_image);
+	}
+}
+
+void zc_capture_manager_set_cursor_image(struct zc_capture_manager *manager,
+		struct wlr_buffer *image, int32_t hotspot_x, int32_t hotspot_y) {
+	struct zc_manager_cursor before = manager->cursor;
+	if (image != NULL) {
+		wlr_buffer_lock(image);
+	}
+	manager->cursor.image = image;
+	manager->cursor.hotspot_x = hotspot_x;
+	manager->cursor.hotspot_y = hotspot_y;
+	cursor_changed(manager, &before, true);
+	wlr_buffer_unlock(before.image);
+}
+
+void zc_capture_manager_move_cursor(struct zc_capture_manager *manager,
+		bool visible, double x, double y) {
+	struct zc_manager_cursor before = manager->cursor;
+	if (before.visible == visible && before.x == x && before.y == y) {
+		return;
+	}
+	manager->cursor.visible = visible;
+	manager->cursor.x = x;
+	manager->cursor.y = y;
+	cursor_changed(manager, &before, false);
 }

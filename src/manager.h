@@ -24,6 +24,14 @@ struct zc_manager_policy {
 	unsigned limit_hits_unlogged;
 };
 
+/* The pointer in scene coordinates, for window sources. */
+struct zc_manager_cursor {
+	struct wlr_buffer *image; /* locked; NULL: none */
+	int32_t hotspot_x, hotspot_y;
+	bool visible;
+	double x, y;
+};
+
 struct zc_capture_manager {
 	struct wl_display *display;
 	struct zc_capture_manager_options options;
@@ -32,12 +40,16 @@ struct zc_capture_manager {
 
 	struct zc_manager_policy policy;
 	struct wl_list output_sources; /* zc_output_source.link */
+	struct wl_list toplevel_sources; /* zc_toplevel_source.link */
+	struct zc_manager_cursor cursor;
 	struct wl_list targets; /* zc_target.link: everything capturable */
 
 	/* The protocol globals (protocol/protocol.h); screencopy NULL when off. */
 	struct zc_ext_source_manager *source_manager;
 	struct zc_ext_copy_manager *copy_manager;
 	struct zc_wlr_screencopy *screencopy;
+	struct zc_ext_toplevel_source_manager *toplevel_source_manager;
+	struct zc_foreign_toplevel_list *toplevel_list; /* NULL with no_foreign_toplevel_list */
 	struct wl_listener display_destroy;
 };
 

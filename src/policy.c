@@ -12,6 +12,7 @@
 #include <wlr/util/log.h>
 #include "manager.h"
 #include "source/output.h"
+#include "source/toplevel.h"
 
 #define MAX_SESSIONS_PER_CLIENT 64
 
@@ -35,7 +36,10 @@ static bool is_capture_global(struct zc_capture_manager *manager,
 	}
 	return (manager->source_manager != NULL && global == manager->source_manager->base.global) ||
 		(manager->copy_manager != NULL && global == manager->copy_manager->base.global) ||
-		(manager->screencopy != NULL && global == manager->screencopy->base.global);
+		(manager->screencopy != NULL && global == manager->screencopy->base.global) ||
+		(manager->toplevel_source_manager != NULL &&
+			global == manager->toplevel_source_manager->base.global) ||
+		(manager->toplevel_list != NULL && global == manager->toplevel_list->base.global);
 }
 
 bool zc_capture_manager_filter_global(struct zc_capture_manager *manager,
@@ -80,6 +84,25 @@ struct wlr_output *zc_capture_target_get_output(struct zc_capture_target *target
 	return source != NULL ? source->output : NULL;
 }
 
+enum zc_capture_target_type zc_capture_target_get_type(struct zc_capture_target *target) {
+	return target_from_public(target)->type == ZC_TARGET_TOPLEVEL ?
+		ZC_CAPTURE_TARGET_TOPLEVEL : ZC_CAPTURE_TARGET_OUTPUT;
+}
+
+struct zc_toplevel_source *zc_capture_target_get_toplevel(struct zc_capture_target *target) {
+	return zc_toplevel_source_from_target(target_from_public(target));
+}
+
+const char *zc_capture_target_get_title(struct zc_capture_target *target) {
+	struct zc_toplevel_source *source = zc_capture_target_get_toplevel(target);
+	return source != NULL ? zc_toplevel_source_title(source) : "";
+}
+
+const char *zc_capture_target_get_app_id(struct zc_capture_target *target) {
+	struct zc_toplevel_source *source = zc_capture_target_get_toplevel(target);
+	return source != NULL ? zc_toplevel_source_app_id(source) : "";
+}
+
 bool zc_capture_target_is_captured(struct zc_capture_target *target) {
 	return target != NULL && target_from_public(target)->captures > 0;
 }
@@ -104,6 +127,7 @@ static void set_captured(struct zc_capture_manager *manager, struct zc_target *t
 		struct zc_capture_activity activity = {
 			.target = target_to_public(target),
 			.output = zc_capture_target_get_output(target_to_public(target)),
+			.toplevel = zc_capture_target_get_toplevel(target_to_public(target)),
 			.active = is,
 		};
 		manager->policy.activity_handler(&activity, manager->policy.activity_data);
@@ -222,9 +246,7 @@ bool zc_capture_request_get_cursor(struct zc_capture_request *request) {
 	if (session->paint_cursors) {
 		return true;
 	}
-	struct zc_output_source *source = session->stopped ? NULL :
-		zc_output_source_of(session->source);
-	return source != NULL && session->source == &source->cursor_base;
+	return !session->stopped && session->source != NULL && session->source->is_cursor;
 }
 
 void zc_capture_request_set_max_fps(struct zc_capture_request *request, double fps) {

@@ -108,14 +108,15 @@ struct zc_policy {
 };
 
 /*
- * What a user thinks of as one thing being captured: an output (a window
- * next). It groups the capture sources that show it (an output's views and
- * its cursor) and counts the allowed sessions on them, for the indicator.
+ * What a user thinks of as one thing being captured: an output or a
+ * window. It groups the capture sources that show it (an output's views, a
+ * window, and their cursors) and counts the allowed sessions on them, for the indicator.
  * Policy requests, activity and revocation are keyed by it. Embedded in
  * whatever implements it; the public struct zc_capture_target is this.
  */
 enum zc_target_type {
 	ZC_TARGET_OUTPUT,
+	ZC_TARGET_TOPLEVEL,
 };
 
 struct zc_target {
@@ -125,8 +126,32 @@ struct zc_target {
 	int captures; /* allowed sessions alive on its sources */
 };
 
+struct zc_cursor_state {
+	bool inside; /* the cursor image overlaps the captured area */
+	/* Hotspot position in the source's (upright) image pixels, and the hotspot. */
+	int32_t x, y;
+	int32_t hotspot_x, hotspot_y;
+};
+
+/*
+ * The pointer over a source, as cursor sessions see it: where it is
+ * relative to the source's image, and the cursor image as a capture source
+ * of its own. Embedded in the source implementation.
+ */
+struct zc_pointer {
+	struct zc_source *image; /* the cursor image source */
+	/* Whose policy decides whether a client may know where the pointer is. */
+	struct zc_capture_manager *manager;
+	void (*get)(struct zc_pointer *pointer, struct zc_cursor_state *state);
+	struct {
+		struct wl_signal update; /* NULL: moved, or a new image */
+	} events;
+};
+
 struct zc_source {
 	const struct zc_source_impl *impl;
+	struct zc_pointer *pointer; /* for cursor sessions; may be NULL */
+	bool is_cursor; /* the source is a cursor image */
 	struct zc_target *target; /* may be NULL */
 	struct wl_list target_link; /* zc_target.sources */
 	struct zc_capture_stats *stats; /* may be NULL */

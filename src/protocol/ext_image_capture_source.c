@@ -1,8 +1,10 @@
 /*
- * ext-image-capture-source-v1: capture sources for outputs.
+ * ext-image-capture-source-v1: capture sources for outputs and for windows
+ * (foreign-toplevel handles of zerocap's list or of the wlroots list the
+ * compositor runs).
  *
  * Lifetimes: an ext_image_capture_source_v1 resource points at a zc_source
- * until either dies; when the source goes away first (output removed) the
+ * until either dies; when the source goes away first (output removed, window closed; or a handle zerocap cannot capture) the
  * resource stays inert and sessions created from it start stopped. The
  * manager resources carry the zc_capture_manager, cleared when the global
  * goes (with the manager, or with the display).
@@ -15,6 +17,7 @@
 #include "manager.h"
 #include "protocol/protocol.h"
 #include "source/output.h"
+#include "source/toplevel.h"
 
 #define SOURCE_MANAGER_VERSION 1
 
@@ -65,9 +68,9 @@ static void source_resource_destroy(struct wl_resource *resource) {
 	free(source_resource);
 }
 
-static void source_manager_handle_create_source(struct wl_client *client,
-		struct wl_resource *manager_resource, uint32_t id, struct wl_resource *output_resource) {
-	struct zc_capture_manager *manager = wl_resource_get_user_data(manager_resource);
+/* A source resource on source (NULL: inert). */
+static void source_resource_create(struct wl_client *client,
+		struct wl_resource *manager_resource, uint32_t id, struct zc_source *source) {
 	struct zc_source_resource *source_resource = calloc(1, sizeof(*source_resource));
 	if (source_resource == NULL) {
 		wl_resource_post_no_memory(manager_resource);
@@ -82,7 +85,17 @@ static void source_manager_handle_create_source(struct wl_client *client,
 	}
 	wl_resource_set_implementation(source_resource->resource, &source_impl,
 		source_resource, source_resource_destroy);
+	if (source == NULL) {
+		return;
+	}
+	source_resource->source = source;
+	source_resource->source_destroy.notify = handle_source_destroy;
+	wl_signal_add(&source->events.destroy, &source_resource->source_destroy);
+}
 
+static void source_manager_handle_create_source(struct wl_client *client,
+		struct wl_resource *manager_resource, uint32_t id, struct wl_resource *output_resource) {
+	struct zc_capture_manager *manager = wl_resource_get_user_data(manager_resource);
 	struct wlr_output *output = wlr_output_from_resource(output_resource);
 	struct zc_output_source *output_source = NULL;
 	if (manager != NULL && output != NULL) {
@@ -91,11 +104,9 @@ static void source_manager_handle_create_source(struct wl_client *client,
 	if (output_source == NULL) {
 		wlr_log(WLR_DEBUG, "zerocap: capture source requested for an output that "
 			"is not capturable; the source is inert");
-		return;
 	}
-	source_resource->source = &output_source->view->base;
-	source_resource->source_destroy.notify = handle_source_destroy;
-	wl_signal_add(&source_resource->source->events.destroy, &source_resource->source_destroy);
+	source_resource_create(client, manager_resource, id,
+		output_source != NULL ? &output_source->view->base : NULL);
 }
 
 static void source_manager_handle_destroy(struct wl_client *client,
@@ -149,4 +160,69 @@ void zc_ext_source_manager_destroy(struct zc_ext_source_manager *source_manager)
 	}
 	zc_global_finish(&source_manager->base);
 	free(source_manager);
+}
+
+/* ext_foreign_toplevel_image_capture_source_manager_v1 */
+
+static void toplevel_manager_handle_create_source(struct wl_client *client,
+		struct wl_resource *manager_resource, uint32_t id, struct wl_resource *handle) {
+	struct zc_capture_manager *manager = wl_resource_get_user_data(manager_resource);
+	struct zc_source *source = zc_toplevel_source_from_handle(manager, handle);
+	if (source == NULL) {
+		wlr_log(WLR_DEBUG, "zerocap: capture source requested for a toplevel that "
+			"is not capturable; the source is inert");
+	}
+	source_resource_create(client, manager_resource, id, source);
+}
+
+static const struct ext_foreign_toplevel_image_capture_source_manager_v1_interface
+		toplevel_manager_impl = {
+	.create_source = toplevel_manager_handle_create_source,
+	.destroy = source_manager_handle_destroy,
+};
+
+static void toplevel_manager_bind(struct wl_client *client, void *data, uint32_t version,
+		uint32_t id) {
+	struct zc_ext_toplevel_source_manager *toplevel_manager = data;
+	struct wl_resource *resource = wl_resource_create(client,
+		&ext_foreign_toplevel_image_capture_source_manager_v1_interface, version, id);
+	if (resource == NULL) {
+		wl_client_post_no_memory(client);
+		return;
+	}
+	wl_resource_set_implementation(resource, &toplevel_manager_impl,
+		toplevel_manager->manager, zc_resource_unlink);
+	zc_global_add_resource(&toplevel_manager->base, resource);
+}
+
+static void toplevel_manager_destroy_global(struct zc_global *global) {
+	struct zc_ext_toplevel_source_manager *toplevel_manager =
+		wl_container_of(global, toplevel_manager, base);
+	zc_ext_toplevel_source_manager_destroy(toplevel_manager);
+}
+
+struct zc_ext_toplevel_source_manager *zc_ext_toplevel_source_manager_create(
+		struct zc_capture_manager *manager) {
+	struct zc_ext_toplevel_source_manager *toplevel_manager =
+		calloc(1, sizeof(*toplevel_manager));
+	if (toplevel_manager == NULL) {
+		return NULL;
+	}
+	toplevel_manager->manager = manager;
+	if (!zc_global_init(&toplevel_manager->base, manager->display,
+			&ext_foreign_toplevel_image_capture_source_manager_v1_interface,
+			SOURCE_MANAGER_VERSION, toplevel_manager, toplevel_manager_bind,
+			toplevel_manager_destroy_global)) {
+		zc_ext_toplevel_source_manager_destroy(toplevel_manager);
+		return NULL;
+	}
+	return toplevel_manager;
+}
+
+void zc_ext_toplevel_source_manager_destroy(struct zc_ext_toplevel_source_manager *m) {
+	if (m == NULL) {
+		return;
+	}
+	zc_global_finish(&m->base);
+	free(m);
 }

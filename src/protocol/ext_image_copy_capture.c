@@ -44,7 +44,7 @@ struct ext_frame {
 
 struct ext_cursor_session {
 	struct wl_resource *resource;
-	struct zc_output_source *source; /* NULL when the output is gone */
+	struct zc_pointer *pointer; /* NULL when the source is gone */
 	struct ext_session *session; /* its capture session, while it lives */
 	bool got_session;
 	bool entered;
@@ -344,10 +344,10 @@ static void session_create(struct wl_client *client, uint32_t version, uint32_t 
 
 /* Whether the client may know where the pointer is (see the top of the file). */
 static bool cursor_session_allowed(struct ext_cursor_session *cursor) {
-	if (cursor->source == NULL) {
+	if (cursor->pointer == NULL) {
 		return false;
 	}
-	if (cursor->source->manager->policy.request_handler == NULL) {
+	if (cursor->pointer->manager->policy.request_handler == NULL) {
 		return true;
 	}
 	struct zc_session *session = cursor->session != NULL ? cursor->session->session : NULL;
@@ -355,10 +355,9 @@ static bool cursor_session_allowed(struct ext_cursor_session *cursor) {
 }
 
 static void cursor_session_update(struct ext_cursor_session *cursor) {
-	struct zc_output_source *source = cursor->source;
 	struct zc_cursor_state state = {0};
 	if (cursor_session_allowed(cursor)) {
-		zc_output_source_get_cursor(source, &state);
+		cursor->pointer->get(cursor->pointer, &state);
 	}
 	if (!state.inside) {
 		if (cursor->entered) {
@@ -388,10 +387,10 @@ static void cursor_session_update(struct ext_cursor_session *cursor) {
 }
 
 static void cursor_session_detach(struct ext_cursor_session *cursor) {
-	if (cursor->source != NULL) {
+	if (cursor->pointer != NULL) {
 		wl_list_remove(&cursor->cursor_update.link);
 		wl_list_remove(&cursor->source_destroy.link);
-		cursor->source = NULL;
+		cursor->pointer = NULL;
 	}
 }
 
@@ -416,8 +415,7 @@ static void cursor_session_handle_get_capture_session(struct wl_client *client,
 		return;
 	}
 	cursor->got_session = true;
-	struct zc_source *source = cursor->source != NULL ?
-		zc_output_source_cursor(cursor->source) : NULL;
+	struct zc_source *source = cursor->pointer != NULL ? cursor->pointer->image : NULL;
 	session_create(client, wl_resource_get_version(resource), id, source, false, cursor);
 }
 
@@ -482,14 +480,14 @@ static void manager_handle_create_pointer_cursor_session(struct wl_client *clien
 		cursor_session_resource_destroy);
 
 	struct zc_source *source = zc_source_from_resource(source_resource);
-	cursor->source = source != NULL ? zc_output_source_from_source(source) : NULL;
-	if (cursor->source == NULL) {
+	cursor->pointer = source != NULL ? source->pointer : NULL;
+	if (cursor->pointer == NULL) {
 		return;
 	}
 	cursor->cursor_update.notify = handle_cursor_update;
-	wl_signal_add(&cursor->source->events.cursor_update, &cursor->cursor_update);
+	wl_signal_add(&cursor->pointer->events.update, &cursor->cursor_update);
 	cursor->source_destroy.notify = handle_cursor_source_destroy;
-	wl_signal_add(&cursor->source->view->base.events.destroy, &cursor->source_destroy);
+	wl_signal_add(&source->events.destroy, &cursor->source_destroy);
 	cursor_session_update(cursor);
 }
 

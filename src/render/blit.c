@@ -23,18 +23,18 @@ static GLuint compile_shader(GLenum type, const char *const *sources, const GLin
 }
 
 static bool shader_init(struct zc_blit_shader *shader, bool external, bool cursor,
-		char *error, size_t error_size) {
+		bool opaque, char *error, size_t error_size) {
 	snprintf(error, error_size, "shader program failed to link");
 	/* The variant's defines go right after the #version line. */
 	const char *frag = zc_shader_blit_frag;
 	const char *body = strchr(frag, '\n') + 1;
 	const char *frag_sources[] = {frag, external ? "#define ZC_EXTERNAL\n" : "",
-		cursor ? "#define ZC_CURSOR\n" : "", body};
-	const GLint frag_lengths[] = {body - frag, -1, -1, -1};
+		cursor ? "#define ZC_CURSOR\n" : "", opaque ? "#define ZC_OPAQUE\n" : "", body};
+	const GLint frag_lengths[] = {body - frag, -1, -1, -1, -1};
 	const char *vert_sources[] = {zc_shader_blit_vert};
 	GLuint vert = compile_shader(GL_VERTEX_SHADER, vert_sources, NULL, 1, error, error_size);
 	GLuint fragment = vert == 0 ? 0 : compile_shader(GL_FRAGMENT_SHADER, frag_sources,
-		frag_lengths, 4, error, error_size);
+		frag_lengths, 5, error, error_size);
 	if (vert == 0 || fragment == 0) {
 		glDeleteShader(vert);
 		return false;
@@ -67,12 +67,14 @@ static bool shader_init(struct zc_blit_shader *shader, bool external, bool curso
 bool zc_blit_program_init(struct zc_blit_program *prog, bool external, char *error,
 		size_t error_size) {
 	memset(prog, 0, sizeof(*prog));
-	if (!shader_init(&prog->copy, external, false, error, error_size)) {
+	if (!shader_init(&prog->copy, external, false, false, error, error_size)) {
 		return false;
 	}
-	if (!shader_init(&prog->over, external, true, error, error_size)) {
+	if (!shader_init(&prog->over, external, true, false, error, error_size) ||
+			!shader_init(&prog->opaque, external, false, true, error, error_size)) {
 		glDeleteProgram(prog->copy.program);
-		prog->copy.program = 0;
+		glDeleteProgram(prog->over.program);
+		memset(prog, 0, sizeof(*prog));
 		return false;
 	}
 	return true;
@@ -82,6 +84,7 @@ void zc_blit_program_finish(struct zc_blit_program *prog) {
 	if (prog->copy.program != 0) {
 		glDeleteProgram(prog->copy.program);
 		glDeleteProgram(prog->over.program);
+		glDeleteProgram(prog->opaque.program);
 		memset(prog, 0, sizeof(*prog));
 	}
 }
@@ -103,13 +106,17 @@ static void texture_map(GLfloat out[static 9], int transform, int width, int hei
 	memcpy(out, columns, sizeof(columns));
 }
 
-static void bind_texture(GLenum unit, const struct zc_blit_image *image) {
+static void bind_filtered(GLenum unit, const struct zc_blit_image *image, GLint filter) {
 	glActiveTexture(unit);
 	glBindTexture(image->target, image->tex);
-	glTexParameteri(image->target, GL_TEXTURE_MIN_FILTER, GL_NEAREST);
-	glTexParameteri(image->target, GL_TEXTURE_MAG_FILTER, GL_NEAREST);
+	glTexParameteri(image->target, GL_TEXTURE_MIN_FILTER, filter);
+	glTexParameteri(image->target, GL_TEXTURE_MAG_FILTER, filter);
 	glTexParameteri(image->target, GL_TEXTURE_WRAP_S, GL_CLAMP_TO_EDGE);
 	glTexParameteri(image->target, GL_TEXTURE_WRAP_T, GL_CLAMP_TO_EDGE);
+}
+
+static void bind_texture(GLenum unit, const struct zc_blit_image *image) {
+	bind_filtered(unit, image, GL_NEAREST);
 }
 
 /* Two triangles per box, in destination pixels. */
@@ -204,5 +211,89 @@ bool zc_blit_draw(const struct zc_blit_program *prog, const struct zc_blit *blit
 	glActiveTexture(GL_TEXTURE0);
 	glBindTexture(blit->src.target, 0);
 	glUseProgram(0);
+	return glGetError() == GL_NO_ERROR && ok;
+}
+
+/* The parts of boxes inside clip, as two triangles each; the count of boxes. */
+static int clipped_vertices(GLfloat *verts, const struct zc_blit_box *boxes, int n,
+		struct zc_blit_box clip) {
+	int kept = 0;
+	for (int i = 0; i < n; i++) {
+		const struct zc_blit_box *b = &boxes[i];
+		struct zc_blit_box r = {
+			b->x1 > clip.x1 ? b->x1 : clip.x1, b->y1 > clip.y1 ? b->y1 : clip.y1,
+			b->x2 < clip.x2 ? b->x2 : clip.x2, b->y2 < clip.y2 ? b->y2 : clip.y2,
+		};
+		if (r.x1 >= r.x2 || r.y1 >= r.y2) {
+			continue;
+		}
+		GLfloat x1 = r.x1, y1 = r.y1, x2 = r.x2, y2 = r.y2;
+		GLfloat quad[12] = {x1, y1, x2, y1, x1, y2, x1, y2, x2, y1, x2, y2};
+		memcpy(&verts[kept * 12], quad, sizeof(quad));
+		kept++;
+	}
+	return kept;
+}
+
+static bool draw_layer(const struct zc_blit_program *plain,
+		const struct zc_blit_program *external, const struct zc_blit_composite *composite,
+		const struct zc_blit_layer *layer, GLfloat *verts) {
+	const struct zc_blit_program *prog =
+		layer->image.target == GL_TEXTURE_EXTERNAL_OES ? external : plain;
+	if (prog == NULL || prog->copy.program == 0) {
+		return false;
+	}
+	int n = clipped_vertices(verts, composite->boxes, composite->n_boxes, layer->box);
+	if (n == 0) {
+		return true;
+	}
+	const struct zc_blit_shader *shader = layer->opaque ? &prog->opaque : &prog->copy;
+	/* Column-major, to normalised texture coordinates. */
+	const double *m = layer->map;
+	double sx = 1.0 / layer->image.width, sy = 1.0 / layer->image.height;
+	GLfloat map[9] = {
+		m[0] * sx, m[2] * sy, 0,
+		m[1] * sx, m[3] * sy, 0,
+		m[4] * sx, m[5] * sy, 1,
+	};
+	bind_filtered(GL_TEXTURE0, &layer->image, layer->linear ? GL_LINEAR : GL_NEAREST);
+	glUseProgram(shader->program);
+	glUniformMatrix3fv(shader->src_map, 1, GL_FALSE, map);
+	glUniform2f(shader->dst_size, composite->dst_width, composite->dst_height);
+	glUniform1i(shader->src, 0);
+	glVertexAttribPointer(shader->pos, 2, GL_FLOAT, GL_FALSE, 0, verts);
+	glEnableVertexAttribArray(shader->pos);
+	glDrawArrays(GL_TRIANGLES, 0, n * 6);
+	glDisableVertexAttribArray(shader->pos);
+	glBindTexture(layer->image.target, 0);
+	return true;
+}
+
+bool zc_blit_composite(const struct zc_blit_program *plain,
+		const struct zc_blit_program *external, const struct zc_blit_composite *composite) {
+	GLfloat *verts = calloc((size_t)(composite->n_boxes > 0 ? composite->n_boxes : 1) * 12,
+		sizeof(GLfloat));
+	if (verts == NULL) {
+		return false;
+	}
+	glViewport(0, 0, composite->dst_width, composite->dst_height);
+	glClearColor(0, 0, 0, 0);
+	glEnable(GL_SCISSOR_TEST);
+	for (int i = 0; i < composite->n_boxes; i++) {
+		const struct zc_blit_box *b = &composite->boxes[i];
+		glScissor(b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1);
+		glClear(GL_COLOR_BUFFER_BIT);
+	}
+	glDisable(GL_SCISSOR_TEST);
+	glEnable(GL_BLEND);
+	glBlendFunc(GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+	bool ok = true;
+	for (int i = 0; i < composite->n_layers && ok; i++) {
+		ok = draw_layer(plain, external, composite, &composite->layers[i], verts);
+	}
+	glDisable(GL_BLEND);
+	glActiveTexture(GL_TEXTURE0);
+	glUseProgram(0);
+	free(verts);
 	return glGetError() == GL_NO_ERROR && ok;
 }

@@ -15,10 +15,10 @@ struct zc_blit_shader {
 	GLint pos, dst_size, src_map, src, cursor, cursor_map;
 };
 
-/* The copy, and the copy with the cursor laid over it (drawn only where
- * the cursor is). */
+/* The copy, the copy with the cursor laid over it (drawn only where the
+ * cursor is), and the copy of a source without alpha (drawn opaque). */
 struct zc_blit_program {
-	struct zc_blit_shader copy, over; /* copy.program is 0 until initialised */
+	struct zc_blit_shader copy, over, opaque; /* copy.program is 0 until initialised */
 };
 
 struct zc_blit_image {
@@ -47,6 +47,25 @@ struct zc_blit {
 	int cursor_x, cursor_y;
 };
 
+/* One texture of a composite, blended over what is under it. */
+struct zc_blit_layer {
+	struct zc_blit_image image; /* premultiplied alpha */
+	bool opaque; /* the image has no alpha channel */
+	bool linear; /* bilinear filtering (a scaled layer), else nearest */
+	struct zc_blit_box box; /* where it lands, destination pixels */
+	double map[6]; /* destination pixels -> image pixels (zc_transform_layer_map) */
+};
+
+struct zc_blit_composite {
+	int dst_width, dst_height;
+	/* Destination pixels to write, as for zc_blit: cleared to transparent,
+	 * then the layers are drawn over them in order. */
+	const struct zc_blit_box *boxes;
+	int n_boxes;
+	const struct zc_blit_layer *layers;
+	int n_layers;
+};
+
 /* With a current context. external: the samplerExternalOES variant. On
  * failure the GL log is copied to error. */
 bool zc_blit_program_init(struct zc_blit_program *prog, bool external, char *error,
@@ -55,5 +74,9 @@ void zc_blit_program_finish(struct zc_blit_program *prog);
 /* Draws into the bound framebuffer: one draw call, and a second over the
  * boxes' part under the cursor when there is one. */
 bool zc_blit_draw(const struct zc_blit_program *prog, const struct zc_blit *blit);
+/* Draws the composite into the bound framebuffer: external holds the
+ * programs for GL_TEXTURE_EXTERNAL_OES layers (0 programs: those fail). */
+bool zc_blit_composite(const struct zc_blit_program *plain,
+	const struct zc_blit_program *external, const struct zc_blit_composite *composite);
 
 #endif

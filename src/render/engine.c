@@ -71,8 +71,9 @@ static enum zc_copy_status copy(struct zc_render_engine *engine,
 		}
 		return copy_status(zc_gl_blit(engine->gl, options, done, data, job));
 	}
-	if (engine->gl != NULL && !zc_render_has_cpu_access(options->src)) {
-		/* A GPU image into shm: read back asynchronously, else synchronously. */
+	if (engine->gl != NULL &&
+			(options->layers != NULL || !zc_render_has_cpu_access(options->src))) {
+		/* GPU images into shm: read back asynchronously, else synchronously. */
 		enum zc_gl_result result = zc_gl_read_back(engine->gl, options, done, data, job);
 		if (result != ZC_GL_UNSUPPORTED) {
 			return copy_status(result);

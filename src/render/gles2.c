@@ -1,6 +1,7 @@
 /*
- * The GPU blit engine: draws the output's buffer straight into a client's
- * dma-buf with the compositor's own GLES2 renderer.
+ * The GPU blit engine: draws the output's buffer, or a composite of a
+ * window's surface textures, straight into a client's dma-buf with the
+ * compositor's own GLES2 renderer.
  *
  * Imports are wlroots': the source texture (wlr_texture_from_buffer) and the
  * destination framebuffer (wlr_gles2_renderer_get_buffer_fbo) are cached per
@@ -28,9 +29,12 @@
 #include <wlr/render/wlr_renderer.h>
 #include <wlr/render/wlr_texture.h>
 #include <wlr/types/wlr_buffer.h>
+#include <wlr/util/box.h>
 #include <wlr/util/log.h>
+#include <wlr/util/transform.h>
 #include "render/blit.h"
 #include "render/gles2.h"
+#include "render/transform.h"
 
 #define FENCE_POLL_MS 1
 
@@ -588,6 +592,80 @@ static bool draw(struct zc_gl *gl, struct wlr_texture *src,
 	return zc_blit_draw(prog, &blit);
 }
 
+/* Called with dst bound as the framebuffer: the layers, then the cursor over them. */
+static bool draw_composite(struct zc_gl *gl, const struct zc_copy_options *options,
+		int dst_width, int dst_height, struct wlr_texture *cursor) {
+	struct zc_blit_layer *layers = calloc(options->n_layers + 1, sizeof(*layers));
+	if (layers == NULL) {
+		return false;
+	}
+	int n = 0;
+	bool ok = true;
+	for (size_t i = 0; i < options->n_layers && ok; i++) {
+		const struct zc_layer *layer = &options->layers[i];
+		if (layer->texture == NULL || !wlr_texture_is_gles2(layer->texture)) {
+			wlr_log(WLR_ERROR, "zerocap: a layer is not a texture of this renderer");
+			ok = false;
+			break;
+		}
+		if (wlr_box_empty(&layer->dst)) {
+			continue;
+		}
+		struct wlr_gles2_texture_attribs attribs;
+		wlr_gles2_texture_get_attribs(layer->texture, &attribs);
+		const double src[4] = {layer->src.x, layer->src.y, layer->src.width,
+			layer->src.height};
+		const int dst[4] = {layer->dst.x, layer->dst.y, layer->dst.width, layer->dst.height};
+		struct zc_blit_layer *out = &layers[n++];
+		out->image = blit_image(layer->texture);
+		out->opaque = !attribs.has_alpha;
+		out->box = (struct zc_blit_box){dst[0], dst[1], dst[0] + dst[2], dst[1] + dst[3]};
+		out->linear = zc_transform_layer_map(layer->transform, src, out->image.width,
+			out->image.height, dst, out->map);
+	}
+	if (ok && cursor != NULL) {
+		/* The overlay's transform is the engine's (turning an image upright). */
+		const struct zc_overlay *overlay = options->overlay;
+		struct zc_blit_layer *out = &layers[n++];
+		out->image = blit_image(cursor);
+		int w = out->image.width, h = out->image.height;
+		if (overlay->transform % 2 == 1) {
+			w = out->image.height;
+			h = out->image.width;
+		}
+		const double src[4] = {0};
+		const int dst[4] = {overlay->box.x, overlay->box.y, w, h};
+		out->box = (struct zc_blit_box){dst[0], dst[1], dst[0] + w, dst[1] + h};
+		zc_transform_layer_map(wlr_output_transform_invert(overlay->transform), src,
+			out->image.width, out->image.height, dst, out->map);
+	}
+	if (ok) {
+		struct zc_blit_composite composite = {
+			.dst_width = dst_width,
+			.dst_height = dst_height,
+			.layers = layers,
+			.n_layers = n,
+		};
+		/* pixman boxes and ours share their layout: x1, y1, x2, y2. */
+		composite.boxes = (const struct zc_blit_box *)pixman_region32_rectangles(
+			(pixman_region32_t *)options->region, &composite.n_boxes);
+		ok = zc_blit_composite(&gl->plain, &gl->external, &composite);
+	}
+	free(layers);
+	return ok;
+}
+
+/* Called with dst bound as the framebuffer; src_texture is NULL for a composite. */
+static bool draw_copy(struct zc_gl *gl, const struct zc_copy_options *options,
+		struct wlr_texture *src_texture, struct wlr_texture *cursor) {
+	struct wlr_buffer *dst = options->dst;
+	if (options->layers != NULL) {
+		return draw_composite(gl, options, dst->width, dst->height, cursor);
+	}
+	return draw(gl, src_texture, &options->geometry, dst->width, dst->height,
+		options->region, options->overlay, cursor);
+}
+
 static int handle_fence_fd(int fd, uint32_t mask, void *data) {
 	struct zc_render_job *job = data;
 	job_finish(job, !(mask & (WL_EVENT_ERROR | WL_EVENT_HANGUP)));
@@ -710,7 +788,6 @@ static bool job_start(struct zc_gl *gl, struct zc_render_job *job,
 enum zc_gl_result zc_gl_blit(struct zc_gl *gl, const struct zc_copy_options *options,
 		zc_copy_done_func done, void *data, struct zc_render_job **job_out) {
 	struct wlr_buffer *src = options->src, *dst = options->dst;
-	const struct zc_copy_geometry *geometry = &options->geometry;
 	const pixman_region32_t *region = options->region;
 	const struct zc_overlay *overlay = options->overlay;
 	struct zc_render_job *job = calloc(1, sizeof(*job));
@@ -728,8 +805,9 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, const struct zc_copy_options *opt
 		return ZC_GL_BAD_BUFFER;
 	}
 	make_current(gl);
-	struct wlr_texture *src_texture = wlr_texture_from_buffer(gl->renderer, src);
-	if (src_texture == NULL) {
+	struct wlr_texture *src_texture = NULL;
+	if (options->layers == NULL &&
+			(src_texture = wlr_texture_from_buffer(gl->renderer, src)) == NULL) {
 		wlr_log(WLR_ERROR, "zerocap: cannot import the output buffer as a texture");
 		goto out;
 	}
@@ -749,7 +827,7 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, const struct zc_copy_options *opt
 	if (!ensure_programs(gl)) {
 		goto out_end;
 	}
-	if (!draw(gl, src_texture, geometry, dst->width, dst->height, region, overlay, cursor)) {
+	if (!draw_copy(gl, options, src_texture, cursor)) {
 		wlr_log(WLR_ERROR, "zerocap: the capture draw failed");
 		goto out_end;
 	}
@@ -835,7 +913,6 @@ static struct staging *staging_get(struct zc_gl *gl, int width, int height) {
 enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, const struct zc_copy_options *options,
 		zc_copy_done_func done, void *data, struct zc_render_job **job_out) {
 	struct wlr_buffer *src = options->src, *dst = options->dst;
-	const struct zc_copy_geometry *geometry = &options->geometry;
 	const pixman_region32_t *region = options->region;
 	const struct zc_overlay *overlay = options->overlay;
 	struct saved_context saved;
@@ -855,8 +932,10 @@ enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, const struct zc_copy_options
 		goto out;
 	}
 	job = calloc(1, sizeof(*job));
-	src_texture = wlr_texture_from_buffer(gl->renderer, src);
-	if (job == NULL || src_texture == NULL) {
+	if (options->layers == NULL) {
+		src_texture = wlr_texture_from_buffer(gl->renderer, src);
+	}
+	if (job == NULL || (options->layers == NULL && src_texture == NULL)) {
 		wlr_log(WLR_ERROR, "zerocap: cannot read the output buffer back");
 		goto out;
 	}
@@ -865,8 +944,7 @@ enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, const struct zc_copy_options
 		cursor = cursor_texture(gl, overlay->image);
 	}
 	glBindFramebuffer(GL_FRAMEBUFFER, staging->fbo);
-	bool drawn = draw(gl, src_texture, geometry, dst->width, dst->height, region, overlay,
-		cursor);
+	bool drawn = draw_copy(gl, options, src_texture, cursor);
 	glBindFramebuffer(GL_FRAMEBUFFER, 0);
 	if (!drawn || glGetError() != GL_NO_ERROR) {
 		wlr_log(WLR_ERROR, "zerocap: the read back draw failed");

@@ -32,8 +32,9 @@ void zc_gl_destroy(struct zc_gl *gl);
 bool zc_gl_dmabuf_constraints(struct zc_gl *gl, struct zc_constraints *constraints);
 
 /*
- * Draws src as geometry says into the dma-buf dst, only inside region, with
- * overlay (may be NULL) laid over it: one draw. done runs from the event
+ * Draws src as geometry says (or the composite of options->layers) into the
+ * dma-buf dst, only inside region, with overlay (may be NULL) laid over it:
+ * one render pass. done runs from the event
  * loop once the GPU has finished. On ZC_GL_OK *job is set; on failure
  * done is never called.
  */

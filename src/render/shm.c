@@ -1,5 +1,6 @@
 #include <drm_fourcc.h>
 #include <stdlib.h>
+#include <wlr/render/pixman.h>
 #include <wlr/render/wlr_renderer.h>
 #include <wlr/render/wlr_texture.h>
 #include <wlr/types/wlr_output.h>
@@ -169,8 +170,142 @@ static void source_region(pixman_region32_t *out, const pixman_region32_t *regio
 	}
 }
 
+/* Lays the overlay over dst, within dst's clip region. */
+static void draw_overlay(pixman_image_t *dst, const struct zc_overlay *overlay) {
+	if (overlay == NULL || overlay->image == NULL) {
+		return;
+	}
+	struct cpu_image cursor;
+	if (cpu_image_begin(&cursor, overlay->image, WLR_BUFFER_DATA_PTR_ACCESS_READ)) {
+		set_image_transform(cursor.image, overlay->transform,
+			overlay->image->width, overlay->image->height);
+		pixman_image_composite32(PIXMAN_OP_OVER, cursor.image, NULL, dst,
+			0, 0, 0, 0, overlay->box.x, overlay->box.y,
+			overlay->box.width, overlay->box.height);
+		cpu_image_end(&cursor);
+	} else {
+		wlr_log(WLR_ERROR, "zerocap: cursor image has no CPU access");
+	}
+}
+
+/*
+ * A layer texture's pixels as an image of our own, whose transform and
+ * filter are ours to set: the pixman renderer's image shared, or, for other
+ * renderers, the texture read back into *owned.
+ */
+static pixman_image_t *layer_image(struct wlr_texture *texture, void **owned,
+		struct zc_capture_stats *stats) {
+	*owned = NULL;
+	if (wlr_texture_is_pixman(texture)) {
+		pixman_image_t *image = wlr_pixman_texture_get_image(texture);
+		return pixman_image_create_bits_no_clear(pixman_image_get_format(image),
+			pixman_image_get_width(image), pixman_image_get_height(image),
+			pixman_image_get_data(image), pixman_image_get_stride(image));
+	}
+	size_t stride = (size_t)texture->width * 4;
+	*owned = malloc(stride * texture->height);
+	if (*owned == NULL) {
+		return NULL;
+	}
+	const struct wlr_texture_read_pixels_options options = {
+		.data = *owned,
+		.format = DRM_FORMAT_ARGB8888,
+		.stride = stride,
+	};
+	if (!wlr_texture_read_pixels(texture, &options)) {
+		wlr_log(WLR_ERROR, "zerocap: cannot read a layer's texture");
+		free(*owned);
+		*owned = NULL;
+		return NULL;
+	}
+	if (stats != NULL) {
+		stats->cpu_pixel_reads++;
+	}
+	pixman_image_t *image = pixman_image_create_bits_no_clear(PIXMAN_a8r8g8b8,
+		texture->width, texture->height, *owned, stride);
+	if (image == NULL) {
+		free(*owned);
+		*owned = NULL;
+	}
+	return image;
+}
+
+/* Blends one layer over dst (whose clip region is the copy's region). */
+static bool composite_layer(pixman_image_t *dst, const struct zc_layer *layer,
+		struct zc_capture_stats *stats) {
+	if (layer->texture == NULL) {
+		return false;
+	}
+	if (wlr_box_empty(&layer->dst)) {
+		return true;
+	}
+	void *owned;
+	pixman_image_t *image = layer_image(layer->texture, &owned, stats);
+	if (image == NULL) {
+		return false;
+	}
+	const double src[4] = {layer->src.x, layer->src.y, layer->src.width, layer->src.height};
+	const int box[4] = {layer->dst.x, layer->dst.y, layer->dst.width, layer->dst.height};
+	double m[6];
+	bool scaled = zc_transform_layer_map(layer->transform, src, layer->texture->width,
+		layer->texture->height, box, m);
+	struct pixman_f_transform ft = {{
+		{m[0], m[1], m[4]},
+		{m[2], m[3], m[5]},
+		{0, 0, 1},
+	}};
+	struct pixman_transform t;
+	bool ok = pixman_transform_from_pixman_f_transform(&t, &ft);
+	if (ok) {
+		pixman_image_set_transform(image, &t);
+		pixman_image_set_filter(image, scaled ? PIXMAN_FILTER_BILINEAR : PIXMAN_FILTER_NEAREST,
+			NULL, 0);
+		/* Samples at the layer's edges repeat them, as GL's clamp to edge does. */
+		pixman_image_set_repeat(image, PIXMAN_REPEAT_PAD);
+		/* The map takes destination pixels: the source origin is the destination's. */
+		pixman_image_composite32(PIXMAN_OP_OVER, image, NULL, dst, box[0], box[1], 0, 0,
+			box[0], box[1], box[2], box[3]);
+	}
+	pixman_image_unref(image);
+	free(owned);
+	return ok;
+}
+
+/* The composite of options->layers into dst's region, then the overlay. */
+static bool copy_layers_cpu(const struct zc_copy_options *options,
+		struct zc_capture_stats *stats) {
+	struct cpu_image out;
+	if (!cpu_image_begin(&out, options->dst, WLR_BUFFER_DATA_PTR_ACCESS_WRITE)) {
+		wlr_log(WLR_ERROR, "zerocap: client buffer has no CPU access");
+		return false;
+	}
+	pixman_region32_t *region = (pixman_region32_t *)options->region;
+	int n;
+	const pixman_box32_t *boxes = pixman_region32_rectangles(region, &n);
+	const pixman_color_t transparent = {0};
+	pixman_image_fill_boxes(PIXMAN_OP_SRC, out.image, &transparent, n, boxes);
+	pixman_image_set_clip_region32(out.image, region);
+	bool ok = true;
+	for (size_t i = 0; i < options->n_layers && ok; i++) {
+		ok = composite_layer(out.image, &options->layers[i], stats);
+	}
+	if (ok) {
+		draw_overlay(out.image, options->overlay);
+	} else {
+		wlr_log(WLR_ERROR, "zerocap: a layer of the composite cannot be drawn");
+	}
+	cpu_image_end(&out);
+	if (ok && stats != NULL) {
+		stats->bytes_written += zc_region_area(region) * 4;
+	}
+	return ok;
+}
+
 bool zc_render_copy_cpu(struct wlr_renderer *renderer, const struct zc_copy_options *options,
 		struct zc_capture_stats *stats, struct zc_faults *faults) {
+	if (options->layers != NULL) {
+		return copy_layers_cpu(options, stats);
+	}
 	struct wlr_buffer *src = options->src, *dst = options->dst;
 	const struct zc_copy_geometry *geometry = &options->geometry;
 	const pixman_region32_t *region = options->region;
@@ -204,20 +339,7 @@ bool zc_render_copy_cpu(struct wlr_renderer *renderer, const struct zc_copy_opti
 		geometry->area.x, geometry->area.y, 0, 0, 0, 0, dst->width, dst->height);
 	cpu_image_end(&in);
 
-	if (overlay != NULL && overlay->image != NULL) {
-		struct cpu_image cursor;
-		if (cpu_image_begin(&cursor, overlay->image, WLR_BUFFER_DATA_PTR_ACCESS_READ)) {
-			set_image_transform(cursor.image, overlay->transform,
-				overlay->image->width, overlay->image->height);
-			pixman_image_composite32(PIXMAN_OP_OVER, cursor.image, NULL, out.image,
-				0, 0, 0, 0, overlay->box.x, overlay->box.y,
-				overlay->box.width, overlay->box.height);
-			cpu_image_end(&cursor);
-		} else {
-			wlr_log(WLR_ERROR, "zerocap: cursor image has no CPU access");
-		}
-	}
-
+	draw_overlay(out.image, overlay);
 	cpu_image_end(&out);
 	if (stats != NULL) {
 		stats->bytes_written += zc_region_area(region) * 4;

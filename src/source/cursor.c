@@ -1,7 +1,8 @@
 /*
- * The cursor of an output source: its image and position as the compositor
- * sets them, the damage a move causes in every view, and the cursor on its
- * own as a capture source (ext-image-copy-capture cursor sessions).
+ * Cursors: the cursor image as a capture source of its own (cursor sessions'
+ * capture sessions), shared by output and window sources; and an output
+ * source's cursor as the compositor sets it, the damage a move causes in
+ * every view, and where cursor sessions on the output see it.
  */
 #include <stdlib.h>
 #include <time.h>
@@ -13,9 +14,93 @@
 #include "render/engine.h"
 #include "source/output.h"
 
-/* before: each view's cursor box ahead of the change (NULL: out of memory). */
+static struct zc_cursor_source *cursor_source_from_source(struct zc_source *base) {
+	struct zc_cursor_source *cursor = wl_container_of(base, cursor, base);
+	return cursor;
+}
+
+static bool cursor_has_image(struct zc_source *base) {
+	return cursor_source_from_source(base)->image != NULL;
+}
+
+static void cursor_request_image(struct zc_source *base) {
+	/* The cursor image is always current: nothing to wait for. */
+}
+
+static void cursor_copy(struct zc_source *base, struct zc_frame *frame,
+		const pixman_region32_t *region) {
+	struct zc_cursor_source *cursor = cursor_source_from_source(base);
+	struct wlr_buffer *dst = wlr_buffer_try_from_resource(frame->buffer);
+	const struct zc_copy_options options = {
+		.src = cursor->image,
+		.geometry = {
+			.transform = WL_OUTPUT_TRANSFORM_NORMAL,
+			.area = {.width = cursor->image->width, .height = cursor->image->height},
+		},
+		.dst = dst,
+		.dst_type = ZC_BUFFER_SHM,
+		.region = region,
+	};
+	bool ok = dst != NULL && zc_render_copy_cpu(NULL, &options, cursor->stats, NULL);
+	wlr_buffer_unlock(dst);
+	if (ok) {
+		zc_frame_copy_done(frame, WL_OUTPUT_TRANSFORM_NORMAL, &cursor->when);
+	} else if (dst == NULL) {
+		zc_frame_copy_failed(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
+	} else {
+		zc_frame_copy_retry(frame);
+	}
+}
+
+static const struct zc_source_impl cursor_source_impl = {
+	.describe_buffer = zc_output_describe_buffer,
+	.has_image = cursor_has_image,
+	.request_image = cursor_request_image,
+	.copy = cursor_copy,
+};
+
+void zc_cursor_source_init(struct zc_cursor_source *cursor, struct zc_capture_manager *manager,
+		struct zc_target *target) {
+	zc_source_init(&cursor->base, &cursor_source_impl);
+	cursor->base.is_cursor = true;
+	zc_target_add_source(target, &cursor->base);
+	cursor->stats = &manager->engine->stats;
+	cursor->base.stats = &manager->engine->stats;
+	cursor->base.policy = &manager->policy.base;
+	cursor->base.loop = wl_display_get_event_loop(manager->display);
+	cursor->image = NULL;
+}
+
+void zc_cursor_source_finish(struct zc_cursor_source *cursor) {
+	zc_source_finish(&cursor->base);
+	wlr_buffer_unlock(cursor->image);
+	cursor->image = NULL;
+}
+
+void zc_cursor_source_set_image(struct zc_cursor_source *cursor, struct wlr_buffer *image,
+		int32_t hotspot_x, int32_t hotspot_y) {
+	if (image != NULL) {
+		wlr_buffer_lock(image);
+	}
+	wlr_buffer_unlock(cursor->image);
+	cursor->image = image;
+	cursor->hotspot_x = hotspot_x;
+	cursor->hotspot_y = hotspot_y;
+	clock_gettime(CLOCK_MONOTONIC, &cursor->when);
+	if (image != NULL) {
+		struct zc_constraints constraints = {
+			.width = image->width,
+			.height = image->height,
+			.shm_formats = (uint32_t *)zc_output_shm_formats,
+			.n_shm_formats = ZC_OUTPUT_N_SHM_FORMATS,
+		};
+		zc_source_set_constraints(&cursor->base, &constraints, false);
+		zc_source_damage_all(&cursor->base);
+	}
+}
+
 static void damage_cursor(struct zc_output_source *source, const struct wlr_box *before) {
-	wl_signal_emit(&source->events.cursor_update, NULL);
+	wl_signal_emit(&source->pointer.events.update, NULL);
 	if (before == NULL) {
 		wlr_log(WLR_ERROR, "zerocap: out of memory tracking the cursor");
 		return;
@@ -55,88 +140,24 @@ static struct wlr_box *cursor_boxes(struct zc_output_source *source) {
 	return boxes;
 }
 
-static struct zc_output_source *output_source_from_cursor(struct zc_source *base) {
-	struct zc_output_source *source = wl_container_of(base, source, cursor_base);
-	return source;
-}
-
-static bool cursor_has_image(struct zc_source *base) {
-	return output_source_from_cursor(base)->cursor_image != NULL;
-}
-
-static void cursor_request_image(struct zc_source *base) {
-	/* The cursor image is always current: nothing to wait for. */
-}
-
-static void cursor_copy(struct zc_source *base, struct zc_frame *frame,
-		const pixman_region32_t *region) {
-	struct zc_output_source *source = output_source_from_cursor(base);
-	struct wlr_buffer *dst = wlr_buffer_try_from_resource(frame->buffer);
-	const struct zc_copy_options options = {
-		.src = source->cursor_image,
-		.geometry = {
-			.transform = WL_OUTPUT_TRANSFORM_NORMAL,
-			.area = {.width = source->cursor_image->width,
-				.height = source->cursor_image->height},
-		},
-		.dst = dst,
-		.dst_type = ZC_BUFFER_SHM,
-		.region = region,
-	};
-	bool ok = dst != NULL && zc_render_copy_cpu(NULL, &options,
-		&source->manager->engine->stats, NULL);
-	wlr_buffer_unlock(dst);
-	if (ok) {
-		zc_frame_copy_done(frame, WL_OUTPUT_TRANSFORM_NORMAL, &source->cursor_when);
-	} else if (dst == NULL) {
-		zc_frame_copy_failed(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
-	} else {
-		zc_frame_copy_retry(frame);
-	}
-}
-
-static const struct zc_source_impl cursor_source_impl = {
-	.describe_buffer = zc_output_describe_buffer,
-	.has_image = cursor_has_image,
-	.request_image = cursor_request_image,
-	.copy = cursor_copy,
-};
-
-void zc_output_cursor_init(struct zc_output_source *source) {
-	struct zc_capture_manager *manager = source->manager;
-	zc_source_init(&source->cursor_base, &cursor_source_impl);
-	zc_target_add_source(&source->target, &source->cursor_base);
-	source->cursor_base.stats = &manager->engine->stats;
-	source->cursor_base.policy = &manager->policy.base;
-	source->cursor_base.loop = wl_display_get_event_loop(manager->display);
-	wl_signal_init(&source->events.cursor_update);
-}
-
-struct zc_output_source *zc_output_source_of(struct zc_source *source) {
-	if (source->impl == &cursor_source_impl) {
-		return output_source_from_cursor(source);
-	}
-	return zc_output_source_from_source(source);
-}
-
-void zc_output_source_get_cursor(struct zc_output_source *source,
-		struct zc_cursor_state *state) {
+static void output_pointer_get(struct zc_pointer *pointer, struct zc_cursor_state *state) {
+	struct zc_output_source *source = wl_container_of(pointer, source, pointer);
 	*state = (struct zc_cursor_state){0};
-	if (!source->cursor_visible || source->cursor_image == NULL) {
+	if (!source->cursor_visible || source->cursor.image == NULL) {
 		return;
 	}
 	float scale = source->output->scale;
 	state->x = (int32_t)(source->cursor_x * scale);
 	state->y = (int32_t)(source->cursor_y * scale);
-	state->hotspot_x = source->cursor_hotspot_x;
-	state->hotspot_y = source->cursor_hotspot_y;
+	state->hotspot_x = source->cursor.hotspot_x;
+	state->hotspot_y = source->cursor.hotspot_y;
 	int width, height;
 	wlr_output_transformed_resolution(source->output, &width, &height);
 	struct wlr_box image = {
 		.x = state->x - state->hotspot_x,
 		.y = state->y - state->hotspot_y,
-		.width = source->cursor_image->width,
-		.height = source->cursor_image->height,
+		.width = source->cursor.image->width,
+		.height = source->cursor.image->height,
 	};
 	struct wlr_box area = {.width = width, .height = height};
 	struct wlr_box overlap;
@@ -146,24 +167,7 @@ void zc_output_source_get_cursor(struct zc_output_source *source,
 void zc_output_source_set_cursor_image(struct zc_output_source *source,
 		struct wlr_buffer *image, int32_t hotspot_x, int32_t hotspot_y) {
 	struct wlr_box *before = cursor_boxes(source);
-	if (image != NULL) {
-		wlr_buffer_lock(image);
-	}
-	wlr_buffer_unlock(source->cursor_image);
-	source->cursor_image = image;
-	source->cursor_hotspot_x = hotspot_x;
-	source->cursor_hotspot_y = hotspot_y;
-	clock_gettime(CLOCK_MONOTONIC, &source->cursor_when);
-	if (image != NULL) {
-		struct zc_constraints constraints = {
-			.width = image->width,
-			.height = image->height,
-			.shm_formats = (uint32_t *)zc_output_shm_formats,
-			.n_shm_formats = ZC_OUTPUT_N_SHM_FORMATS,
-		};
-		zc_source_set_constraints(&source->cursor_base, &constraints, false);
-		zc_source_damage_all(&source->cursor_base);
-	}
+	zc_cursor_source_set_image(&source->cursor, image, hotspot_x, hotspot_y);
 	damage_cursor(source, before);
 	free(before);
 }
@@ -179,4 +183,14 @@ void zc_output_source_move_cursor(struct zc_output_source *source,
 	source->cursor_y = y;
 	damage_cursor(source, before);
 	free(before);
+}
+
+void zc_output_cursor_init(struct zc_output_source *source) {
+	zc_cursor_source_init(&source->cursor, source->manager, &source->target);
+	source->pointer = (struct zc_pointer){
+		.image = &source->cursor.base,
+		.manager = source->manager,
+		.get = output_pointer_get,
+	};
+	wl_signal_init(&source->pointer.events.update);
 }

@@ -26,10 +26,6 @@ struct zc_output_source *zc_output_source_from_target(struct zc_target *target) 
 	return source;
 }
 
-struct zc_source *zc_output_source_cursor(struct zc_output_source *source) {
-	return &source->cursor_base;
-}
-
 static void handle_output_precommit(struct wl_listener *listener, void *data) {
 	struct zc_output_source *source = wl_container_of(listener, source, output_precommit);
 	const struct wlr_output_event_precommit *event = data;
@@ -59,7 +55,7 @@ static void handle_output_commit(struct wl_listener *listener, void *data) {
 		wl_list_for_each(view, &source->views, link) {
 			zc_output_view_update_constraints(view, force);
 		}
-		wl_signal_emit(&source->events.cursor_update, NULL);
+		wl_signal_emit(&source->pointer.events.update, NULL);
 	}
 	if (!(state->committed & WLR_OUTPUT_STATE_BUFFER) || state->buffer == NULL) {
 		return;
@@ -180,7 +176,7 @@ void zc_output_source_destroy(struct zc_output_source *source) {
 		zc_output_view_detach(view);
 	}
 	zc_output_view_unref(source->view);
-	zc_source_finish(&source->cursor_base);
+	zc_cursor_source_finish(&source->cursor);
 	zc_output_source_fail_copies(source, false, ZC_FAILURE_STOPPED);
 	source->dmabuf.shm_formats = NULL;
 	zc_constraints_finish(&source->dmabuf);
@@ -192,7 +188,6 @@ void zc_output_source_destroy(struct zc_output_source *source) {
 	wl_list_remove(&source->target.link);
 	pixman_region32_fini(&source->pending_damage);
 	wlr_buffer_unlock(source->image);
-	wlr_buffer_unlock(source->cursor_image);
 	free(source);
 }
 

@@ -10,6 +10,25 @@ struct zc_capture_manager;
 struct zc_output_source;
 
 /*
+ * A cursor image as a capture source (cursor sessions' capture sessions):
+ * the image the compositor set, at its own size. Embedded in the output and
+ * window sources.
+ */
+struct zc_cursor_source {
+	struct zc_source base;
+	struct zc_capture_stats *stats;
+	struct wlr_buffer *image; /* locked; NULL: no cursor */
+	int32_t hotspot_x, hotspot_y;
+	struct timespec when;
+};
+
+void zc_cursor_source_init(struct zc_cursor_source *cursor, struct zc_capture_manager *manager,
+	struct zc_target *target);
+void zc_cursor_source_finish(struct zc_cursor_source *cursor);
+void zc_cursor_source_set_image(struct zc_cursor_source *cursor, struct wlr_buffer *image,
+	int32_t hotspot_x, int32_t hotspot_y);
+
+/*
  * One way of looking at an output: upright or in the buffer's own
  * orientation, whole or cropped. Each view is a capture source with its own
  * constraints and damage. Views are shared and reference counted; a view
@@ -31,9 +50,9 @@ struct zc_output_source {
 	/* The view ext-image-capture-source hands out. */
 	struct zc_output_view *view;
 	struct wl_list views; /* zc_output_view.link */
-	/* The cursor image on its own, for cursor capture sessions. */
-	struct zc_source cursor_base;
-	struct timespec cursor_when;
+	/* The cursor image on its own, and the pointer for cursor sessions. */
+	struct zc_cursor_source cursor;
+	struct zc_pointer pointer;
 	struct zc_capture_manager *manager;
 	struct wl_list link; /* zc_capture_manager.output_sources */
 	struct wlr_output *output;
@@ -55,27 +74,14 @@ struct zc_output_source {
 	/* dma-buf part of the constraints, when the GPU path is on. */
 	struct zc_constraints dmabuf;
 
-	struct wlr_buffer *cursor_image;
-	int32_t cursor_hotspot_x, cursor_hotspot_y;
 	bool cursor_visible;
 	double cursor_x, cursor_y;
-
-	struct {
-		struct wl_signal cursor_update; /* NULL */
-	} events;
 
 	/* On the output, owned by the manager: finds the source, dies with the output. */
 	struct wlr_addon addon;
 	struct wl_listener output_precommit;
 	struct wl_listener output_commit;
 	struct wl_listener output_present;
-};
-
-struct zc_cursor_state {
-	bool inside; /* the cursor image overlaps the captured area */
-	/* Hotspot position in upright buffer pixels, and the hotspot. */
-	int32_t x, y;
-	int32_t hotspot_x, hotspot_y;
 };
 
 /* The shm formats every output source offers. */
@@ -95,12 +101,8 @@ struct zc_output_source *zc_output_source_from_source(struct zc_source *source);
 struct zc_output_view *zc_output_view_get(struct zc_output_source *source, bool raw,
 	const struct wlr_box *crop);
 void zc_output_view_unref(struct zc_output_view *view);
-struct zc_source *zc_output_source_cursor(struct zc_output_source *source);
-/* The output source behind a view or a cursor source (NULL once gone). */
-struct zc_output_source *zc_output_source_of(struct zc_source *source);
 /* The output source a target is, or NULL when it is not an output. */
 struct zc_output_source *zc_output_source_from_target(struct zc_target *target);
-void zc_output_source_get_cursor(struct zc_output_source *source, struct zc_cursor_state *state);
 /* view.c */
 /* describe_buffer of every output source: any shm or dma-buf buffer wlroots knows. */
 bool zc_output_describe_buffer(struct zc_source *source, struct wl_resource *buffer,

@@ -12,6 +12,7 @@
 #include "manager.h"
 #include "render/engine.h"
 #include "source/output.h"
+#include "source/source.h"
 
 static const struct zc_source_impl view_impl;
 
@@ -121,14 +122,14 @@ struct wlr_box zc_output_view_cursor_box(struct zc_output_view *view) {
 	struct zc_output_source *source = view->output;
 	struct wlr_box box = {0};
 	struct zc_cursor_state state;
-	zc_output_source_get_cursor(source, &state);
+	source->pointer.get(&source->pointer, &state);
 	if (!state.inside) {
 		return box;
 	}
 	box.x = state.x - state.hotspot_x;
 	box.y = state.y - state.hotspot_y;
-	box.width = source->cursor_image->width;
-	box.height = source->cursor_image->height;
+	box.width = source->cursor.image->width;
+	box.height = source->cursor.image->height;
 	int w, h;
 	wlr_output_transformed_resolution(source->output, &w, &h);
 	wlr_box_transform(&box, &box, overlay_transform(view), w, h);
@@ -213,10 +214,10 @@ static struct zc_overlay *frame_overlay(struct zc_output_view *view,
 		struct zc_frame *frame, struct zc_overlay *cursor) {
 	struct zc_output_source *source = view->output;
 	if (!frame->session->paint_cursors || !source->cursor_visible ||
-			source->cursor_image == NULL) {
+			source->cursor.image == NULL) {
 		return NULL;
 	}
-	cursor->image = source->cursor_image;
+	cursor->image = source->cursor.image;
 	cursor->box = zc_output_view_cursor_box(view);
 	cursor->transform = overlay_transform(view);
 	/* Not on this output: nothing to draw (the GPU would draw it at 0,0). */
@@ -230,17 +231,9 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 	struct zc_render_engine *engine = source->manager->engine;
 	struct output_copy *copy = zc_fault(&engine->faults, ZC_FAULT_ALLOC) ? NULL :
 		calloc(1, sizeof(*copy));
-	struct wlr_buffer *dst = wlr_buffer_try_from_resource(frame->buffer);
+	struct wlr_buffer *dst = zc_source_copy_begin(frame, copy != NULL);
 	if (dst == NULL) {
-		wlr_log(WLR_ERROR, "zerocap: the client's buffer is not one wlroots knows");
 		free(copy);
-		zc_frame_copy_failed(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
-		return;
-	}
-	if (copy == NULL) {
-		wlr_log(WLR_ERROR, "zerocap: out of memory for a copy; trying again");
-		wlr_buffer_unlock(dst);
-		zc_frame_copy_retry(frame);
 		return;
 	}
 	copy->source = source;
@@ -264,24 +257,15 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 		.region = region,
 		.overlay = frame_overlay(view, frame, &cursor),
 	};
-	enum zc_copy_status status = zc_render_copy(engine, &options, handle_gpu_done, copy,
-		&copy->job);
-	wlr_buffer_unlock(dst);
-	switch (status) {
+	switch (zc_source_copy_run(engine, frame, &options, handle_gpu_done, copy, &copy->job)) {
 	case ZC_COPY_FINISHED:
 		copy_try_finish(copy);
 		break;
 	case ZC_COPY_QUEUED:
 		break;
 	case ZC_COPY_BAD_BUFFER:
-		wlr_log(WLR_ERROR, "zerocap: the client's buffer cannot be drawn into");
-		copy_destroy(copy);
-		zc_frame_copy_failed(frame, ZC_FAILURE_BUFFER_CONSTRAINTS);
-		break;
 	case ZC_COPY_FAILED:
-		wlr_log(WLR_ERROR, "zerocap: capture into the client's buffer failed; trying again");
 		copy_destroy(copy);
-		zc_frame_copy_retry(frame);
 		break;
 	}
 }
@@ -333,6 +317,7 @@ struct zc_output_view *zc_output_view_get(struct zc_output_source *source, bool 
 	zc_source_init(&view->base, &view_impl);
 	view->base.stats = &source->manager->engine->stats;
 	view->base.policy = &source->manager->policy.base;
+	view->base.pointer = &source->pointer;
 	view->base.loop = wl_display_get_event_loop(source->manager->display);
 	zc_target_add_source(&source->target, &view->base);
 	view->output = source;
@@ -350,6 +335,7 @@ void zc_output_view_detach(struct zc_output_view *view) {
 	wl_list_remove(&view->link);
 	wl_list_init(&view->link);
 	view->output = NULL;
+	view->base.pointer = NULL;
 }
 
 void zc_output_view_unref(struct zc_output_view *view) {
