@@ -176,6 +176,8 @@ bool capture_init(struct comp_server *server) {
 	struct zc_capture_manager_options options = {
 		.raw_transform = server->options->raw_transform,
 		.no_wlr_screencopy = server->options->screencopy != COMP_SCREENCOPY_ZEROCAP,
+		/* Windows come with wlroots' handles when its list runs. */
+		.no_foreign_toplevel_list = server->foreign_toplevel_list != NULL,
 	};
 	server->capture_manager =
 		zc_capture_manager_create(server->display, server->renderer, &options);
@@ -183,6 +185,9 @@ bool capture_init(struct comp_server *server) {
 		wlr_log(WLR_ERROR, "Failed to create the zerocap capture manager");
 		return false;
 	}
+	zc_capture_manager_set_cursor_image(server->capture_manager, server->cursor_image, 0, 0);
+	zc_capture_manager_move_cursor(server->capture_manager, server->cursor_visible,
+		server->cursor->x, server->cursor->y);
 	/* Headless outputs have no cursor plane: leave the cursor to zerocap. */
 	server->cursor_on_outputs = server->headless == NULL;
 	show_cursor_on_outputs(server);
@@ -253,5 +258,10 @@ void capture_cursor_changed(struct comp_server *server) {
 		if (output->capture_source != NULL) {
 			move_cursor(server, output);
 		}
+	}
+	if (server->capture_manager != NULL) {
+		/* Windows take it in scene coordinates, which are layout coordinates here. */
+		zc_capture_manager_move_cursor(server->capture_manager, server->cursor_visible,
+			server->cursor->x, server->cursor->y);
 	}
 }

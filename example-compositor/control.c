@@ -20,7 +20,10 @@
 #include <time.h>
 #include <unistd.h>
 #include <wlr/backend/headless.h>
+#include <wlr/types/wlr_compositor.h>
 #include <wlr/types/wlr_cursor.h>
+#include <wlr/types/wlr_ext_foreign_toplevel_list_v1.h>
+#include <wlr/types/wlr_xdg_shell.h>
 #include <wlr/types/wlr_output.h>
 #include <wlr/types/wlr_scene.h>
 #include <wlr/util/log.h>
@@ -304,6 +307,9 @@ static bool parse_output_change(int argc, char *argv[], struct wlr_output_state 
 			return false;
 		}
 		wlr_output_state_set_custom_mode(state, width, height, 0);
+	} else if (argc == 3 && (strcmp(argv[2], "enable") == 0 ||
+			strcmp(argv[2], "disable") == 0)) {
+		wlr_output_state_set_enabled(state, strcmp(argv[2], "enable") == 0);
 	} else {
 		reply_error("unknown output property %s", argv[2]);
 		return false;
@@ -365,6 +371,79 @@ static void command_output(struct comp_control *control, int argc, char *argv[])
 	if (!committed) {
 		reply_error("output %s rejected the change", wlr_output->name);
 		return;
+	}
+	reply_after_frames(control, "ok");
+}
+
+/*
+ * windows: ID:APP_ID:TITLE:X,Y,WxH:IDENTIFIER;... with the main surface's
+ * size; the identifier only where wlroots' list runs.
+ */
+static void command_windows(struct comp_control *control) {
+	char list[CONTROL_REPLY_SIZE - 8] = "";
+	size_t len = 0;
+	struct comp_toplevel *toplevel;
+	wl_list_for_each_reverse(toplevel, &control->server->toplevels, link) {
+		struct wlr_xdg_toplevel *xdg = toplevel->xdg_toplevel;
+		struct wlr_surface *surface = xdg->base->surface;
+		int x = toplevel->scene_tree->node.x, y = toplevel->scene_tree->node.y;
+		int n = snprintf(list + len, sizeof(list) - len, "%s%d:%s:%s:%d,%d,%dx%d:%s",
+			len > 0 ? ";" : "", toplevel->id, xdg->app_id != NULL ? xdg->app_id : "",
+			xdg->title != NULL ? xdg->title : "", x, y, surface->current.width, surface->current.height,
+			toplevel->handle != NULL ? toplevel->handle->identifier : "");
+		if (n < 0 || (size_t)n >= sizeof(list) - len) {
+			reply_error("too many windows");
+			return;
+		}
+		len += n;
+	}
+	reply_after_frames(control, len > 0 ? "ok %s" : "ok", list);
+}
+
+/* window-move|window-raise|window-resize|window-close|window-captured ID ... */
+static void command_window(struct comp_control *control, int argc, char *argv[]) {
+	int id, a = 0, b = 0;
+	bool two = strcmp(argv[0], "window-move") == 0 || strcmp(argv[0], "window-resize") == 0;
+	if (argc != (two ? 4 : 2) || !parse_int(argv[1], &id) ||
+			(two && (!parse_int(argv[2], &a) || !parse_int(argv[3], &b)))) {
+		reply_error("usage: window-move ID X Y | window-resize ID W H | "
+			"window-raise|window-close|window-captured|window-revoke ID");
+		return;
+	}
+	struct comp_toplevel *toplevel = toplevel_find(control->server, id);
+	if (toplevel == NULL) {
+		reply_error("no window %d", id);
+		return;
+	}
+	if (strcmp(argv[0], "window-move") == 0) {
+		wlr_scene_node_set_position(&toplevel->scene_tree->node, a, b);
+		/* The pointer may be over something else now; window sources follow. */
+		capture_cursor_changed(control->server);
+	} else if (strcmp(argv[0], "window-resize") == 0) {
+		if (a <= 0 || b <= 0) {
+			reply_error("window-resize needs a positive size");
+			return;
+		}
+		wlr_xdg_toplevel_set_size(toplevel->xdg_toplevel, a, b);
+	} else if (strcmp(argv[0], "window-raise") == 0) {
+		toplevel_raise(toplevel);
+	} else if (strcmp(argv[0], "window-close") == 0) {
+		wlr_xdg_toplevel_send_close(toplevel->xdg_toplevel);
+	} else if (strcmp(argv[0], "window-captured") == 0 ||
+			strcmp(argv[0], "window-revoke") == 0) {
+		if (toplevel->capture_source == NULL) {
+			reply_error("window %d has no zerocap source", id);
+			return;
+		}
+		struct zc_capture_target *target =
+			zc_toplevel_source_get_target(toplevel->capture_source);
+		if (strcmp(argv[0], "window-revoke") == 0) {
+			zc_capture_manager_revoke_target(control->server->capture_manager, NULL, target);
+		} else {
+			reply_after_frames(control, "ok %s",
+				zc_capture_target_is_captured(target) ? "on" : "off");
+			return;
+		}
 	}
 	reply_after_frames(control, "ok");
 }
@@ -533,6 +612,10 @@ static void execute(struct comp_control *control, char *line) {
 		command_cursor(control, argc, argv);
 	} else if (strcmp(command, "output") == 0) {
 		command_output(control, argc, argv);
+	} else if (strcmp(command, "windows") == 0 && argc == 1) {
+		command_windows(control);
+	} else if (strncmp(command, "window-", 7) == 0) {
+		command_window(control, argc, argv);
 	} else if (strcmp(command, "outputs") == 0 && argc == 1) {
 		command_outputs(control);
 	} else if (strcmp(command, "sync") == 0 && argc == 1) {

@@ -44,6 +44,9 @@ static const char usage[] =
 	"      --demo                 animate a rectangle on every output (~30 Hz)\n"
 	"      --demo-damage PERCENT  demo rectangle area in percent of the output (1)\n"
 	"      --control              read commands on stdin, reply on stdout\n"
+	"      --toplevel-list=wlroots|zerocap\n"
+	"                             whose ext-foreign-toplevel-list-v1 lists the windows\n"
+	"                             (default wlroots; zerocap captures them either way)\n"
 	"      --capture=zerocap|wlroots\n"
 	"                             capture globals: zerocap's (default) or wlroots' own\n"
 	"      --screencopy=zerocap|wlroots|none\n"
@@ -71,6 +74,7 @@ enum {
 	OPT_CONTROL,
 	OPT_CAPTURE,
 	OPT_SCREENCOPY,
+	OPT_TOPLEVEL_LIST,
 	OPT_POLICY,
 	OPT_ALLOW,
 	OPT_POLICY_FILE,
@@ -159,6 +163,7 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 		{ "control", no_argument, NULL, OPT_CONTROL },
 		{ "capture", required_argument, NULL, OPT_CAPTURE },
 		{ "screencopy", required_argument, NULL, OPT_SCREENCOPY },
+		{ "toplevel-list", required_argument, NULL, OPT_TOPLEVEL_LIST },
 		{ "policy", required_argument, NULL, OPT_POLICY },
 		{ "allow", required_argument, NULL, OPT_ALLOW },
 		{ "policy-file", required_argument, NULL, OPT_POLICY_FILE },
@@ -220,6 +225,16 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 				options->capture = COMP_CAPTURE_WLROOTS;
 			} else {
 				fprintf(stderr, "Invalid --capture '%s'\n", optarg);
+				return 1;
+			}
+			break;
+		case OPT_TOPLEVEL_LIST:
+			if (strcmp(optarg, "wlroots") == 0) {
+				options->toplevel_list = COMP_TOPLEVEL_LIST_WLROOTS;
+			} else if (strcmp(optarg, "zerocap") == 0) {
+				options->toplevel_list = COMP_TOPLEVEL_LIST_ZEROCAP;
+			} else {
+				fprintf(stderr, "Invalid --toplevel-list '%s'\n", optarg);
 				return 1;
 			}
 			break;

@@ -37,6 +37,9 @@ struct wlr_surface;
 struct wlr_scene_tree;
 struct zc_capture_manager;
 struct zc_output_source;
+struct zc_toplevel_source;
+struct wlr_ext_foreign_toplevel_list_v1;
+struct wlr_ext_foreign_toplevel_handle_v1;
 
 #define COMP_MAX_OUTPUT_CONFIGS 16
 
@@ -50,6 +53,12 @@ enum comp_screencopy {
 	COMP_SCREENCOPY_NONE,
 	COMP_SCREENCOPY_WLROOTS,
 	COMP_SCREENCOPY_ZEROCAP,
+};
+
+/* Whose ext-foreign-toplevel-list-v1 runs. */
+enum comp_toplevel_list {
+	COMP_TOPLEVEL_LIST_WLROOTS, /* wlroots' own; zerocap gets its handles */
+	COMP_TOPLEVEL_LIST_ZEROCAP,
 };
 
 enum comp_policy_mode {
@@ -77,6 +86,7 @@ struct comp_options {
 	bool control;
 	enum comp_capture capture;
 	enum comp_screencopy screencopy;
+	enum comp_toplevel_list toplevel_list;
 	bool screencopy_given; /* --screencopy appeared */
 	enum comp_policy_mode policy;
 	bool policy_given; /* --policy appeared */
@@ -117,6 +127,9 @@ struct comp_server {
 
 	struct wlr_xdg_shell *xdg_shell;
 	struct wl_list toplevels; /* comp_toplevel.link, topmost first */
+	int next_toplevel_id;
+	/* wlroots' ext-foreign-toplevel-list, with --toplevel-list=wlroots */
+	struct wlr_ext_foreign_toplevel_list_v1 *foreign_toplevel_list;
 	struct wl_listener new_xdg_toplevel;
 	struct wl_listener new_xdg_popup;
 
@@ -149,6 +162,24 @@ struct comp_server {
 	struct comp_control *control; /* NULL without --control */
 	struct comp_demo *demo;       /* NULL without --demo */
 	struct comp_bench *bench;     /* NULL without --bench-stats */
+};
+
+/* A mapped xdg toplevel, its handle and its zerocap source. */
+struct comp_toplevel {
+	struct wl_list link; /* comp_server.toplevels while mapped */
+	struct comp_server *server;
+	int id; /* for the control channel */
+	struct wlr_xdg_toplevel *xdg_toplevel;
+	struct wlr_scene_tree *scene_tree;
+	struct wlr_ext_foreign_toplevel_handle_v1 *handle; /* while mapped, wlroots' list */
+	struct zc_toplevel_source *capture_source; /* while mapped, with zerocap */
+
+	struct wl_listener map;
+	struct wl_listener unmap;
+	struct wl_listener commit;
+	struct wl_listener destroy;
+	struct wl_listener set_title;
+	struct wl_listener set_app_id;
 };
 
 struct comp_output {
@@ -195,6 +226,8 @@ void xdg_shell_init(struct comp_server *server);
 void xdg_shell_finish(struct comp_server *server);
 void toplevel_focus_at(struct comp_server *server, struct wlr_scene_node *node,
 	struct wlr_surface *surface);
+struct comp_toplevel *toplevel_find(struct comp_server *server, int id);
+void toplevel_raise(struct comp_toplevel *toplevel);
 
 /* capture.c: zerocap wiring */
 bool capture_init(struct comp_server *server);

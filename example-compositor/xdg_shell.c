@@ -1,23 +1,14 @@
 #include <stdlib.h>
 #include <wlr/types/wlr_compositor.h>
+#include <wlr/types/wlr_ext_foreign_toplevel_list_v1.h>
 #include <wlr/types/wlr_keyboard.h>
 #include <wlr/types/wlr_scene.h>
 #include <wlr/types/wlr_seat.h>
+#include <wlr/types/wlr_viewporter.h>
 #include <wlr/types/wlr_xdg_shell.h>
 #include <wlr/util/log.h>
+#include <zerocap/zerocap.h>
 #include "server.h"
-
-struct comp_toplevel {
-	struct wl_list link; /* comp_server.toplevels while mapped */
-	struct comp_server *server;
-	struct wlr_xdg_toplevel *xdg_toplevel;
-	struct wlr_scene_tree *scene_tree;
-
-	struct wl_listener map;
-	struct wl_listener unmap;
-	struct wl_listener commit;
-	struct wl_listener destroy;
-};
 
 struct comp_popup {
 	struct wlr_xdg_popup *xdg_popup;
@@ -71,15 +62,98 @@ void toplevel_focus_at(struct comp_server *server, struct wlr_scene_node *node,
 	}
 }
 
+struct comp_toplevel *toplevel_find(struct comp_server *server, int id) {
+	struct comp_toplevel *toplevel;
+	wl_list_for_each(toplevel, &server->toplevels, link) {
+		if (toplevel->id == id) {
+			return toplevel;
+		}
+	}
+	return NULL;
+}
+
+void toplevel_raise(struct comp_toplevel *toplevel) {
+	focus_toplevel(toplevel);
+	wlr_scene_node_raise_to_top(&toplevel->scene_tree->node);
+}
+
+/* The window for wlroots' list and zerocap: a handle, then a capture source. */
+static void toplevel_publish(struct comp_toplevel *toplevel) {
+	struct comp_server *server = toplevel->server;
+	struct wlr_xdg_toplevel *xdg = toplevel->xdg_toplevel;
+	if (server->foreign_toplevel_list != NULL) {
+		const struct wlr_ext_foreign_toplevel_handle_v1_state state = {
+			.title = xdg->title,
+			.app_id = xdg->app_id,
+		};
+		toplevel->handle = wlr_ext_foreign_toplevel_handle_v1_create(
+			server->foreign_toplevel_list, &state);
+		if (toplevel->handle != NULL) {
+			toplevel->handle->data = toplevel;
+		}
+	}
+	if (server->capture_manager != NULL) {
+		const struct zc_toplevel_source_options options = {
+			.tree = toplevel->scene_tree,
+			.surface = xdg->base->surface,
+			.handle = toplevel->handle,
+			.title = xdg->title,
+			.app_id = xdg->app_id,
+		};
+		toplevel->capture_source = zc_toplevel_source_create(server->capture_manager,
+			&options);
+		if (toplevel->capture_source == NULL) {
+			wlr_log(WLR_ERROR, "Window %d is not capturable", toplevel->id);
+		}
+	}
+}
+
+static void toplevel_unpublish(struct comp_toplevel *toplevel) {
+	zc_toplevel_source_destroy(toplevel->capture_source);
+	toplevel->capture_source = NULL;
+	if (toplevel->handle != NULL) {
+		wlr_ext_foreign_toplevel_handle_v1_destroy(toplevel->handle);
+		toplevel->handle = NULL;
+	}
+}
+
+static void toplevel_update_state(struct comp_toplevel *toplevel) {
+	struct wlr_xdg_toplevel *xdg = toplevel->xdg_toplevel;
+	if (toplevel->handle != NULL) {
+		const struct wlr_ext_foreign_toplevel_handle_v1_state state = {
+			.title = xdg->title,
+			.app_id = xdg->app_id,
+		};
+		wlr_ext_foreign_toplevel_handle_v1_update_state(toplevel->handle, &state);
+	}
+	if (toplevel->capture_source != NULL) {
+		zc_toplevel_source_set_title(toplevel->capture_source, xdg->title);
+		zc_toplevel_source_set_app_id(toplevel->capture_source, xdg->app_id);
+	}
+}
+
+static void handle_set_title(struct wl_listener *listener, void *data) {
+	struct comp_toplevel *toplevel = wl_container_of(listener, toplevel, set_title);
+	toplevel_update_state(toplevel);
+}
+
+static void handle_set_app_id(struct wl_listener *listener, void *data) {
+	struct comp_toplevel *toplevel = wl_container_of(listener, toplevel, set_app_id);
+	toplevel_update_state(toplevel);
+}
+
 static void handle_toplevel_map(struct wl_listener *listener, void *data) {
 	struct comp_toplevel *toplevel = wl_container_of(listener, toplevel, map);
 	wl_list_insert(&toplevel->server->toplevels, &toplevel->link);
+	toplevel->id = ++toplevel->server->next_toplevel_id;
 	focus_toplevel(toplevel);
+	toplevel_publish(toplevel);
 }
 
 static void handle_toplevel_unmap(struct wl_listener *listener, void *data) {
 	struct comp_toplevel *toplevel = wl_container_of(listener, toplevel, unmap);
 	struct comp_server *server = toplevel->server;
+	toplevel_unpublish(toplevel);
 	wl_list_remove(&toplevel->link);
 	wl_list_init(&toplevel->link);
 
@@ -108,7 +182,10 @@ static void handle_toplevel_destroy(struct wl_listener *listener, void *data) {
 	wl_list_remove(&toplevel->unmap.link);
 	wl_list_remove(&toplevel->commit.link);
 	wl_list_remove(&toplevel->destroy.link);
+	wl_list_remove(&toplevel->set_title.link);
+	wl_list_remove(&toplevel->set_app_id.link);
 	wl_list_remove(&toplevel->link);
+	toplevel_unpublish(toplevel);
 	free(toplevel);
 }
 
@@ -143,6 +220,10 @@ static void handle_new_xdg_toplevel(struct wl_listener *listener, void *data) {
 	wl_signal_add(&surface->events.commit, &toplevel->commit);
 	toplevel->destroy.notify = handle_toplevel_destroy;
 	wl_signal_add(&xdg_toplevel->events.destroy, &toplevel->destroy);
+	toplevel->set_title.notify = handle_set_title;
+	wl_signal_add(&xdg_toplevel->events.set_title, &toplevel->set_title);
+	toplevel->set_app_id.notify = handle_set_app_id;
+	wl_signal_add(&xdg_toplevel->events.set_app_id, &toplevel->set_app_id);
 }
 
 static void handle_popup_commit(struct wl_listener *listener, void *data) {
@@ -184,6 +265,12 @@ static void handle_new_xdg_popup(struct wl_listener *listener, void *data) {
 
 void xdg_shell_init(struct comp_server *server) {
 	server->xdg_shell = wlr_xdg_shell_create(server->display, 3);
+	wlr_viewporter_create(server->display);
+	if (server->options->toplevel_list == COMP_TOPLEVEL_LIST_WLROOTS ||
+			server->options->capture == COMP_CAPTURE_WLROOTS) {
+		server->foreign_toplevel_list =
+			wlr_ext_foreign_toplevel_list_v1_create(server->display, 1);
+	}
 	server->new_xdg_toplevel.notify = handle_new_xdg_toplevel;
 	wl_signal_add(&server->xdg_shell->events.new_toplevel, &server->new_xdg_toplevel);
 	server->new_xdg_popup.notify = handle_new_xdg_popup;

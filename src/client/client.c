@@ -5,6 +5,7 @@
 #include <string.h>
 #include <wayland-client.h>
 #include "client-private.h"
+#include "ext-foreign-toplevel-list-v1-client-protocol.h"
 #include "ext-image-capture-source-v1-client-protocol.h"
 #include "ext-image-copy-capture-v1-client-protocol.h"
 
@@ -145,6 +146,93 @@ static uint32_t min_u32(uint32_t a, uint32_t b) {
 	return a < b ? a : b;
 }
 
+static void handle_toplevel_closed(void *data, struct ext_foreign_toplevel_handle_v1 *handle) {
+	struct zcc_toplevel *toplevel = data;
+	toplevel->closed = true;
+}
+
+static void handle_toplevel_done(void *data, struct ext_foreign_toplevel_handle_v1 *handle) {
+	struct zcc_toplevel *toplevel = data;
+	toplevel->done = true;
+}
+
+static void set_field(char **field, const char *value) {
+	free(*field);
+	*field = strdup(value);
+}
+
+static void handle_toplevel_title(void *data, struct ext_foreign_toplevel_handle_v1 *handle,
+		const char *title) {
+	struct zcc_toplevel *toplevel = data;
+	set_field(&toplevel->title, title);
+}
+
+static void handle_toplevel_app_id(void *data, struct ext_foreign_toplevel_handle_v1 *handle,
+		const char *app_id) {
+	struct zcc_toplevel *toplevel = data;
+	set_field(&toplevel->app_id, app_id);
+}
+
+static void handle_toplevel_identifier(void *data,
+		struct ext_foreign_toplevel_handle_v1 *handle, const char *identifier) {
+	struct zcc_toplevel *toplevel = data;
+	set_field(&toplevel->identifier, identifier);
+}
+
+static const struct ext_foreign_toplevel_handle_v1_listener toplevel_listener = {
+	.closed = handle_toplevel_closed,
+	.done = handle_toplevel_done,
+	.title = handle_toplevel_title,
+	.app_id = handle_toplevel_app_id,
+	.identifier = handle_toplevel_identifier,
+};
+
+static void handle_list_toplevel(void *data, struct ext_foreign_toplevel_list_v1 *list,
+		struct ext_foreign_toplevel_handle_v1 *handle) {
+	struct zcc_client *client = data;
+	struct zcc_toplevel *toplevel = calloc(1, sizeof(*toplevel));
+	if (toplevel == NULL) {
+		ext_foreign_toplevel_handle_v1_destroy(handle);
+		return;
+	}
+	toplevel->client = client;
+	toplevel->handle = handle;
+	ext_foreign_toplevel_handle_v1_add_listener(handle, &toplevel_listener, toplevel);
+	wl_list_insert(client->toplevels.prev, &toplevel->link);
+}
+
+static void handle_list_finished(void *data, struct ext_foreign_toplevel_list_v1 *list) {
+}
+
+static const struct ext_foreign_toplevel_list_v1_listener toplevel_list_listener = {
+	.toplevel = handle_list_toplevel,
+	.finished = handle_list_finished,
+};
+
+static void toplevel_destroy(struct zcc_toplevel *toplevel) {
+	ext_foreign_toplevel_handle_v1_destroy(toplevel->handle);
+	wl_list_remove(&toplevel->link);
+	free(toplevel->identifier);
+	free(toplevel->title);
+	free(toplevel->app_id);
+	free(toplevel);
+}
+
+struct zcc_toplevel *zcc_client_find_toplevel(struct zcc_client *client, const char *key) {
+	struct zcc_toplevel *toplevel;
+	wl_list_for_each(toplevel, &client->toplevels, link) {
+		if (!toplevel->done || toplevel->closed) {
+			continue;
+		}
+		if (key == NULL || (toplevel->identifier != NULL &&
+				strcmp(toplevel->identifier, key) == 0) ||
+				(toplevel->app_id != NULL && strcmp(toplevel->app_id, key) == 0)) {
+			return toplevel;
+		}
+	}
+	return NULL;
+}
+
 static void registry_handle_global(void *data, struct wl_registry *registry, uint32_t name,
 		const char *interface, uint32_t version) {
 	struct zcc_client *client = data;
@@ -172,6 +260,12 @@ static void registry_handle_global(void *data, struct wl_registry *registry, uin
 		client->toplevel_source_manager = wl_registry_bind(registry, name,
 			&ext_foreign_toplevel_image_capture_source_manager_v1_interface,
 			min_u32(version, 1));
+	} else if (strcmp(interface, ext_foreign_toplevel_list_v1_interface.name) == 0 &&
+			client->toplevel_list == NULL) {
+		client->toplevel_list = wl_registry_bind(registry, name,
+			&ext_foreign_toplevel_list_v1_interface, min_u32(version, 1));
+		ext_foreign_toplevel_list_v1_add_listener(client->toplevel_list,
+			&toplevel_list_listener, client);
 	} else if (strcmp(interface, ext_image_copy_capture_manager_v1_interface.name) == 0
 			&& client->copy_capture_manager == NULL) {
 		client->copy_capture_manager = wl_registry_bind(registry, name,
@@ -222,6 +316,7 @@ struct zcc_client *zcc_client_connect(const char *display_name) {
 	client->timeout_ms = ZCC_DEFAULT_TIMEOUT_MS;
 	wl_list_init(&client->globals);
 	wl_list_init(&client->outputs);
+	wl_list_init(&client->toplevels);
 
 	client->display = wl_display_connect(display_name);
 	if (client->display == NULL) {
@@ -263,6 +358,13 @@ void zcc_client_destroy(struct zcc_client *client) {
 	}
 	if (client->output_source_manager != NULL) {
 		ext_output_image_capture_source_manager_v1_destroy(client->output_source_manager);
+	}
+	struct zcc_toplevel *toplevel, *toplevel_tmp;
+	wl_list_for_each_safe(toplevel, toplevel_tmp, &client->toplevels, link) {
+		toplevel_destroy(toplevel);
+	}
+	if (client->toplevel_list != NULL) {
+		ext_foreign_toplevel_list_v1_destroy(client->toplevel_list);
 	}
 	if (client->toplevel_source_manager != NULL) {
 		ext_foreign_toplevel_image_capture_source_manager_v1_destroy(

@@ -167,6 +167,29 @@ struct zcc_session *zcc_session_create(struct zcc_client *client, struct zcc_out
 	return session;
 }
 
+struct zcc_session *zcc_session_create_for_toplevel(struct zcc_client *client,
+		struct zcc_toplevel *toplevel, uint32_t options) {
+	if (client->toplevel_source_manager == NULL) {
+		zcc_client_set_error(client, "the compositor has no %s",
+			ext_foreign_toplevel_image_capture_source_manager_v1_interface.name);
+		return NULL;
+	}
+	if (toplevel == NULL) {
+		zcc_client_set_error(client, "no such toplevel");
+		return NULL;
+	}
+	struct ext_image_capture_source_v1 *source =
+		ext_foreign_toplevel_image_capture_source_manager_v1_create_source(
+			client->toplevel_source_manager, toplevel->handle);
+	struct zcc_session *session = zcc_session_create_for_source(client, source, options);
+	if (session == NULL) {
+		ext_image_capture_source_v1_destroy(source);
+		return NULL;
+	}
+	session->owns_source = true;
+	return session;
+}
+
 struct batches_wait {
 	struct zcc_session *session;
 	unsigned batches;

@@ -40,6 +40,8 @@ extern "C" {
 struct ext_output_image_capture_source_manager_v1;
 struct ext_foreign_toplevel_image_capture_source_manager_v1;
 struct ext_image_copy_capture_manager_v1;
+struct ext_foreign_toplevel_list_v1;
+struct ext_foreign_toplevel_handle_v1;
 struct ext_image_capture_source_v1;
 struct ext_image_copy_capture_session_v1;
 struct ext_image_copy_capture_frame_v1;
@@ -111,11 +113,23 @@ struct zcc_client {
 
 	struct wl_list globals; /* zcc_global.link */
 	struct wl_list outputs; /* zcc_output.link */
+	struct ext_foreign_toplevel_list_v1 *toplevel_list; /* NULL: none offered */
+	struct wl_list toplevels; /* zcc_toplevel.link, in the order announced */
 	uint32_t *wl_shm_formats; /* formats announced by wl_shm */
 	size_t n_wl_shm_formats;
 
 	int timeout_ms; /* default for blocking calls; writable */
 	char last_error[256]; /* message of the last library-level failure */
+};
+
+/* A window from ext-foreign-toplevel-list-v1, as the compositor described it. */
+struct zcc_toplevel {
+	struct zcc_client *client;
+	struct ext_foreign_toplevel_handle_v1 *handle;
+	char *identifier, *title, *app_id; /* never NULL after the first done */
+	bool done; /* the first done came */
+	bool closed;
+	struct wl_list link; /* zcc_client.toplevels */
 };
 
 /*
@@ -211,6 +225,14 @@ struct zcc_session *zcc_session_create(struct zcc_client *client, struct zcc_out
 /* Session on a source the caller created and keeps owning. */
 struct zcc_session *zcc_session_create_for_source(struct zcc_client *client,
 	struct ext_image_capture_source_v1 *source, uint32_t options);
+/*
+ * The first live toplevel whose identifier or app_id is key (NULL: any);
+ * NULL if none. Handles announced since the last dispatch are not seen yet.
+ */
+struct zcc_toplevel *zcc_client_find_toplevel(struct zcc_client *client, const char *key);
+/* A toplevel source for toplevel and a session on it, like zcc_session_create. */
+struct zcc_session *zcc_session_create_for_toplevel(struct zcc_client *client,
+	struct zcc_toplevel *toplevel, uint32_t options);
 /* Waits for the first constraint batch, or stopped. */
 int zcc_session_wait_constraints(struct zcc_session *session, int timeout_ms);
 /* Waits until more than `batches` constraint batches have been seen, or stopped. */
