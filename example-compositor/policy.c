@@ -4,7 +4,8 @@
  * --policy=allow  no request handler: zerocap allows every session.
  * --policy=deny   the globals stay visible; every session is denied (stopped).
  * --policy=ask    every session waits; the control channel gets
- *                 "event request ID PID OUTPUT cursor=0|1" and answers with
+ *                 "event request ID PID TARGET cursor=0|1" (TARGET: an output's
+ *                 name, or window:APP_ID for a window) and answers with
  *                 "allow ID" or "deny ID" (a real compositor would ask the user).
  *                 A request that goes away unanswered: "event cancel ID".
  * --policy=list   (--allow EXE, --policy-file PATH) a global filter shows the
@@ -132,7 +133,14 @@ static bool client_filter(struct wl_client *client, const struct zc_client_info 
 	return is_listed(data, info);
 }
 
-static const char *request_output_name(struct zc_capture_request *request) {
+/* What the user would be asked about: an output's name or window:APP_ID. */
+static const char *request_target_name(struct zc_capture_request *request, char *buf,
+		size_t size) {
+	struct zc_capture_target *target = zc_capture_request_get_target(request);
+	if (target != NULL && zc_capture_target_get_type(target) == ZC_CAPTURE_TARGET_TOPLEVEL) {
+		snprintf(buf, size, "window:%s", zc_capture_target_get_app_id(target));
+		return buf;
+	}
 	struct wlr_output *output = zc_capture_request_get_output(request);
 	return output != NULL ? output->name : "-";
 }
@@ -168,10 +176,12 @@ static void ask(struct comp_policy *policy, struct zc_capture_request *zc_reques
 	request->cancel.notify = handle_request_cancel;
 	zc_capture_request_add_cancel_listener(zc_request, &request->cancel);
 	wl_list_insert(policy->requests.prev, &request->link);
+	char name[96];
+	const char *target = request_target_name(zc_request, name, sizeof(name));
 	wlr_log(WLR_INFO, "policy: capture request %u from pid %d (%s) for %s", request->id,
-		(int)info->pid, info->executable, request_output_name(zc_request));
+		(int)info->pid, info->executable, target);
 	control_event(policy->server, "request %u %d %s cursor=%d", request->id, (int)info->pid,
-		request_output_name(zc_request), zc_capture_request_get_cursor(zc_request) ? 1 : 0);
+		target, zc_capture_request_get_cursor(zc_request) ? 1 : 0);
 }
 
 static void handle_request(struct zc_capture_request *request, void *data) {
@@ -247,6 +257,11 @@ bool policy_revoke(struct comp_server *server, pid_t pid, struct wlr_output *out
 static void handle_activity(const struct zc_capture_activity *activity, void *data) {
 	struct comp_policy *policy = data;
 	struct comp_server *server = policy->server;
+	if (activity->toplevel != NULL) {
+		control_event(server, "window-capture %s %s",
+			zc_capture_target_get_app_id(activity->target), activity->active ? "on" : "off");
+		return;
+	}
 	/* An output being destroyed has left the list already. */
 	struct comp_output *output;
 	wl_list_for_each(output, &server->outputs, link) {

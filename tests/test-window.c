@@ -17,6 +17,9 @@
 #include "window-pattern.h"
 #include "window.h"
 #include "wl-helpers.h"
+#ifdef ZT_WINDOW_GPU
+#include "gpu-common.h"
+#endif
 
 #define WIN_W 200
 #define WIN_H 150
@@ -58,6 +61,9 @@ static uint32_t expected_pixel(const struct expect *e, int x, int y) {
 	return zt_window_pattern(x, y, e->g);
 }
 
+/* Pixels of a captured buffer that differ from e (-1: unreadable). */
+static int compare_buffer(struct zcc_buffer *buffer, const struct expect *e, const char *what);
+
 /* Pixels of image that differ from e (printing the first few). */
 static int compare(const struct zcc_image *image, const struct expect *e, const char *what) {
 	int bad = 0;
@@ -73,6 +79,17 @@ static int compare(const struct zcc_image *image, const struct expect *e, const 
 		}
 	}
 	return bad;
+}
+
+static int compare_buffer(struct zcc_buffer *buffer, const struct expect *e, const char *what) {
+	if (buffer->type == ZCC_BUFFER_DMABUF) {
+		struct zcc_image image = zcc_dmabuf_read(buffer);
+		int bad = image.data != NULL ? compare(&image, e, what) : -1;
+		free((void *)image.data);
+		return bad;
+	}
+	struct zcc_image image = zcc_buffer_image(buffer);
+	return compare(&image, e, what);
 }
 
 static struct zcc_toplevel *find_toplevel(struct zcc_client *client, const char *app_id) {
@@ -91,6 +108,7 @@ struct capture {
 	struct zcc_client *client;
 	struct zcc_session *session;
 	struct zcc_buffer *buffer;
+	struct zcc_dmabuf_device *device; /* GPU build */
 };
 
 static bool capture_open(struct capture *c, struct zt_compositor *comp, const char *app_id,
@@ -119,12 +137,21 @@ static struct zcc_buffer *capture_buffer(struct capture *c) {
 		return c->buffer;
 	}
 	zcc_buffer_destroy(c->buffer);
+#ifdef ZT_WINDOW_GPU
+	if (c->device == NULL) {
+		c->device = gt_device(c->session);
+	}
+	c->buffer = c->device != NULL ?
+		gt_dmabuf(c->device, c->session, GT_DRM_FORMAT_XRGB8888) : NULL;
+#else
 	c->buffer = zt_session_buffer(c->session);
+#endif
 	return c->buffer;
 }
 
 static void capture_close(struct capture *c) {
 	zcc_buffer_destroy(c->buffer);
+	zcc_dmabuf_device_destroy(c->device);
 	zcc_session_destroy(c->session);
 	if (c->client != NULL) {
 		zcc_client_destroy(c->client);
@@ -141,7 +168,11 @@ static void check_pixels(struct capture *c, const struct expect *e, const char *
 	if (buffer == NULL) {
 		return;
 	}
+#ifdef ZT_WINDOW_GPU
+	zcc_dmabuf_fill(buffer, 0xff123456);
+#else
 	zcc_buffer_fill(buffer, 0xff123456);
+#endif
 	struct zcc_capture_result result;
 	enum zcc_frame_status status = zcc_session_capture(c->session, buffer, NULL, 0, 5000,
 		&result);
@@ -149,8 +180,7 @@ static void check_pixels(struct capture *c, const struct expect *e, const char *
 		zcc_frame_status_str(status), zcc_failure_reason_str(result.failure_reason));
 	if (status == ZCC_FRAME_READY) {
 		ZT_CHECK(result.transform == WL_OUTPUT_TRANSFORM_NORMAL, "%s: transform normal", what);
-		struct zcc_image image = zcc_buffer_image(buffer);
-		int bad = compare(&image, e, what);
+		int bad = compare_buffer(buffer, e, what);
 		ZT_CHECK(bad == 0, "%s: %d pixels differ from the window's own", what, bad);
 	}
 	zcc_capture_result_finish(&result);
@@ -162,6 +192,22 @@ static void check_fresh(struct zt_compositor *comp, const char *app_id,
 	struct capture c;
 	if (capture_open(&c, comp, app_id, 0)) {
 		check_pixels(&c, e, what);
+#ifdef ZT_WINDOW_GPU
+		/* And into shm: the same composite, read back from the GPU. */
+		struct zcc_buffer *shm = zt_session_buffer(c.session);
+		struct zcc_capture_result result;
+		enum zcc_frame_status status = shm != NULL ? zcc_session_capture(c.session, shm,
+			NULL, 0, 15000, &result) : ZCC_FRAME_ERROR;
+		ZT_CHECK(status == ZCC_FRAME_READY, "%s, shm: %s", what,
+			zcc_frame_status_str(status));
+		if (status == ZCC_FRAME_READY) {
+			ZT_CHECK(compare_buffer(shm, e, what) == 0, "%s, shm: pixels", what);
+		}
+		if (shm != NULL) {
+			zcc_capture_result_finish(&result);
+		}
+		zcc_buffer_destroy(shm);
+#endif
 	}
 	capture_close(&c);
 }
@@ -214,6 +260,11 @@ static void test_placements(const char *list) {
 		check_pixels(&c, &drawn, "disabled output");
 		zt_cmd(&comp, "output HEADLESS-1 enable");
 		zt_window_stop(&other);
+#ifdef ZT_WINDOW_GPU
+		struct gt_stats stats;
+		ZT_CHECK(gt_stats(&comp, &stats) && stats.gpu_blits > 0,
+			"window captures were GPU draws (%llu)", (unsigned long long)stats.gpu_blits);
+#endif
 	}
 	capture_close(&c);
 	zt_window_stop(&win);
@@ -298,8 +349,7 @@ static void test_damage(void) {
 				pixman_region32_fini(&damage);
 				struct expect e = plain;
 				e.paint_x = 10, e.paint_y = 20, e.paint_w = 5, e.paint_h = 6;
-				struct zcc_image image = zcc_buffer_image(buffer);
-				ZT_CHECK(compare(&image, &e, "painted") == 0, "painted pixels");
+				ZT_CHECK(compare_buffer(buffer, &e, "painted") == 0, "painted pixels");
 			}
 			zcc_frame_destroy(frame);
 		}
@@ -446,7 +496,54 @@ static void test_close(const char *list) {
 	zt_compositor_stop(&comp);
 }
 
+static void test_policy(void) {
+	zt_section("consent names the window; revoke and activity work for windows");
+	struct zt_compositor comp;
+	const char *args[] = {"--output", "640x480", "--policy=ask", NULL};
+	if (!zt_compositor_start(&comp, args)) {
+		return;
+	}
+	struct zt_window win;
+	const char *size[] = {"--size", "200x150", NULL};
+	if (zt_window_start(&win, &comp, "zt-ask", size)) {
+		struct zcc_client *client = zt_connect(&comp);
+		struct zcc_toplevel *toplevel = client != NULL ? find_toplevel(client, "zt-ask") : NULL;
+		struct zcc_session *session = toplevel != NULL ?
+			zcc_session_create_for_toplevel(client, toplevel, 0) : NULL;
+		zcc_client_roundtrip(client, 1000);
+		const char *event = zt_next_event(&comp, 5000);
+		unsigned id = 0;
+		char target[64] = "";
+		ZT_CHECK(event != NULL && sscanf(event, "request %u %*d %63s", &id, target) == 2 &&
+			strcmp(target, "window:zt-ask") == 0, "the request names the window: %s",
+			event != NULL ? event : "(none)");
+		ZT_CHECK(zt_cmd(&comp, "window-captured %d", win.id) &&
+			strcmp(comp.reply, "ok off") == 0, "not captured before consent: %s", comp.reply);
+		ZT_CHECK(zt_cmd(&comp, "allow %u", id), "allow: %s", comp.reply);
+		ZT_CHECK(session != NULL && zcc_session_wait_constraints(session, 5000) == 1 &&
+			!session->stopped, "allowed: constraints");
+		ZT_CHECK(zt_cmd(&comp, "window-captured %d", win.id) &&
+			strcmp(comp.reply, "ok on") == 0, "captured once allowed: %s", comp.reply);
+		ZT_CHECK(zt_cmd(&comp, "window-revoke %d", win.id), "revoke: %s", comp.reply);
+		if (session != NULL) {
+			zcc_client_dispatch_until(client, zt_session_stopped, session, 5000);
+			ZT_CHECK(session->stopped, "revoked: the session is stopped");
+		}
+		ZT_CHECK(zt_cmd(&comp, "window-captured %d", win.id) &&
+			strcmp(comp.reply, "ok off") == 0, "not captured after revoke: %s", comp.reply);
+		zcc_session_destroy(session);
+		if (client != NULL) {
+			zcc_client_destroy(client);
+		}
+	}
+	zt_window_stop(&win);
+	zt_compositor_stop(&comp);
+}
+
 int main(void) {
+#ifdef ZT_WINDOW_GPU
+	zt_wait_ms = GT_EXPECT_MS;
+#endif
 	test_placements("wlroots");
 	test_placements("zerocap");
 	test_scale_and_children();
@@ -454,5 +551,6 @@ int main(void) {
 	test_resize_loop();
 	test_close("wlroots");
 	test_close("zerocap");
+	test_policy();
 	return zt_finish();
 }
