@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 #include <wayland-client.h>
+#include "arrow.h"
+#include "ext-image-copy-capture-v1-client-protocol.h"
 #include "fixture.h"
 #include "window-pattern.h"
 #include "window.h"
@@ -35,12 +37,20 @@ struct expect {
 	int sub_vx, sub_vy; /* its viewport's source origin (source size: 1:1) */
 	/* A popup (pattern 200) at logical popup_x, popup_y; 0 size: none. */
 	int popup_x, popup_y, popup_w, popup_h;
+	/* The arrow cursor's hotspot in image pixels; has_cursor false: none. */
+	bool has_cursor;
+	int cursor_x, cursor_y;
 	/* A rect painted green over the main surface, buffer pixels. */
 	int paint_x, paint_y, paint_w, paint_h;
 };
 
 static uint32_t expected_pixel(const struct expect *e, int x, int y) {
 	int s = e->scale;
+	/* The arrow is opaque where it is drawn. */
+	uint32_t arrow = e->has_cursor ? zt_arrow_argb(x - e->cursor_x, y - e->cursor_y) : 0;
+	if (arrow != 0) {
+		return arrow;
+	}
 	if (e->popup_w > 0 && x >= e->popup_x * s && x < (e->popup_x + e->popup_w) * s &&
 			y >= e->popup_y * s && y < (e->popup_y + e->popup_h) * s) {
 		return zt_window_pattern(x - e->popup_x * s, y - e->popup_y * s, 200);
@@ -496,6 +506,40 @@ static void test_close(const char *list) {
 	zt_compositor_stop(&comp);
 }
 
+static void test_cursor(void) {
+	zt_section("paint_cursors: the pointer drawn where it is over the window");
+	struct zt_compositor comp;
+	if (!start(&comp, "wlroots")) {
+		return;
+	}
+	struct zt_window win;
+	const char *size[] = {"--size", "200x150", NULL};
+	if (zt_window_start(&win, &comp, "zt-cursor", size)) {
+		zt_cmd(&comp, "window-move %d 100 80", win.id);
+		ZT_CHECK(zt_cmd(&comp, "cursor 130 100"), "cursor: %s", comp.reply);
+		struct expect e = plain;
+		check_fresh(&comp, "zt-cursor", &e, "without paint_cursors: no cursor");
+		struct capture c;
+		if (capture_open(&c, &comp, "zt-cursor",
+				EXT_IMAGE_COPY_CAPTURE_MANAGER_V1_OPTIONS_PAINT_CURSORS)) {
+			e.has_cursor = true;
+			e.cursor_x = 30, e.cursor_y = 20;
+			check_pixels(&c, &e, "with paint_cursors: relative to the window");
+			/* A move is damage for cursor sessions: the next frame has it. */
+			ZT_CHECK(zt_cmd(&comp, "cursor 250 200"), "cursor: %s", comp.reply);
+			e.cursor_x = 150, e.cursor_y = 120;
+			check_pixels(&c, &e, "after the pointer moved");
+			/* Moved off the window: the arrow is gone. */
+			ZT_CHECK(zt_cmd(&comp, "cursor 500 400"), "cursor: %s", comp.reply);
+			e.has_cursor = false;
+			check_pixels(&c, &e, "pointer off the window");
+		}
+		capture_close(&c);
+	}
+	zt_window_stop(&win);
+	zt_compositor_stop(&comp);
+}
+
 static void test_policy(void) {
 	zt_section("consent names the window; revoke and activity work for windows");
 	struct zt_compositor comp;
@@ -551,6 +595,7 @@ int main(void) {
 	test_resize_loop();
 	test_close("wlroots");
 	test_close("zerocap");
+	test_cursor();
 	test_policy();
 	return zt_finish();
 }
