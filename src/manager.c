@@ -140,10 +140,8 @@ void zc_capture_manager_set_cursor_image(struct zc_capture_manager *manager,
 
 void zc_capture_manager_move_cursor(struct zc_capture_manager *manager,
 		bool visible, double x, double y) {
+	/* Unchanged too: a window may have moved under the pointer. */
 	struct zc_manager_cursor before = manager->cursor;
-	if (before.visible == visible && before.x == x && before.y == y) {
-		return;
-	}
 	manager->cursor.visible = visible;
 	manager->cursor.x = x;
 	manager->cursor.y = y;

@@ -12,6 +12,7 @@
 #include "ext-image-capture-source-v1-client-protocol.h"
 #include "ext-image-copy-capture-v1-client-protocol.h"
 #include "arrow.h"
+#include "window.h"
 #include "wl-helpers.h"
 
 #define NOTHING_MS 500
@@ -561,15 +562,21 @@ struct cursor_session {
 	struct cursor_events ev;
 };
 
-static void cursor_session_init(struct cursor_session *cs, struct zcc_client *client,
-		struct zcc_output *output, struct wl_pointer *pointer) {
+/* A cursor session on source (owned from now on). */
+static void cursor_session_init_source(struct cursor_session *cs, struct zcc_client *client,
+		struct ext_image_capture_source_v1 *source, struct wl_pointer *pointer) {
 	memset(cs, 0, sizeof(*cs));
-	cs->source = ext_output_image_capture_source_manager_v1_create_source(
-		client->output_source_manager, output->wl_output);
+	cs->source = source;
 	cs->proxy = ext_image_copy_capture_manager_v1_create_pointer_cursor_session(
 		client->copy_capture_manager, cs->source, pointer);
 	ext_image_copy_capture_cursor_session_v1_add_listener(cs->proxy, &cursor_listener,
 		&cs->ev);
+}
+
+static void cursor_session_init(struct cursor_session *cs, struct zcc_client *client,
+		struct zcc_output *output, struct wl_pointer *pointer) {
+	cursor_session_init_source(cs, client, ext_output_image_capture_source_manager_v1_create_source(
+		client->output_source_manager, output->wl_output), pointer);
 }
 
 static void cursor_session_finish(struct cursor_session *cs) {
@@ -751,6 +758,56 @@ static void test_cursor_sessions(void) {
 	two_outputs_stop(&t);
 }
 
+/* Cursor sessions on a window report positions relative to the window. */
+static void test_window_cursor_sessions(void) {
+	zt_section("pointer cursor sessions on a window: positions relative to it");
+	struct zt_compositor comp;
+	const char *args[] = {"--output", "640x480", NULL};
+	if (!zt_compositor_start(&comp, args)) {
+		return;
+	}
+	struct zt_window win;
+	const char *size[] = {"--size", "200x150", "--scale", "2", NULL};
+	struct zcc_client *client = NULL;
+	if (zt_window_start(&win, &comp, "zt-cursor", size) &&
+			(client = zt_connect(&comp)) != NULL) {
+		zt_cmd(&comp, "window-move %d 100 80", win.id);
+		ZT_CHECK(zt_cmd(&comp, "cursor 130 100"), "cursor: %s", comp.reply);
+		zcc_client_roundtrip(client, EXPECT_MS);
+		struct zcc_toplevel *toplevel = zcc_client_find_toplevel(client, "zt-cursor");
+		struct wl_seat *seat = zcc_client_bind(client, &wl_seat_interface, 5);
+		ZT_CHECK(toplevel != NULL && seat != NULL, "the window's handle and a seat");
+		if (toplevel != NULL && seat != NULL) {
+			struct wl_pointer *pointer = wl_seat_get_pointer(seat);
+			struct cursor_session cs;
+			cursor_session_init_source(&cs, client,
+				ext_foreign_toplevel_image_capture_source_manager_v1_create_source(
+					client->toplevel_source_manager, toplevel->handle), pointer);
+			sync(client);
+			/* Buffer scale 2: window pixels are twice the logical offset. */
+			check_entered(&cs, "over the window", 60, 40);
+			ZT_CHECK(zt_cmd(&comp, "cursor 110 90"), "cursor: %s", comp.reply);
+			sync(client);
+			check_entered(&cs, "moved over the window", 20, 20);
+			ZT_CHECK(zt_cmd(&comp, "window-move %d 50 50", win.id), "move: %s", comp.reply);
+			sync(client);
+			check_entered(&cs, "the window moved under it", 120, 80);
+			ZT_CHECK(zt_cmd(&comp, "cursor 600 400"), "cursor: %s", comp.reply);
+			sync(client);
+			ZT_CHECK(!cs.ev.entered && cs.ev.leaves == 1, "off the window: leave");
+			ZT_CHECK(!cs.ev.misordered, "enter before position and hotspot");
+			cursor_session_finish(&cs);
+			wl_pointer_destroy(pointer);
+		}
+		if (seat != NULL) {
+			wl_seat_destroy(seat);
+		}
+		zcc_client_destroy(client);
+	}
+	zt_window_stop(&win);
+	zt_compositor_stop(&comp);
+}
+
 int main(void) {
 	test_paint_cursors();
 	test_transformed();
@@ -758,5 +815,6 @@ int main(void) {
 	test_raw_transform("640x480@2:90", WL_OUTPUT_TRANSFORM_90);
 	test_raw_transform("320x240:flipped-270", WL_OUTPUT_TRANSFORM_FLIPPED_270);
 	test_cursor_sessions();
+	test_window_cursor_sessions();
 	return zt_finish();
 }

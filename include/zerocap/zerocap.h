@@ -131,6 +131,8 @@ ZC_API void zc_output_source_move_cursor(struct zc_output_source *source,
  * The pointer for window captures, in scene (layout) coordinates: window
  * sources draw it (paint_cursors) and report it to cursor sessions relative
  * to the window. Same image rules as zc_output_source_set_cursor_image.
+ * Call move_cursor also after moving a window (with the same position):
+ * the pointer's place in that window changed.
  */
 ZC_API void zc_capture_manager_set_cursor_image(struct zc_capture_manager *manager,
 	struct wlr_buffer *image, int32_t hotspot_x, int32_t hotspot_y);
