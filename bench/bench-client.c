@@ -51,6 +51,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <wayland-client.h>
+#include "ext-foreign-toplevel-list-v1-client-protocol.h"
 #include "ext-image-capture-source-v1-client-protocol.h"
 #include "ext-image-copy-capture-v1-client-protocol.h"
 #include "linux-dmabuf-unstable-v1-client-protocol.h"
@@ -74,6 +75,7 @@ struct options {
 	bool check_ready;
 	const char *drm_device;
 	const char *out_path;
+	const char *toplevel; /* --toplevel APP_ID: capture that window (ext) */
 };
 
 struct record {
@@ -98,6 +100,10 @@ struct session {
 	struct zwlr_screencopy_manager_v1 *screencopy;
 	struct zwp_linux_dmabuf_v1 *linux_dmabuf;
 	struct ext_output_image_capture_source_manager_v1 *source_manager;
+	struct ext_foreign_toplevel_image_capture_source_manager_v1 *toplevel_source_manager;
+	struct ext_foreign_toplevel_list_v1 *toplevel_list;
+	struct ext_foreign_toplevel_handle_v1 *toplevel; /* the --toplevel window, once done */
+	struct ext_foreign_toplevel_handle_v1 *pending_toplevel; /* its app_id matched */
 	struct ext_image_copy_capture_manager_v1 *copy_manager;
 
 	/* zwlr_screencopy: the frame in flight and what it announced */
@@ -588,6 +594,54 @@ static const struct ext_image_copy_capture_session_v1_listener ext_session_liste
 
 /* ---- setup ---- */
 
+/* The --toplevel window: the first handle whose app_id matches. */
+static void toplevel_handle_closed(void *data, struct ext_foreign_toplevel_handle_v1 *handle) {
+}
+
+static void toplevel_handle_done(void *data, struct ext_foreign_toplevel_handle_v1 *handle) {
+	struct session *s = data;
+	if (s->toplevel == NULL && s->pending_toplevel == handle) {
+		s->toplevel = handle;
+	}
+}
+
+static void toplevel_handle_title(void *data, struct ext_foreign_toplevel_handle_v1 *handle,
+		const char *title) {
+}
+
+static void toplevel_handle_app_id(void *data, struct ext_foreign_toplevel_handle_v1 *handle,
+		const char *app_id) {
+	struct session *s = data;
+	if (s->pending_toplevel == NULL && strcmp(app_id, opts.toplevel) == 0) {
+		s->pending_toplevel = handle;
+	}
+}
+
+static void toplevel_handle_identifier(void *data,
+		struct ext_foreign_toplevel_handle_v1 *handle, const char *identifier) {
+}
+
+static const struct ext_foreign_toplevel_handle_v1_listener toplevel_handle_listener = {
+	.closed = toplevel_handle_closed,
+	.done = toplevel_handle_done,
+	.title = toplevel_handle_title,
+	.app_id = toplevel_handle_app_id,
+	.identifier = toplevel_handle_identifier,
+};
+
+static void toplevel_list_toplevel(void *data, struct ext_foreign_toplevel_list_v1 *list,
+		struct ext_foreign_toplevel_handle_v1 *handle) {
+	ext_foreign_toplevel_handle_v1_add_listener(handle, &toplevel_handle_listener, data);
+}
+
+static void toplevel_list_finished(void *data, struct ext_foreign_toplevel_list_v1 *list) {
+}
+
+static const struct ext_foreign_toplevel_list_v1_listener toplevel_list_listener = {
+	.toplevel = toplevel_list_toplevel,
+	.finished = toplevel_list_finished,
+};
+
 static void registry_handle_global(void *data, struct wl_registry *registry, uint32_t name,
 		const char *interface, uint32_t version) {
 	struct session *s = data;
@@ -608,6 +662,15 @@ static void registry_handle_global(void *data, struct wl_registry *registry, uin
 			ext_output_image_capture_source_manager_v1_interface.name) == 0) {
 		s->source_manager = wl_registry_bind(registry, name,
 			&ext_output_image_capture_source_manager_v1_interface, 1);
+	} else if (strcmp(interface,
+			ext_foreign_toplevel_image_capture_source_manager_v1_interface.name) == 0) {
+		s->toplevel_source_manager = wl_registry_bind(registry, name,
+			&ext_foreign_toplevel_image_capture_source_manager_v1_interface, 1);
+	} else if (strcmp(interface, ext_foreign_toplevel_list_v1_interface.name) == 0 &&
+			opts.toplevel != NULL) {
+		s->toplevel_list = wl_registry_bind(registry, name,
+			&ext_foreign_toplevel_list_v1_interface, 1);
+		ext_foreign_toplevel_list_v1_add_listener(s->toplevel_list, &toplevel_list_listener, s);
 	} else if (strcmp(interface, ext_image_copy_capture_manager_v1_interface.name) == 0) {
 		s->copy_manager = wl_registry_bind(registry, name,
 			&ext_image_copy_capture_manager_v1_interface, 1);
@@ -646,8 +709,26 @@ static void session_connect(struct session *s) {
 			die("%s", "no ext-image-copy-capture (zerocap, or wlroots 0.19+ with "
 				"--capture=wlroots, serve it)");
 		}
-		s->source = ext_output_image_capture_source_manager_v1_create_source(
-			s->source_manager, s->output);
+		if (opts.toplevel != NULL) {
+			/* The window may map after we connect: wait for its handle. */
+			for (int i = 0; i < 500 && s->toplevel == NULL; i++) {
+				if (s->toplevel_list == NULL || s->toplevel_source_manager == NULL ||
+						wl_display_roundtrip(s->display) < 0) {
+					die("%s", "no ext-foreign-toplevel-list or toplevel source manager");
+				}
+				if (s->toplevel == NULL) {
+					usleep(10000);
+				}
+			}
+			if (s->toplevel == NULL) {
+				die("no window with app_id %s", opts.toplevel);
+			}
+			s->source = ext_foreign_toplevel_image_capture_source_manager_v1_create_source(
+				s->toplevel_source_manager, s->toplevel);
+		} else {
+			s->source = ext_output_image_capture_source_manager_v1_create_source(
+				s->source_manager, s->output);
+		}
 		s->ext_session = ext_image_copy_capture_manager_v1_create_session(s->copy_manager,
 			s->source, 0);
 		ext_image_copy_capture_session_v1_add_listener(s->ext_session,
@@ -673,12 +754,13 @@ static void usage(FILE *f) {
 		"                          damage right at ready and until they are gone\n"
 		"      --drm-device PATH   GBM device for dma-bufs (/dev/dri/renderD128)\n"
 		"      --start-timeout S   give up when a session has no frame after S (60)\n"
+		"      --toplevel APP_ID   capture that window instead of the output (ext)\n"
 		"  -o, --output FILE       records to FILE instead of stdout\n"
 		"  -h, --help\n");
 }
 
 static void parse_options(int argc, char *argv[]) {
-	enum { OPT_VERIFY = 256, OPT_CHECK_READY, OPT_DRM_DEVICE, OPT_START_TIMEOUT };
+	enum { OPT_VERIFY = 256, OPT_CHECK_READY, OPT_DRM_DEVICE, OPT_START_TIMEOUT, OPT_TOPLEVEL };
 	static const struct option long_options[] = {
 		{ "sessions", required_argument, NULL, 'n' },
 		{ "warmup", required_argument, NULL, 'w' },
@@ -689,6 +771,7 @@ static void parse_options(int argc, char *argv[]) {
 		{ "check-ready", no_argument, NULL, OPT_CHECK_READY },
 		{ "drm-device", required_argument, NULL, OPT_DRM_DEVICE },
 		{ "start-timeout", required_argument, NULL, OPT_START_TIMEOUT },
+		{ "toplevel", required_argument, NULL, OPT_TOPLEVEL },
 		{ "output", required_argument, NULL, 'o' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -740,6 +823,9 @@ static void parse_options(int argc, char *argv[]) {
 			break;
 		case OPT_START_TIMEOUT:
 			opts.start_timeout_s = atof(optarg);
+			break;
+		case OPT_TOPLEVEL:
+			opts.toplevel = optarg;
 			break;
 		case 'o':
 			opts.out_path = optarg;

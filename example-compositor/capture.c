@@ -30,6 +30,8 @@
 #include <wlr/interfaces/wlr_buffer.h>
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/types/wlr_cursor.h>
+#include <wlr/types/wlr_ext_foreign_toplevel_list_v1.h>
+#include <wlr/types/wlr_scene.h>
 #include <wlr/types/wlr_output.h>
 #include <wlr/types/wlr_output_layout.h>
 #include <wlr/util/log.h>
@@ -148,6 +150,17 @@ static void show_cursor_on_outputs(struct comp_server *server) {
 	server->cursor_shown = server->cursor_visible;
 }
 
+/* wlroots' handles carry their comp_toplevel (xdg_shell.c). */
+static struct wlr_scene_node *toplevel_capture_node(
+		struct wlr_ext_foreign_toplevel_handle_v1 *handle, void ***slot) {
+	struct comp_toplevel *toplevel = handle != NULL ? handle->data : NULL;
+	if (toplevel == NULL) {
+		return NULL;
+	}
+	*slot = &toplevel->wlr_capture_source;
+	return &toplevel->scene_tree->node;
+}
+
 static bool wlroots_capture_init(struct comp_server *server) {
 	if (!compat_has_ext_image_copy_capture()) {
 		wlr_log(WLR_INFO, "Capture: wlroots' own; this wlroots has no "
@@ -157,6 +170,19 @@ static bool wlroots_capture_init(struct comp_server *server) {
 		return false;
 	} else {
 		wlr_log(WLR_INFO, "Capture: wlroots' own ext-image-copy-capture-v1");
+	}
+	if (compat_has_toplevel_capture()) {
+		const struct compat_toplevel_capture capture = {
+			.loop = server->event_loop,
+			.renderer = &server->renderer,
+			.allocator = &server->allocator,
+			.node = toplevel_capture_node,
+		};
+		if (!compat_toplevel_capture_create(server->display, &capture)) {
+			wlr_log(WLR_ERROR, "Failed to create wlroots' toplevel capture source manager");
+			return false;
+		}
+		wlr_log(WLR_INFO, "Capture: windows through wlroots' scene-node sources");
 	}
 	server->cursor_on_outputs = true;
 	show_cursor_on_outputs(server);

@@ -33,6 +33,32 @@ bool compat_has_ext_image_copy_capture(void);
  */
 bool compat_ext_image_copy_capture_create(struct wl_display *display);
 
+struct wlr_allocator;
+struct wlr_ext_foreign_toplevel_handle_v1;
+struct wlr_renderer;
+struct wlr_scene_node;
+struct wl_event_loop;
+
+/*
+ * wlroots' own window capture (0.20 on): its
+ * ext_foreign_toplevel_image_capture_source_manager_v1, answering each
+ * request with a scene-node source (wlroots renders the node into its own
+ * swapchain, then copies). node() gives the window's scene node for a handle
+ * of wlroots' list and the slot that caches its source (NULL: refused).
+ * renderer and allocator are read at each request (they change after a GPU
+ * reset). False where this wlroots has none, or on failure.
+ */
+struct compat_toplevel_capture {
+	struct wl_event_loop *loop;
+	struct wlr_renderer **renderer;
+	struct wlr_allocator **allocator;
+	struct wlr_scene_node *(*node)(struct wlr_ext_foreign_toplevel_handle_v1 *handle,
+		void ***source_slot);
+};
+bool compat_has_toplevel_capture(void);
+bool compat_toplevel_capture_create(struct wl_display *display,
+	const struct compat_toplevel_capture *capture);
+
 /*
  * Starts rendering the next frame of output into state (which gets the
  * buffer); wlr_render_pass_submit() ends it. NULL on failure.

@@ -173,6 +173,7 @@ struct comp_toplevel {
 	struct wlr_scene_tree *scene_tree;
 	struct wlr_ext_foreign_toplevel_handle_v1 *handle; /* while mapped, wlroots' list */
 	struct zc_toplevel_source *capture_source; /* while mapped, with zerocap */
+	void *wlr_capture_source; /* --capture=wlroots (0.20): wlroots' scene-node source */
 
 	struct wl_listener map;
 	struct wl_listener unmap;

@@ -22,6 +22,10 @@
  *   size                 "ok W H": the current logical size
  *   quit
  * A configure with a size redraws at that size; then "event configured W H".
+ *
+ * --animate PERCENT (for bench/run): about 30 times a second a square of
+ * PERCENT of the window's area moves one step and changes colour, drawn in
+ * place into one buffer and damaged alone (old and new place).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -33,11 +37,18 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 #include <wayland-client.h>
 #include "viewporter-client-protocol.h"
 #include "window-pattern.h"
 #include "xdg-shell-client-protocol.h"
+
+static uint64_t now_ms(void) {
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 struct client {
 	struct wl_display *display;
@@ -66,6 +77,12 @@ struct client {
 	bool popup_configured;
 
 	uint32_t *main_pixels; /* the last main buffer's content, for paint */
+
+	/* --animate */
+	double animate; /* percent of the area; 0: off */
+	struct wl_buffer *anim_buffer;
+	uint32_t *anim_data;
+	int anim_w, anim_h, anim_x, anim_step; /* the square (the whole window at 100%) */
 };
 
 static void buffer_release(void *data, struct wl_buffer *buffer) {
@@ -149,6 +166,65 @@ static bool paint(struct client *c, int px, int py, int pw, int ph) {
 	wl_surface_damage_buffer(c->surface, px, py, pw, ph);
 	wl_surface_commit(c->surface);
 	return true;
+}
+
+/* The animation's buffer: the pattern once, mapped for drawing in place. */
+static bool animate_init(struct client *c) {
+	int w = c->width * c->scale, h = c->height * c->scale;
+	size_t size = (size_t)w * h * 4;
+	int fd = memfd_create("zt-window-anim", MFD_CLOEXEC);
+	if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
+		return false;
+	}
+	c->anim_data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (c->anim_data == MAP_FAILED) {
+		close(fd);
+		return false;
+	}
+	for (int y = 0; y < h; y++) {
+		for (int x = 0; x < w; x++) {
+			c->anim_data[y * w + x] = zt_window_pattern(x, y, 0);
+		}
+	}
+	struct wl_shm_pool *pool = wl_shm_create_pool(c->shm, fd, (int32_t)size);
+	c->anim_buffer = wl_shm_pool_create_buffer(pool, 0, w, h, w * 4, WL_SHM_FORMAT_XRGB8888);
+	wl_shm_pool_destroy(pool);
+	close(fd);
+	if (c->animate >= 100) {
+		c->anim_w = w;
+		c->anim_h = h;
+		return true;
+	}
+	int side = 1;
+	while ((double)(side + 1) * (side + 1) <= c->animate / 100.0 * w * h) {
+		side++;
+	}
+	c->anim_w = c->anim_h = side < w && side < h ? side : (w < h ? w : h);
+	return true;
+}
+
+static void animate_fill(struct client *c, int x0, bool square, uint32_t color) {
+	int w = c->width * c->scale;
+	for (int y = 0; y < c->anim_h; y++) {
+		for (int x = x0; x < x0 + c->anim_w; x++) {
+			c->anim_data[y * w + x] = square ? color : zt_window_pattern(x, y, 0);
+		}
+	}
+	wl_surface_damage_buffer(c->surface, x0, 0, c->anim_w, c->anim_h);
+}
+
+static void animate_tick(struct client *c) {
+	int w = c->width * c->scale;
+	if (c->anim_buffer == NULL) {
+		return;
+	}
+	int span = w - c->anim_w;
+	animate_fill(c, c->anim_x, false, 0);
+	c->anim_step++;
+	c->anim_x = span > 0 ? (c->anim_step * 7) % span : 0;
+	animate_fill(c, c->anim_x, true, (c->anim_step & 1) ? 0xffff8000u : 0xff0080ffu);
+	wl_surface_attach(c->surface, c->anim_buffer, 0, 0);
+	wl_surface_commit(c->surface);
 }
 
 static void sub_remove(struct client *c) {
@@ -445,6 +521,7 @@ int main(int argc, char *argv[]) {
 		{"title", required_argument, NULL, 't'},
 		{"size", required_argument, NULL, 's'},
 		{"scale", required_argument, NULL, 'S'},
+		{"animate", required_argument, NULL, 'A'},
 		{0},
 	};
 	int opt;
@@ -460,6 +537,7 @@ int main(int argc, char *argv[]) {
 			}
 			break;
 		case 'S': c.scale = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
+		case 'A': c.animate = atof(optarg); break;
 		default: return 1;
 		}
 	}
@@ -485,17 +563,39 @@ int main(int argc, char *argv[]) {
 	xdg_toplevel_set_title(c.toplevel, title);
 	wl_surface_commit(c.surface);
 
+	if (c.animate > 0) {
+		while (!c.configured && wl_display_dispatch(c.display) >= 0) {
+		}
+		if (!animate_init(&c)) {
+			fprintf(stderr, "zt-window-client: cannot set up the animation\n");
+			return 1;
+		}
+	}
 	char line[256];
 	size_t len = 0;
-	bool running = true;
+	bool running = true, input = true;
+	uint64_t next_tick = now_ms() + 33;
 	while (running && !c.closed) {
 		wl_display_flush(c.display);
 		struct pollfd fds[2] = {
 			{.fd = wl_display_get_fd(c.display), .events = POLLIN},
-			{.fd = STDIN_FILENO, .events = POLLIN},
+			{.fd = input ? STDIN_FILENO : -1, .events = POLLIN},
 		};
-		if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+		int timeout = -1;
+		if (c.animate > 0) {
+			uint64_t now = now_ms();
+			timeout = next_tick > now ? (int)(next_tick - now) : 0;
+		}
+		int ready = poll(fds, 2, timeout);
+		if (ready < 0 && errno != EINTR) {
 			break;
+		}
+		if (c.animate > 0 && now_ms() >= next_tick) {
+			animate_tick(&c);
+			next_tick += 33;
+		}
+		if (ready <= 0) {
+			continue;
 		}
 		if (fds[0].revents & POLLIN) {
 			if (wl_display_dispatch(c.display) < 0) {
@@ -504,6 +604,11 @@ int main(int argc, char *argv[]) {
 		}
 		if (fds[1].revents & (POLLIN | POLLHUP)) {
 			ssize_t n = read(STDIN_FILENO, line + len, sizeof(line) - 1 - len);
+			if (n <= 0 && c.animate > 0) {
+				/* Run by bench/run with no commands to come: animate on. */
+				input = false;
+				continue;
+			}
 			if (n <= 0) {
 				break;
 			}
