@@ -23,6 +23,7 @@
 #include <string.h>
 #include <time.h>
 #include "render/blit.h"
+#include "render/transform.h"
 
 #define TRANSFORM_90 1
 
@@ -140,6 +141,8 @@ enum method {
 	METHOD_TRANSFORM_DRAW_CURSOR,
 	METHOD_DRAW_READ_PIXELS,
 	METHOD_DRAW_PBO_READBACK,
+	METHOD_WINDOW_COMPOSITE,
+	METHOD_WINDOW_RENDER_COPY,
 	METHOD_COUNT,
 };
 
@@ -150,11 +153,17 @@ static const char *const method_names[] = {
 	"zerocap transform draw + cursor",
 	"draw + glReadPixels",
 	"draw + PBO read back",
+	"window: zerocap one composite",
+	"window: render into a buffer + copy",
 };
 
 struct bench {
 	struct zc_blit_program program;
 	struct target src, dst_same, dst_rotated;
+	/* A window: the main surface (src), a subsurface and a popup over it,
+	 * and the intermediate buffer a scene-node source renders into. */
+	struct target inter;
+	struct zc_blit_layer layers[3];
 	struct zc_blit_image cursor;
 	GLuint pbo;
 	void *cpu_pixels;
@@ -188,6 +197,33 @@ static void transform_draw(struct bench *b, bool cursor) {
 	};
 	glBindFramebuffer(GL_FRAMEBUFFER, b->dst_rotated.fbo);
 	zc_blit_draw(&b->program, &blit);
+}
+
+/* The window's surfaces straight into the destination: what zerocap does. */
+static void window_composite(struct bench *b, GLuint fbo) {
+	const struct zc_blit_composite composite = {
+		.dst_width = b->dst_same.width,
+		.dst_height = b->dst_same.height,
+		.boxes = &b->box_same,
+		.n_boxes = 1,
+		.layers = b->layers,
+		.n_layers = 3,
+	};
+	glBindFramebuffer(GL_FRAMEBUFFER, fbo);
+	zc_blit_composite(&b->program, NULL, &composite);
+}
+
+/* A layer of the window: tex (w x h) drawn 1:1 at x, y. */
+static struct zc_blit_layer window_layer(GLuint tex, int w, int h, int x, int y) {
+	struct zc_blit_layer layer = {
+		.image = {GL_TEXTURE_2D, tex, w, h},
+		.opaque = true,
+		.box = {x, y, x + w, y + h},
+	};
+	const double src[4] = {0};
+	const int dst[4] = {x, y, w, h};
+	zc_transform_layer_map(0, src, w, h, dst, layer.map);
+	return layer;
 }
 
 static void run_once(struct bench *b, enum method method) {
@@ -225,6 +261,24 @@ static void run_once(struct bench *b, enum method method) {
 		glUnmapBuffer(GL_PIXEL_PACK_BUFFER);
 		glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
 		break;
+	case METHOD_WINDOW_COMPOSITE:
+		window_composite(b, b->dst_same.fbo);
+		break;
+	case METHOD_WINDOW_RENDER_COPY: {
+		/* wlroots 0.20's scene-node source: a render of the node into its
+		 * own buffer, then the copy into the client's. */
+		window_composite(b, b->inter.fbo);
+		struct zc_blit blit = {
+			.src = {GL_TEXTURE_2D, b->inter.tex, b->inter.width, b->inter.height},
+			.dst_width = b->dst_same.width,
+			.dst_height = b->dst_same.height,
+			.boxes = &b->box_same,
+			.n_boxes = 1,
+		};
+		glBindFramebuffer(GL_FRAMEBUFFER, b->dst_same.fbo);
+		zc_blit_draw(&b->program, &blit);
+		break;
+	}
 	default:
 		break;
 	}
@@ -282,7 +336,8 @@ static bool bench_size(struct size size, int frames, struct result *out) {
 	bool ok = target_init(&b.src, size.width, size.height, pattern) &&
 		target_init(&b.dst_same, size.width, size.height, NULL) &&
 		target_init(&b.dst_rotated, size.height, size.width, NULL) &&
-		target_init(&cursor, 24, 24, cursor_pixels);
+		target_init(&cursor, 24, 24, cursor_pixels) &&
+		target_init(&b.inter, size.width, size.height, NULL);
 	free(pattern);
 	if (!ok) {
 		fprintf(stderr, "cannot create %dx%d targets\n", size.width, size.height);
@@ -292,6 +347,11 @@ static bool bench_size(struct size size, int frames, struct result *out) {
 	b.box_rotated = (struct zc_blit_box){0, 0, size.height, size.width};
 	b.box_same = (struct zc_blit_box){0, 0, size.width, size.height};
 	b.cpu_pixels = malloc((size_t)size.width * size.height * 4);
+	/* The subsurface and the popup: a quarter and a sixteenth of the window. */
+	b.layers[0] = window_layer(b.src.tex, size.width, size.height, 0, 0);
+	b.layers[1] = window_layer(b.src.tex, size.width / 2, size.height / 2, size.width / 8,
+		size.height / 8);
+	b.layers[2] = window_layer(cursor.tex, 24, 24, size.width / 2, size.height / 2);
 	glGenBuffers(1, &b.pbo);
 	glBindBuffer(GL_PIXEL_PACK_BUFFER, b.pbo);
 	glBufferData(GL_PIXEL_PACK_BUFFER, (GLsizeiptr)size.width * size.height * 4, NULL,
@@ -316,6 +376,7 @@ static bool bench_size(struct size size, int frames, struct result *out) {
 	target_finish(&b.src);
 	target_finish(&b.dst_same);
 	target_finish(&b.dst_rotated);
+	target_finish(&b.inter);
 	zc_blit_program_finish(&b.program);
 	return gl_ok;
 }
