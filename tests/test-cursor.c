@@ -766,7 +766,7 @@ static void test_window_cursor_sessions(void) {
 	if (!zt_compositor_start(&comp, args)) {
 		return;
 	}
-	struct zt_window win;
+	struct zt_window win = {.pid = -1};
 	const char *size[] = {"--size", "200x150", "--scale", "2", NULL};
 	struct zcc_client *client = NULL;
 	if (zt_window_start(&win, &comp, "zt-cursor", size) &&

@@ -311,7 +311,7 @@ static void run_windows(void) {
 	if (!zt_compositor_start(&comp, args)) {
 		return;
 	}
-	struct zt_window win, cover, hidpi;
+	struct zt_window win = {.pid = -1}, cover = {.pid = -1}, hidpi = {.pid = -1};
 	const char *size[] = {"--size", "200x150", NULL};
 	const char *scaled[] = {"--size", "120x80", "--scale", "2", NULL};
 	if (zt_window_start(&win, &comp, "zt-grim", size) &&
