@@ -1,6 +1,7 @@
 /*
- * zerocap-shot: list outputs, or capture one or more frames of an output with
- * ext-image-copy-capture-v1 into shm buffers and save the last one.
+ * zerocap-shot: list outputs and windows, or capture one or more frames of an
+ * output or a window with ext-image-copy-capture-v1 into shm buffers and save
+ * the last one.
  */
 #include <getopt.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 struct options {
 	const char *display;
 	const char *output;
+	const char *window; /* identifier or app_id */
 	bool cursors;
 	bool has_format;
 	uint32_t format;
@@ -23,11 +25,12 @@ struct options {
 static void usage(FILE *f) {
 	fprintf(f,
 		"usage: zerocap-shot [-d DISPLAY] list\n"
-		"       zerocap-shot [-d DISPLAY] [-o OUTPUT] [-c] [-f FORMAT] [-n N] [--reuse]\n"
-		"                    [-t MS] [-q] FILE.png|FILE.ppm|-\n"
+		"       zerocap-shot [-d DISPLAY] [-o OUTPUT | -w WINDOW] [-c] [-f FORMAT] [-n N]\n"
+		"                    [--reuse] [-t MS] [-q] FILE.png|FILE.ppm|-\n"
 		"\n"
 		"  -d, --display DISPLAY  Wayland display (default $WAYLAND_DISPLAY)\n"
 		"  -o, --output OUTPUT    output name (default: the first output)\n"
+		"  -w, --window WINDOW    capture a window: its identifier or app_id (see list)\n"
 		"  -c, --cursors          paint cursors into the frames\n"
 		"  -f, --format FORMAT    shm format: xrgb8888, argb8888, xbgr8888, abgr8888, ...\n"
 		"                         (default: the first advertised format)\n"
@@ -65,6 +68,13 @@ static int cmd_list(struct zcc_client *client) {
 			output->description != NULL ? output->description : "",
 			output->mode_width, output->mode_height, output->refresh_mhz / 1000.0,
 			output->scale, transform_str((uint32_t)output->transform));
+	}
+	struct zcc_toplevel *toplevel;
+	wl_list_for_each(toplevel, &client->toplevels, link) {
+		if (toplevel->done && !toplevel->closed) {
+			printf("window %s: app_id \"%s\" title \"%s\"\n", toplevel->identifier,
+				toplevel->app_id, toplevel->title);
+		}
 	}
 	printf("ext capture: %s (", zcc_client_has_capture(client) ? "yes" : "no");
 	bool first = true;
@@ -130,24 +140,57 @@ static bool buffer_fits(const struct zcc_buffer *buffer, const struct zcc_constr
 		&& (uint32_t)buffer->height == c->height && buffer->format == format;
 }
 
-static int cmd_capture(struct zcc_client *client, const struct options *opts) {
+/* A session on the window or output the options name; target_name names it. */
+static struct zcc_session *create_session(struct zcc_client *client, const struct options *opts,
+		const char **target_name) {
+	uint32_t options = opts->cursors ? ZCC_OPTION_PAINT_CURSORS : 0;
+	if (opts->window != NULL) {
+		if (client->toplevel_list == NULL || client->toplevel_source_manager == NULL ||
+				client->copy_capture_manager == NULL) {
+			fprintf(stderr, "zerocap-shot: the compositor does not advertise "
+				"ext_foreign_toplevel_list_v1, "
+				"ext_foreign_toplevel_image_capture_source_manager_v1 and "
+				"ext_image_copy_capture_manager_v1\n");
+			return NULL;
+		}
+		struct zcc_toplevel *toplevel = zcc_client_find_toplevel(client, opts->window);
+		if (toplevel == NULL) {
+			fprintf(stderr, "zerocap-shot: no window %s\n", opts->window);
+			return NULL;
+		}
+		*target_name = toplevel->identifier;
+		return zcc_session_create_for_toplevel(client, toplevel, options);
+	}
 	if (!zcc_client_has_capture(client)) {
 		fprintf(stderr, "zerocap-shot: the compositor does not advertise "
 			"ext_output_image_capture_source_manager_v1 and "
 			"ext_image_copy_capture_manager_v1\n");
-		return 1;
+		return NULL;
 	}
 	struct zcc_output *output = zcc_client_find_output(client, opts->output);
 	if (output == NULL) {
 		fprintf(stderr, "zerocap-shot: no output %s\n",
 			opts->output != NULL ? opts->output : "at all");
-		return 1;
+		return NULL;
 	}
-	const char *output_name = output->name != NULL ? output->name : "(unnamed)";
-	struct zcc_session *session = zcc_session_create(client, output,
-		opts->cursors ? ZCC_OPTION_PAINT_CURSORS : 0);
-	if (session == NULL) {
+	*target_name = output->name != NULL ? output->name : "(unnamed)";
+	return zcc_session_create(client, output, options);
+}
+
+static struct zcc_session *open_session(struct zcc_client *client, const struct options *opts,
+		const char **target_name) {
+	*target_name = NULL;
+	struct zcc_session *session = create_session(client, opts, target_name);
+	if (session == NULL && *target_name != NULL) {
 		fprintf(stderr, "zerocap-shot: %s\n", zcc_client_last_error(client));
+	}
+	return session;
+}
+
+static int cmd_capture(struct zcc_client *client, const struct options *opts) {
+	const char *target_name = NULL;
+	struct zcc_session *session = open_session(client, opts, &target_name);
+	if (session == NULL) {
 		return 1;
 	}
 
@@ -246,7 +289,7 @@ static int cmd_capture(struct zcc_client *client, const struct options *opts) {
 	if (!opts->quiet) {
 		fprintf(log, "captured %ld frame(s) of %s: %dx%d %s transform %s, damage %llu px "
 			"(%llu bytes), latency avg %llu us min %llu max %llu, wrote %s%s\n",
-			captured, output_name, buffer->width, buffer->height,
+			captured, target_name, buffer->width, buffer->height,
 			zcc_format_name(buffer->format), transform_str(last_transform),
 			(unsigned long long)total_area,
 			(unsigned long long)(total_area *
@@ -284,6 +327,7 @@ int main(int argc, char *argv[]) {
 	static const struct option long_options[] = {
 		{ "display", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
+		{ "window", required_argument, NULL, 'w' },
 		{ "cursors", no_argument, NULL, 'c' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "count", required_argument, NULL, 'n' },
@@ -295,13 +339,16 @@ int main(int argc, char *argv[]) {
 	};
 	int opt;
 	long value;
-	while ((opt = getopt_long(argc, argv, "d:o:cf:n:t:qh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:o:w:cf:n:t:qh", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			opts.display = optarg;
 			break;
 		case 'o':
 			opts.output = optarg;
+			break;
+		case 'w':
+			opts.window = optarg;
 			break;
 		case 'c':
 			opts.cursors = true;
@@ -345,6 +392,10 @@ int main(int argc, char *argv[]) {
 		return 2;
 	}
 	opts.path = argv[optind];
+	if (opts.output != NULL && opts.window != NULL) {
+		fprintf(stderr, "zerocap-shot: -o and -w exclude each other\n");
+		return 2;
+	}
 
 	struct zcc_client *client = zcc_client_connect(opts.display);
 	if (client == NULL) {

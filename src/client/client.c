@@ -146,37 +146,60 @@ static uint32_t min_u32(uint32_t a, uint32_t b) {
 	return a < b ? a : b;
 }
 
+static void note_toplevel_event(struct zcc_toplevel *toplevel) {
+	if (toplevel->closed) {
+		toplevel->events_after_closed++;
+	}
+}
+
 static void handle_toplevel_closed(void *data, struct ext_foreign_toplevel_handle_v1 *handle) {
 	struct zcc_toplevel *toplevel = data;
+	note_toplevel_event(toplevel);
 	toplevel->closed = true;
+	toplevel->closed_events++;
+}
+
+/* Moves a pending string (if any) into place; strings are never NULL after the first done. */
+static void apply_pending(char **current, char **pending) {
+	if (*pending != NULL) {
+		free(*current);
+		*current = *pending;
+		*pending = NULL;
+	} else if (*current == NULL) {
+		*current = strdup("");
+	}
 }
 
 static void handle_toplevel_done(void *data, struct ext_foreign_toplevel_handle_v1 *handle) {
 	struct zcc_toplevel *toplevel = data;
+	note_toplevel_event(toplevel);
+	apply_pending(&toplevel->identifier, &toplevel->pending_identifier);
+	apply_pending(&toplevel->title, &toplevel->pending_title);
+	apply_pending(&toplevel->app_id, &toplevel->pending_app_id);
 	toplevel->done = true;
-}
-
-static void set_field(char **field, const char *value) {
-	free(*field);
-	*field = strdup(value);
+	toplevel->done_events++;
 }
 
 static void handle_toplevel_title(void *data, struct ext_foreign_toplevel_handle_v1 *handle,
 		const char *title) {
 	struct zcc_toplevel *toplevel = data;
-	set_field(&toplevel->title, title);
+	note_toplevel_event(toplevel);
+	replace_string(&toplevel->pending_title, title);
 }
 
 static void handle_toplevel_app_id(void *data, struct ext_foreign_toplevel_handle_v1 *handle,
 		const char *app_id) {
 	struct zcc_toplevel *toplevel = data;
-	set_field(&toplevel->app_id, app_id);
+	note_toplevel_event(toplevel);
+	replace_string(&toplevel->pending_app_id, app_id);
 }
 
 static void handle_toplevel_identifier(void *data,
 		struct ext_foreign_toplevel_handle_v1 *handle, const char *identifier) {
 	struct zcc_toplevel *toplevel = data;
-	set_field(&toplevel->identifier, identifier);
+	note_toplevel_event(toplevel);
+	toplevel->identifier_events++;
+	replace_string(&toplevel->pending_identifier, identifier);
 }
 
 static const struct ext_foreign_toplevel_handle_v1_listener toplevel_listener = {
@@ -190,8 +213,12 @@ static const struct ext_foreign_toplevel_handle_v1_listener toplevel_listener = 
 static void handle_list_toplevel(void *data, struct ext_foreign_toplevel_list_v1 *list,
 		struct ext_foreign_toplevel_handle_v1 *handle) {
 	struct zcc_client *client = data;
+	if (client->toplevel_list_finished) {
+		client->toplevels_after_finished++;
+	}
 	struct zcc_toplevel *toplevel = calloc(1, sizeof(*toplevel));
 	if (toplevel == NULL) {
+		zcc_client_set_error(client, "out of memory");
 		ext_foreign_toplevel_handle_v1_destroy(handle);
 		return;
 	}
@@ -199,9 +226,12 @@ static void handle_list_toplevel(void *data, struct ext_foreign_toplevel_list_v1
 	toplevel->handle = handle;
 	ext_foreign_toplevel_handle_v1_add_listener(handle, &toplevel_listener, toplevel);
 	wl_list_insert(client->toplevels.prev, &toplevel->link);
+	client->toplevels_announced++;
 }
 
 static void handle_list_finished(void *data, struct ext_foreign_toplevel_list_v1 *list) {
+	struct zcc_client *client = data;
+	client->toplevel_list_finished = true;
 }
 
 static const struct ext_foreign_toplevel_list_v1_listener toplevel_list_listener = {
@@ -209,28 +239,46 @@ static const struct ext_foreign_toplevel_list_v1_listener toplevel_list_listener
 	.finished = handle_list_finished,
 };
 
-static void toplevel_destroy(struct zcc_toplevel *toplevel) {
+void zcc_toplevel_destroy(struct zcc_toplevel *toplevel) {
+	if (toplevel == NULL) {
+		return;
+	}
 	ext_foreign_toplevel_handle_v1_destroy(toplevel->handle);
 	wl_list_remove(&toplevel->link);
 	free(toplevel->identifier);
 	free(toplevel->title);
 	free(toplevel->app_id);
+	free(toplevel->pending_identifier);
+	free(toplevel->pending_title);
+	free(toplevel->pending_app_id);
 	free(toplevel);
 }
 
 struct zcc_toplevel *zcc_client_find_toplevel(struct zcc_client *client, const char *key) {
 	struct zcc_toplevel *toplevel;
 	wl_list_for_each(toplevel, &client->toplevels, link) {
-		if (!toplevel->done || toplevel->closed) {
-			continue;
+		if (toplevel->done && !toplevel->closed && (key == NULL ||
+				strcmp(toplevel->identifier, key) == 0)) {
+			return toplevel;
 		}
-		if (key == NULL || (toplevel->identifier != NULL &&
-				strcmp(toplevel->identifier, key) == 0) ||
-				(toplevel->app_id != NULL && strcmp(toplevel->app_id, key) == 0)) {
+	}
+	if (key == NULL) {
+		return NULL;
+	}
+	wl_list_for_each(toplevel, &client->toplevels, link) {
+		if (toplevel->done && !toplevel->closed && strcmp(toplevel->app_id, key) == 0) {
 			return toplevel;
 		}
 	}
 	return NULL;
+}
+
+void zcc_client_stop_toplevel_list(struct zcc_client *client) {
+	if (client->toplevel_list != NULL && !client->toplevel_list_stopped) {
+		ext_foreign_toplevel_list_v1_stop(client->toplevel_list);
+		client->toplevel_list_stopped = true;
+		wl_display_flush(client->display);
+	}
 }
 
 static void registry_handle_global(void *data, struct wl_registry *registry, uint32_t name,
@@ -361,7 +409,7 @@ void zcc_client_destroy(struct zcc_client *client) {
 	}
 	struct zcc_toplevel *toplevel, *toplevel_tmp;
 	wl_list_for_each_safe(toplevel, toplevel_tmp, &client->toplevels, link) {
-		toplevel_destroy(toplevel);
+		zcc_toplevel_destroy(toplevel);
 	}
 	if (client->toplevel_list != NULL) {
 		ext_foreign_toplevel_list_v1_destroy(client->toplevel_list);

@@ -167,25 +167,38 @@ struct zcc_session *zcc_session_create(struct zcc_client *client, struct zcc_out
 	return session;
 }
 
-struct zcc_session *zcc_session_create_for_toplevel(struct zcc_client *client,
-		struct zcc_toplevel *toplevel, uint32_t options) {
+struct ext_image_capture_source_v1 *zcc_toplevel_create_source(struct zcc_toplevel *toplevel) {
+	struct zcc_client *client = toplevel->client;
 	if (client->toplevel_source_manager == NULL) {
 		zcc_client_set_error(client, "the compositor has no %s",
 			ext_foreign_toplevel_image_capture_source_manager_v1_interface.name);
 		return NULL;
 	}
+	return ext_foreign_toplevel_image_capture_source_manager_v1_create_source(
+		client->toplevel_source_manager, toplevel->handle);
+}
+
+struct zcc_session *zcc_session_create_for_toplevel(struct zcc_client *client,
+		struct zcc_toplevel *toplevel, uint32_t options) {
 	if (toplevel == NULL) {
 		zcc_client_set_error(client, "no such toplevel");
 		return NULL;
 	}
-	struct ext_image_capture_source_v1 *source =
-		ext_foreign_toplevel_image_capture_source_manager_v1_create_source(
-			client->toplevel_source_manager, toplevel->handle);
+	if (client->copy_capture_manager == NULL) {
+		zcc_client_set_error(client, "the compositor has no %s",
+			ext_image_copy_capture_manager_v1_interface.name);
+		return NULL;
+	}
+	struct ext_image_capture_source_v1 *source = zcc_toplevel_create_source(toplevel);
+	if (source == NULL) {
+		return NULL;
+	}
 	struct zcc_session *session = zcc_session_create_for_source(client, source, options);
 	if (session == NULL) {
 		ext_image_capture_source_v1_destroy(source);
 		return NULL;
 	}
+	session->toplevel = toplevel;
 	session->owns_source = true;
 	return session;
 }

@@ -2,9 +2,10 @@
  * zcclient: a small client library for ext-image-copy-capture-v1.
  *
  * Ownership:
- * - zcc_client owns the connection, the registry, every bound global and
- *   every zcc_output. zcc_client_destroy() frees them; destroy sessions,
- *   frames and buffers first.
+ * - zcc_client owns the connection, the registry, every bound global, every
+ *   zcc_output and every zcc_toplevel. zcc_client_destroy() frees them;
+ *   destroy sessions, frames and buffers first. Closed toplevels stay listed
+ *   (their handles still usable) until zcc_toplevel_destroy() or the end.
  * - zcc_session owns its ext_image_capture_source_v1 when the library created
  *   it (zcc_session_create), and always owns its session proxy.
  * - zcc_frame owns its frame proxy. It does not own the buffer attached to it.
@@ -115,6 +116,10 @@ struct zcc_client {
 	struct wl_list outputs; /* zcc_output.link */
 	struct ext_foreign_toplevel_list_v1 *toplevel_list; /* NULL: none offered */
 	struct wl_list toplevels; /* zcc_toplevel.link, in the order announced */
+	bool toplevel_list_stopped; /* stop sent */
+	bool toplevel_list_finished; /* finished received */
+	unsigned toplevels_announced; /* toplevel events so far */
+	unsigned toplevels_after_finished; /* toplevel events after finished: a server bug */
 	uint32_t *wl_shm_formats; /* formats announced by wl_shm */
 	size_t n_wl_shm_formats;
 
@@ -122,21 +127,30 @@ struct zcc_client {
 	char last_error[256]; /* message of the last library-level failure */
 };
 
-/* A window from ext-foreign-toplevel-list-v1, as the compositor described it. */
+/*
+ * A window from ext-foreign-toplevel-list-v1, as the compositor described it:
+ * the state of the last done event (identifier, title and app_id are
+ * double-buffered until done).
+ */
 struct zcc_toplevel {
 	struct zcc_client *client;
-	struct ext_foreign_toplevel_handle_v1 *handle;
+	struct ext_foreign_toplevel_handle_v1 *handle; /* owned; alive until destroyed */
 	char *identifier, *title, *app_id; /* never NULL after the first done */
 	bool done; /* the first done came */
 	bool closed;
+	/* Event counts, for protocol checks */
+	unsigned identifier_events, done_events, closed_events;
+	unsigned events_after_closed; /* a server bug */
+	char *pending_identifier, *pending_title, *pending_app_id; /* until done */
 	struct wl_list link; /* zcc_client.toplevels */
 };
 
 /*
  * Connects to display_name (NULL: $WAYLAND_DISPLAY), binds wl_shm, every
- * wl_output (version up to 4) and the capture managers (version 1), and waits
- * until outputs have sent their initial state. Returns NULL on failure, with a
- * message on stderr.
+ * wl_output (version up to 4), the capture managers and
+ * ext_foreign_toplevel_list_v1 (version 1), and waits until outputs and the
+ * toplevels listed at bind time have sent their initial state. Returns NULL
+ * on failure, with a message on stderr.
  */
 struct zcc_client *zcc_client_connect(const char *display_name);
 void zcc_client_destroy(struct zcc_client *client);
@@ -200,7 +214,8 @@ struct zcc_constraints {
 
 struct zcc_session {
 	struct zcc_client *client;
-	struct zcc_output *output; /* NULL for sessions on a caller's source */
+	struct zcc_output *output; /* NULL for sessions on a caller's source or a toplevel */
+	struct zcc_toplevel *toplevel; /* for zcc_session_create_for_toplevel; else NULL */
 	struct ext_image_capture_source_v1 *source;
 	bool owns_source;
 	struct ext_image_copy_capture_session_v1 *session;
@@ -226,11 +241,25 @@ struct zcc_session *zcc_session_create(struct zcc_client *client, struct zcc_out
 struct zcc_session *zcc_session_create_for_source(struct zcc_client *client,
 	struct ext_image_capture_source_v1 *source, uint32_t options);
 /*
- * The first live toplevel whose identifier or app_id is key (NULL: any);
- * NULL if none. Handles announced since the last dispatch are not seen yet.
+ * The first live (done, not closed) toplevel whose identifier is key, else
+ * the first whose app_id is key (key NULL: the first live one); NULL if none.
+ * Toplevels announced since the last dispatch are not seen yet.
  */
 struct zcc_toplevel *zcc_client_find_toplevel(struct zcc_client *client, const char *key);
-/* A toplevel source for toplevel and a session on it, like zcc_session_create. */
+/* Sends ext_foreign_toplevel_list_v1.stop (once); finished sets toplevel_list_finished. */
+void zcc_client_stop_toplevel_list(struct zcc_client *client);
+/* Destroys the handle and unlists the toplevel. Accepts NULL. */
+void zcc_toplevel_destroy(struct zcc_toplevel *toplevel);
+/*
+ * A capture source for toplevel's handle, owned by the caller (for sessions
+ * zcclient does not model, e.g. cursor sessions). NULL without the toplevel
+ * source manager. Closed toplevels give a source too: an inert one.
+ */
+struct ext_image_capture_source_v1 *zcc_toplevel_create_source(struct zcc_toplevel *toplevel);
+/*
+ * A toplevel source for toplevel and a session on it, like zcc_session_create
+ * (options: ZCC_OPTION_*). A closed toplevel gives a session that stops.
+ */
 struct zcc_session *zcc_session_create_for_toplevel(struct zcc_client *client,
 	struct zcc_toplevel *toplevel, uint32_t options);
 /* Waits for the first constraint batch, or stopped. */

@@ -3,7 +3,8 @@
  * compositors that run none.
  *
  * Lifetimes: a list resource is in the global's resource list until the
- * client stops it (finished is sent, nothing follows) or the global goes.
+ * client stops it or the global goes (either way finished is sent and
+ * nothing follows).
  * A handle resource is in its toplevel's resource list until the toplevel is
  * destroyed (closed is sent and the resource turns inert) or the client
  * destroys it. Toplevels belong to their owners (toplevel sources) and live
@@ -124,6 +125,11 @@ struct zc_foreign_toplevel_list *zc_foreign_toplevel_list_create(struct wl_displ
 void zc_foreign_toplevel_list_destroy(struct zc_foreign_toplevel_list *list) {
 	if (list == NULL) {
 		return;
+	}
+	/* Nothing more comes on the bound lists: tell them, as after stop. */
+	struct wl_resource *resource;
+	wl_resource_for_each(resource, &list->base.resources) {
+		ext_foreign_toplevel_list_v1_send_finished(resource);
 	}
 	struct zc_foreign_toplevel *toplevel, *tmp;
 	wl_list_for_each_safe(toplevel, tmp, &list->toplevels, link) {

@@ -4,10 +4,11 @@
  * compositor runs).
  *
  * Lifetimes: an ext_image_capture_source_v1 resource points at a zc_source
- * until either dies; when the source goes away first (output removed, window closed; or a handle zerocap cannot capture) the
- * resource stays inert and sessions created from it start stopped. The
- * manager resources carry the zc_capture_manager, cleared when the global
- * goes (with the manager, or with the display).
+ * until either dies; when the source goes away first (output removed, window
+ * closed) or never was (a handle zerocap cannot capture), the resource stays
+ * inert and sessions created from it start stopped. The manager resources
+ * carry the zc_capture_manager, cleared when the global goes (with the
+ * manager, or with the display).
  */
 #include <assert.h>
 #include <stdlib.h>

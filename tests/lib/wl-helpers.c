@@ -432,16 +432,24 @@ void zt_shm_buffer_finish(struct zt_shm_buffer *shm) {
 
 /* Cursor capture sessions */
 
-bool zt_cursor_capture_open(struct zt_cursor_capture *cc, struct zcc_client *client,
-		struct zcc_output *output) {
+/* A cursor session on the source of output or, when that is NULL, of toplevel. */
+static bool cursor_capture_open(struct zt_cursor_capture *cc, struct zcc_client *client,
+		struct zcc_output *output, struct zcc_toplevel *toplevel) {
 	memset(cc, 0, sizeof(*cc));
 	cc->seat = zcc_client_bind(client, &wl_seat_interface, 1);
-	if (output == NULL || cc->seat == NULL) {
+	if ((output == NULL && toplevel == NULL) || cc->seat == NULL) {
+		return false;
+	}
+	if (output != NULL) {
+		cc->source = ext_output_image_capture_source_manager_v1_create_source(
+			client->output_source_manager, output->wl_output);
+	} else {
+		cc->source = zcc_toplevel_create_source(toplevel);
+	}
+	if (cc->source == NULL) {
 		return false;
 	}
 	cc->pointer = wl_seat_get_pointer(cc->seat);
-	cc->source = ext_output_image_capture_source_manager_v1_create_source(
-		client->output_source_manager, output->wl_output);
 	cc->cursor = ext_image_copy_capture_manager_v1_create_pointer_cursor_session(
 		client->copy_capture_manager, cc->source, cc->pointer);
 	zt_raw_session_init(&cc->session,
@@ -450,15 +458,76 @@ bool zt_cursor_capture_open(struct zt_cursor_capture *cc, struct zcc_client *cli
 		zt_wait_ms) == 1;
 }
 
+bool zt_cursor_capture_open(struct zt_cursor_capture *cc, struct zcc_client *client,
+		struct zcc_output *output) {
+	return output != NULL && cursor_capture_open(cc, client, output, NULL);
+}
+
+bool zt_cursor_capture_open_toplevel(struct zt_cursor_capture *cc, struct zcc_client *client,
+		struct zcc_toplevel *toplevel) {
+	return toplevel != NULL && cursor_capture_open(cc, client, NULL, toplevel);
+}
+
 void zt_cursor_capture_close(struct zt_cursor_capture *cc) {
 	if (cc->session.proxy != NULL) {
 		zt_raw_session_finish(&cc->session);
 		ext_image_copy_capture_cursor_session_v1_destroy(cc->cursor);
-		ext_image_capture_source_v1_destroy(cc->source);
 		wl_pointer_destroy(cc->pointer);
+	}
+	if (cc->source != NULL) {
+		ext_image_capture_source_v1_destroy(cc->source);
 	}
 	if (cc->seat != NULL) {
 		wl_seat_destroy(cc->seat);
 	}
 	memset(cc, 0, sizeof(*cc));
+}
+
+/* Windows (ext-foreign-toplevel-list-v1) */
+
+struct toplevel_wait {
+	struct zcc_client *client;
+	const char *app_id, *title;
+	struct zcc_toplevel *found;
+};
+
+static bool toplevel_listed(void *data) {
+	struct toplevel_wait *wait = data;
+	struct zcc_toplevel *toplevel;
+	wl_list_for_each(toplevel, &wait->client->toplevels, link) {
+		if (toplevel->done && !toplevel->closed &&
+				strcmp(toplevel->app_id, wait->app_id) == 0 &&
+				(wait->title == NULL ||
+					strcmp(toplevel->title, wait->title) == 0)) {
+			wait->found = toplevel;
+			return true;
+		}
+	}
+	return false;
+}
+
+struct zcc_toplevel *zt_toplevel_wait(struct zcc_client *client, const char *app_id,
+		const char *title) {
+	struct toplevel_wait wait = {.client = client, .app_id = app_id, .title = title};
+	zcc_client_dispatch_until(client, toplevel_listed, &wait, zt_wait_ms);
+	ZT_CHECK(wait.found != NULL, "no toplevel with app_id %s%s%s", app_id,
+		title != NULL ? " and title " : "", title != NULL ? title : "");
+	return wait.found;
+}
+
+bool zt_toplevel_closed(void *data) {
+	return ((struct zcc_toplevel *)data)->closed;
+}
+
+bool zt_identifier_valid(const char *identifier) {
+	size_t len = strlen(identifier);
+	if (len == 0 || len > 32) {
+		return false;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (identifier[i] < 0x21 || identifier[i] > 0x7e) {
+			return false;
+		}
+	}
+	return true;
 }

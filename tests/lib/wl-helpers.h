@@ -196,6 +196,20 @@ struct zt_cursor_capture {
  */
 bool zt_cursor_capture_open(struct zt_cursor_capture *cc, struct zcc_client *client,
 	struct zcc_output *output);
+/* The same on a window's toplevel source (NULL toplevel: false). */
+bool zt_cursor_capture_open_toplevel(struct zt_cursor_capture *cc, struct zcc_client *client,
+	struct zcc_toplevel *toplevel);
 void zt_cursor_capture_close(struct zt_cursor_capture *cc);
+
+/*
+ * Windows. Dispatches until client lists a live toplevel (done, not closed)
+ * with app_id and, when title is not NULL, that title; checks that it came.
+ */
+struct zcc_toplevel *zt_toplevel_wait(struct zcc_client *client, const char *app_id,
+	const char *title);
+/* For zcc_client_dispatch_until(): data is a struct zcc_toplevel. */
+bool zt_toplevel_closed(void *data);
+/* A foreign-toplevel identifier: 1 to 32 bytes of printable ASCII, no space. */
+bool zt_identifier_valid(const char *identifier);
 
 #endif
