@@ -117,33 +117,31 @@ void zc_capture_manager_set_max_fps(struct zc_capture_manager *manager, double f
 	manager->max_fps = fps > 0 ? fps : 0;
 }
 
-static void cursor_changed(struct zc_capture_manager *manager,
-		const struct zc_manager_cursor *before, bool new_image) {
+static void cursor_changed(struct zc_capture_manager *manager, bool new_image) {
 	struct zc_toplevel_source *toplevel, *tmp;
 	wl_list_for_each_safe(toplevel, tmp, &manager->toplevel_sources, link) {
-		zc_toplevel_source_cursor_changed(toplevel, before, new_image);
+		zc_toplevel_source_cursor_changed(toplevel, new_image);
 	}
 }
 
 void zc_capture_manager_set_cursor_image(struct zc_capture_manager *manager,
 		struct wlr_buffer *image, int32_t hotspot_x, int32_t hotspot_y) {
-	struct zc_manager_cursor before = manager->cursor;
+	struct wlr_buffer *old = manager->cursor.image;
 	if (image != NULL) {
 		wlr_buffer_lock(image);
 	}
 	manager->cursor.image = image;
 	manager->cursor.hotspot_x = hotspot_x;
 	manager->cursor.hotspot_y = hotspot_y;
-	cursor_changed(manager, &before, true);
-	wlr_buffer_unlock(before.image);
+	cursor_changed(manager, true);
+	wlr_buffer_unlock(old);
 }
 
 void zc_capture_manager_move_cursor(struct zc_capture_manager *manager,
 		bool visible, double x, double y) {
 	/* Unchanged too: a window may have moved under the pointer. */
-	struct zc_manager_cursor before = manager->cursor;
 	manager->cursor.visible = visible;
 	manager->cursor.x = x;
 	manager->cursor.y = y;
-	cursor_changed(manager, &before, false);
+	cursor_changed(manager, false);
 }

@@ -1,7 +1,9 @@
 /*
  * What every source does around an engine copy into a frame's buffer: the
- * client buffer, and the frame's outcome when the copy cannot go on.
+ * client buffer, the copy's bookkeeping while the GPU works, and the
+ * frame's outcome when the copy cannot go on.
  */
+#include <stdlib.h>
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/util/log.h>
 #include "render/engine.h"
@@ -42,4 +44,36 @@ enum zc_copy_status zc_source_copy_run(struct zc_render_engine *engine, struct z
 		break;
 	}
 	return status;
+}
+
+void zc_source_copy_destroy(struct zc_source_copy *copy) {
+	wl_list_remove(&copy->link);
+	free(copy);
+}
+
+bool zc_source_copy_gpu_done(struct zc_source_copy *copy, bool ok) {
+	copy->job = NULL;
+	if (ok) {
+		return true;
+	}
+	wlr_log(WLR_ERROR, "zerocap: the GPU did not finish the capture; trying again");
+	struct zc_frame *frame = copy->frame;
+	zc_source_copy_destroy(copy);
+	zc_frame_copy_retry(frame);
+	return false;
+}
+
+void zc_source_copies_fail(struct wl_list *copies, bool gpu_only, enum zc_failure reason) {
+	struct zc_source_copy *copy, *tmp;
+	wl_list_for_each_safe(copy, tmp, copies, link) {
+		if (gpu_only && copy->job == NULL) {
+			continue;
+		}
+		struct zc_frame *frame = copy->frame;
+		if (copy->job != NULL) {
+			zc_render_job_cancel(copy->job);
+		}
+		zc_source_copy_destroy(copy);
+		zc_frame_copy_failed(frame, reason);
+	}
 }

@@ -17,6 +17,7 @@
 #include "manager.h"
 #include "render/engine.h"
 #include "source/output.h"
+#include "source/source.h"
 
 struct zc_output_source *zc_output_source_from_target(struct zc_target *target) {
 	if (target == NULL || target->type != ZC_TARGET_OUTPUT) {
@@ -177,7 +178,7 @@ void zc_output_source_destroy(struct zc_output_source *source) {
 	}
 	zc_output_view_unref(source->view);
 	zc_cursor_source_finish(&source->cursor);
-	zc_output_source_fail_copies(source, false, ZC_FAILURE_STOPPED);
+	zc_source_copies_fail(&source->copies, false, ZC_FAILURE_STOPPED);
 	source->dmabuf.shm_formats = NULL;
 	zc_constraints_finish(&source->dmabuf);
 	wlr_addon_finish(&source->addon);
@@ -192,7 +193,7 @@ void zc_output_source_destroy(struct zc_output_source *source) {
 }
 
 void zc_output_source_drop_engine(struct zc_output_source *source) {
-	zc_output_source_fail_copies(source, true, ZC_FAILURE_BUFFER_CONSTRAINTS);
+	zc_source_copies_fail(&source->copies, true, ZC_FAILURE_BUFFER_CONSTRAINTS);
 	source->dmabuf.shm_formats = NULL;
 	zc_constraints_finish(&source->dmabuf);
 	source->dmabuf = (struct zc_constraints){0};

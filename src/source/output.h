@@ -70,7 +70,7 @@ struct zc_output_source {
 	uint32_t early_seq;
 	struct timespec early_when;
 	/* Copies that wait for the GPU or for their image's presentation. */
-	struct wl_list copies; /* output_copy.link */
+	struct wl_list copies; /* zc_source_copy.link (view.c's output_copy) */
 	/* dma-buf part of the constraints, when the GPU path is on. */
 	struct zc_constraints dmabuf;
 
@@ -122,10 +122,6 @@ void zc_output_view_detach(struct zc_output_view *view);
 /* Copies of image seq learn when it was shown (and may be reported). */
 void zc_output_source_set_copy_time(struct zc_output_source *source, uint32_t seq,
 	const struct timespec *when);
-/* Fails the copies in flight (gpu_only: those a GPU job writes) with reason. */
-void zc_output_source_fail_copies(struct zc_output_source *source, bool gpu_only,
-	enum zc_failure reason);
-
 /* cursor.c: sets up the cursor capture source. */
 void zc_output_cursor_init(struct zc_output_source *source);
 

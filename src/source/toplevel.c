@@ -46,11 +46,8 @@ struct toplevel_surface {
 };
 
 struct toplevel_copy {
-	struct zc_toplevel_source *source;
-	struct zc_frame *frame;
-	struct wl_list link; /* zc_toplevel_source.copies */
+	struct zc_source_copy base; /* in zc_toplevel_source.copies */
 	struct timespec when;
-	struct zc_render_job *job;
 };
 
 static const struct zc_source_impl toplevel_impl;
@@ -290,8 +287,7 @@ static void update_constraints(struct zc_toplevel_source *source, bool force) {
 	}
 }
 
-static void cursor_damage(struct zc_toplevel_source *source, const struct wlr_box *before);
-static struct wlr_box cursor_box(struct zc_toplevel_source *source);
+static void cursor_update(struct zc_toplevel_source *source);
 
 static void walk(struct zc_toplevel_source *source) {
 	struct walk w = {.source = source};
@@ -350,7 +346,6 @@ static void walk(struct zc_toplevel_source *source) {
 
 	bool resized = extents.width != source->extents.width ||
 		extents.height != source->extents.height || scale != source->scale;
-	struct wlr_box cursor_before = cursor_box(source);
 	free(source->layers);
 	source->layers = w.layers;
 	source->n_layers = w.n;
@@ -366,7 +361,7 @@ static void walk(struct zc_toplevel_source *source) {
 		zc_source_damage(&source->base, &damage, false);
 	}
 	pixman_region32_fini(&damage);
-	cursor_damage(source, &cursor_before);
+	cursor_update(source);
 }
 
 static void handle_walk_idle(void *data) {
@@ -423,18 +418,21 @@ static struct wlr_box cursor_box(struct zc_toplevel_source *source) {
 	return box;
 }
 
-static void cursor_damage(struct zc_toplevel_source *source, const struct wlr_box *before) {
+/* The cursor's box moved (or came, or went): damage for paint_cursors, news for cursor sessions. */
+static void cursor_update(struct zc_toplevel_source *source) {
+	struct wlr_box before = source->cursor_drawn;
 	struct wlr_box after = cursor_box(source);
-	if (wlr_box_equal(before, &after)) {
+	if (wlr_box_equal(&before, &after)) {
 		return;
 	}
+	source->cursor_drawn = after;
 	wl_signal_emit(&source->pointer.events.update, NULL);
 	if (!source->base.has_constraints) {
 		return;
 	}
 	pixman_region32_t damage;
 	pixman_region32_init(&damage);
-	damage_box(&damage, before);
+	damage_box(&damage, &before);
 	damage_box(&damage, &after);
 	pixman_region32_intersect_rect(&damage, &damage, 0, 0,
 		source->base.constraints.width, source->base.constraints.height);
@@ -458,18 +456,15 @@ static void pointer_get(struct zc_pointer *pointer, struct zc_cursor_state *stat
 	state->hotspot_y = cursor->hotspot_y;
 }
 
-void zc_toplevel_source_cursor_changed(struct zc_toplevel_source *source,
-		const struct zc_manager_cursor *before, bool new_image) {
-	struct zc_manager_cursor now = source->manager->cursor;
-	source->manager->cursor = *before;
-	struct wlr_box box_before = cursor_box(source);
-	source->manager->cursor = now;
+void zc_toplevel_source_cursor_changed(struct zc_toplevel_source *source, bool new_image) {
+	const struct zc_manager_cursor *cursor = &source->manager->cursor;
 	if (new_image) {
-		zc_cursor_source_set_image(&source->cursor, now.image, now.hotspot_x, now.hotspot_y);
+		zc_cursor_source_set_image(&source->cursor, cursor->image, cursor->hotspot_x,
+			cursor->hotspot_y);
 	}
 	/* The window may have moved since the last walk. */
 	wlr_scene_node_coords(&source->tree->node, &source->tree_x, &source->tree_y);
-	cursor_damage(source, &box_before);
+	cursor_update(source);
 	if (new_image) {
 		wl_signal_emit(&source->pointer.events.update, NULL);
 	}
@@ -477,29 +472,18 @@ void zc_toplevel_source_cursor_changed(struct zc_toplevel_source *source,
 
 /* Copies */
 
-static void copy_destroy(struct toplevel_copy *copy) {
-	wl_list_remove(&copy->link);
-	free(copy);
-}
-
 static void copy_finish(struct toplevel_copy *copy) {
-	struct zc_frame *frame = copy->frame;
+	struct zc_frame *frame = copy->base.frame;
 	struct timespec when = copy->when;
-	copy_destroy(copy);
+	zc_source_copy_destroy(&copy->base);
 	zc_frame_copy_done(frame, WL_OUTPUT_TRANSFORM_NORMAL, &when);
 }
 
 static void handle_gpu_done(void *data, bool ok) {
 	struct toplevel_copy *copy = data;
-	struct zc_frame *frame = copy->frame;
-	copy->job = NULL;
-	if (!ok) {
-		wlr_log(WLR_ERROR, "zerocap: the GPU did not finish the window capture; trying again");
-		copy_destroy(copy);
-		zc_frame_copy_retry(frame);
-		return;
+	if (zc_source_copy_gpu_done(&copy->base, ok)) {
+		copy_finish(copy);
 	}
-	copy_finish(copy);
 }
 
 /* The layers as the engine takes them, with the surfaces' current textures. */
@@ -551,10 +535,9 @@ static void toplevel_copy(struct zc_source *base, struct zc_frame *frame,
 		free(copy);
 		return;
 	}
-	copy->source = source;
-	copy->frame = frame;
+	copy->base.frame = frame;
 	copy->when = source->image_when;
-	wl_list_insert(source->copies.prev, &copy->link);
+	wl_list_insert(source->copies.prev, &copy->base.link);
 
 	size_t n_layers, n_owned;
 	struct wlr_texture **owned = NULL;
@@ -587,7 +570,7 @@ static void toplevel_copy(struct zc_source *base, struct zc_frame *frame,
 		status = ZC_COPY_FAILED;
 	} else {
 		status = zc_source_copy_run(engine, frame, &options, handle_gpu_done, copy,
-			&copy->job);
+			&copy->base.job);
 	}
 	for (size_t i = 0; i < n_owned; i++) {
 		wlr_texture_destroy(owned[i]);
@@ -602,24 +585,8 @@ static void toplevel_copy(struct zc_source *base, struct zc_frame *frame,
 		break;
 	case ZC_COPY_BAD_BUFFER:
 	case ZC_COPY_FAILED:
-		copy_destroy(copy);
+		zc_source_copy_destroy(&copy->base);
 		break;
-	}
-}
-
-static void fail_copies(struct zc_toplevel_source *source, bool gpu_only,
-		enum zc_failure reason) {
-	struct toplevel_copy *copy, *tmp;
-	wl_list_for_each_safe(copy, tmp, &source->copies, link) {
-		if (gpu_only && copy->job == NULL) {
-			continue;
-		}
-		struct zc_frame *frame = copy->frame;
-		if (copy->job != NULL) {
-			zc_render_job_cancel(copy->job);
-		}
-		copy_destroy(copy);
-		zc_frame_copy_failed(frame, reason);
 	}
 }
 
@@ -738,7 +705,7 @@ void zc_toplevel_source_destroy(struct zc_toplevel_source *source) {
 	if (source->own_handle != NULL) {
 		zc_foreign_toplevel_destroy(source->own_handle);
 	}
-	fail_copies(source, false, ZC_FAILURE_STOPPED);
+	zc_source_copies_fail(&source->copies, false, ZC_FAILURE_STOPPED);
 	zc_source_finish(&source->base);
 	zc_cursor_source_finish(&source->cursor);
 	if (source->walk_idle != NULL) {
@@ -815,7 +782,7 @@ struct zc_source *zc_toplevel_source_from_handle(struct zc_capture_manager *mana
 }
 
 void zc_toplevel_source_drop_engine(struct zc_toplevel_source *source) {
-	fail_copies(source, true, ZC_FAILURE_BUFFER_CONSTRAINTS);
+	zc_source_copies_fail(&source->copies, true, ZC_FAILURE_BUFFER_CONSTRAINTS);
 	source->dmabuf.shm_formats = NULL;
 	zc_constraints_finish(&source->dmabuf);
 	source->dmabuf = (struct zc_constraints){0};

@@ -8,7 +8,6 @@
 
 struct zc_capture_manager;
 struct zc_foreign_toplevel;
-struct zc_manager_cursor;
 struct wlr_buffer;
 struct wlr_ext_foreign_toplevel_handle_v1;
 struct wlr_scene_buffer;
@@ -46,10 +45,12 @@ struct zc_toplevel_source {
 	size_t n_layers;
 	bool has_image;
 	struct timespec image_when;
+	/* The cursor's box in the image at the last update (empty: not drawn). */
+	struct wlr_box cursor_drawn;
 	/* Where the window was for the cursor: its tree's scene position. */
 	int tree_x, tree_y;
 
-	struct wl_list copies; /* toplevel_copy.link */
+	struct wl_list copies; /* zc_source_copy.link (toplevel.c's toplevel_copy) */
 	struct zc_constraints dmabuf;
 
 	struct wl_listener tree_destroy;
@@ -70,9 +71,8 @@ struct zc_source *zc_toplevel_source_from_handle(struct zc_capture_manager *mana
 struct zc_toplevel_source *zc_toplevel_source_from_target(struct zc_target *target);
 const char *zc_toplevel_source_title(struct zc_toplevel_source *source);
 const char *zc_toplevel_source_app_id(struct zc_toplevel_source *source);
-/* The manager's cursor changed from before (new_image: its image too). */
-void zc_toplevel_source_cursor_changed(struct zc_toplevel_source *source,
-	const struct zc_manager_cursor *before, bool new_image);
+/* The manager's cursor moved or changed (new_image: its image too). */
+void zc_toplevel_source_cursor_changed(struct zc_toplevel_source *source, bool new_image);
 /* The manager's engine is being replaced / was replaced (see output.h). */
 void zc_toplevel_source_drop_engine(struct zc_toplevel_source *source);
 void zc_toplevel_source_take_engine(struct zc_toplevel_source *source);

@@ -158,37 +158,29 @@ static void view_request_image(struct zc_source *base) {
 
 /* One copy of the current image into a frame, until its frame is told. */
 struct output_copy {
-	struct zc_output_source *source;
-	struct zc_frame *frame;
-	struct wl_list link; /* zc_output_source.copies */
+	struct zc_source_copy base; /* in zc_output_source.copies */
 	uint32_t transform; /* for the transform event */
 	uint32_t image_seq;
 	bool has_time;
 	struct timespec when;
-	struct zc_render_job *job; /* while the GPU writes the buffer */
 };
-
-static void copy_destroy(struct output_copy *copy) {
-	wl_list_remove(&copy->link);
-	free(copy);
-}
 
 /* Reports the frame once the GPU is done and the image's time is known. */
 static void copy_try_finish(struct output_copy *copy) {
-	if (copy->job != NULL || !copy->has_time) {
+	if (copy->base.job != NULL || !copy->has_time) {
 		return;
 	}
-	struct zc_frame *frame = copy->frame;
+	struct zc_frame *frame = copy->base.frame;
 	uint32_t transform = copy->transform;
 	struct timespec when = copy->when;
-	copy_destroy(copy);
+	zc_source_copy_destroy(&copy->base);
 	zc_frame_copy_done(frame, transform, &when);
 }
 
 void zc_output_source_set_copy_time(struct zc_output_source *source, uint32_t seq,
 		const struct timespec *when) {
 	struct output_copy *copy, *tmp;
-	wl_list_for_each_safe(copy, tmp, &source->copies, link) {
+	wl_list_for_each_safe(copy, tmp, &source->copies, base.link) {
 		if (copy->image_seq == seq && !copy->has_time) {
 			copy->has_time = true;
 			copy->when = *when;
@@ -199,15 +191,9 @@ void zc_output_source_set_copy_time(struct zc_output_source *source, uint32_t se
 
 static void handle_gpu_done(void *data, bool ok) {
 	struct output_copy *copy = data;
-	struct zc_frame *frame = copy->frame;
-	copy->job = NULL;
-	if (!ok) {
-		wlr_log(WLR_ERROR, "zerocap: the GPU did not finish the capture; trying again");
-		copy_destroy(copy);
-		zc_frame_copy_retry(frame);
-		return;
+	if (zc_source_copy_gpu_done(&copy->base, ok)) {
+		copy_try_finish(copy);
 	}
-	copy_try_finish(copy);
 }
 
 static struct zc_overlay *frame_overlay(struct zc_output_view *view,
@@ -236,13 +222,12 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 		free(copy);
 		return;
 	}
-	copy->source = source;
-	copy->frame = frame;
+	copy->base.frame = frame;
 	copy->transform = reported_transform(view);
 	copy->image_seq = source->image_seq;
 	copy->has_time = source->image_presented;
 	copy->when = source->image_when;
-	wl_list_insert(source->copies.prev, &copy->link);
+	wl_list_insert(source->copies.prev, &copy->base.link);
 
 	struct zc_overlay cursor;
 	const struct zc_copy_options options = {
@@ -257,7 +242,8 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 		.region = region,
 		.overlay = frame_overlay(view, frame, &cursor),
 	};
-	switch (zc_source_copy_run(engine, frame, &options, handle_gpu_done, copy, &copy->job)) {
+	switch (zc_source_copy_run(engine, frame, &options, handle_gpu_done, copy,
+			&copy->base.job)) {
 	case ZC_COPY_FINISHED:
 		copy_try_finish(copy);
 		break;
@@ -265,24 +251,8 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 		break;
 	case ZC_COPY_BAD_BUFFER:
 	case ZC_COPY_FAILED:
-		copy_destroy(copy);
+		zc_source_copy_destroy(&copy->base);
 		break;
-	}
-}
-
-void zc_output_source_fail_copies(struct zc_output_source *source, bool gpu_only,
-		enum zc_failure reason) {
-	struct output_copy *copy, *tmp;
-	wl_list_for_each_safe(copy, tmp, &source->copies, link) {
-		if (gpu_only && copy->job == NULL) {
-			continue;
-		}
-		struct zc_frame *frame = copy->frame;
-		if (copy->job != NULL) {
-			zc_render_job_cancel(copy->job);
-		}
-		copy_destroy(copy);
-		zc_frame_copy_failed(frame, reason);
 	}
 }
 

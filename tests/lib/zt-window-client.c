@@ -93,25 +93,49 @@ static const struct wl_buffer_listener buffer_listener = {
 	.release = buffer_release,
 };
 
-/* A buffer of w x h filled by fill (generation g); pixels out (may be NULL) gets a copy. */
-static struct wl_buffer *make_buffer(struct client *c, int w, int h, int g, int transform,
-		uint32_t **copy) {
-	size_t stride = (size_t)w * 4, size = stride * h;
+/*
+ * A w x h XRGB8888 wl_buffer on a fresh memfd; *data gets the mapping (the
+ * caller unmaps it, size w * h * 4). once: destroyed on its release.
+ */
+static struct wl_buffer *shm_buffer(struct client *c, int w, int h, bool once,
+		uint32_t **data) {
+	size_t size = (size_t)w * h * 4;
 	int fd = memfd_create("zt-window", MFD_CLOEXEC);
 	if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
+		if (fd >= 0) {
+			close(fd);
+		}
 		return NULL;
 	}
-	uint32_t *data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (data == MAP_FAILED) {
+	*data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (*data == MAP_FAILED) {
 		close(fd);
 		return NULL;
 	}
-	(void)transform;
+	struct wl_shm_pool *pool = wl_shm_create_pool(c->shm, fd, (int32_t)size);
+	struct wl_buffer *buffer = wl_shm_pool_create_buffer(pool, 0, w, h, w * 4,
+		WL_SHM_FORMAT_XRGB8888);
+	wl_shm_pool_destroy(pool);
+	close(fd);
+	if (once) {
+		wl_buffer_add_listener(buffer, &buffer_listener, NULL);
+	}
+	return buffer;
+}
+
+/* A buffer of the pattern of generation g; copy (may be NULL) gets its pixels. */
+static struct wl_buffer *make_buffer(struct client *c, int w, int h, int g, uint32_t **copy) {
+	uint32_t *data;
+	struct wl_buffer *buffer = shm_buffer(c, w, h, true, &data);
+	if (buffer == NULL) {
+		return NULL;
+	}
 	for (int y = 0; y < h; y++) {
 		for (int x = 0; x < w; x++) {
 			data[y * w + x] = zt_window_pattern(x, y, g);
 		}
 	}
+	size_t size = (size_t)w * h * 4;
 	if (copy != NULL) {
 		free(*copy);
 		*copy = malloc(size);
@@ -120,18 +144,12 @@ static struct wl_buffer *make_buffer(struct client *c, int w, int h, int g, int 
 		}
 	}
 	munmap(data, size);
-	struct wl_shm_pool *pool = wl_shm_create_pool(c->shm, fd, (int32_t)size);
-	struct wl_buffer *buffer = wl_shm_pool_create_buffer(pool, 0, w, h, (int32_t)stride,
-		WL_SHM_FORMAT_XRGB8888);
-	wl_shm_pool_destroy(pool);
-	close(fd);
-	wl_buffer_add_listener(buffer, &buffer_listener, NULL);
 	return buffer;
 }
 
 static void draw_main(struct client *c) {
 	int w = c->width * c->scale, h = c->height * c->scale;
-	struct wl_buffer *buffer = make_buffer(c, w, h, c->g, 0, &c->main_pixels);
+	struct wl_buffer *buffer = make_buffer(c, w, h, c->g, &c->main_pixels);
 	wl_surface_set_buffer_scale(c->surface, c->scale);
 	wl_surface_attach(c->surface, buffer, 0, 0);
 	wl_surface_damage_buffer(c->surface, 0, 0, w, h);
@@ -150,18 +168,13 @@ static bool paint(struct client *c, int px, int py, int pw, int ph) {
 			c->main_pixels[y * w + x] = 0xff00ff00;
 		}
 	}
-	size_t stride = (size_t)w * 4, size = stride * h;
-	int fd = memfd_create("zt-window", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, (off_t)size) != 0 ||
-			write(fd, c->main_pixels, size) != (ssize_t)size) {
+	uint32_t *data;
+	struct wl_buffer *buffer = shm_buffer(c, w, h, true, &data);
+	if (buffer == NULL) {
 		return false;
 	}
-	struct wl_shm_pool *pool = wl_shm_create_pool(c->shm, fd, (int32_t)size);
-	struct wl_buffer *buffer = wl_shm_pool_create_buffer(pool, 0, w, h, (int32_t)stride,
-		WL_SHM_FORMAT_XRGB8888);
-	wl_shm_pool_destroy(pool);
-	close(fd);
-	wl_buffer_add_listener(buffer, &buffer_listener, NULL);
+	memcpy(data, c->main_pixels, (size_t)w * h * 4);
+	munmap(data, (size_t)w * h * 4);
 	wl_surface_attach(c->surface, buffer, 0, 0);
 	wl_surface_damage_buffer(c->surface, px, py, pw, ph);
 	wl_surface_commit(c->surface);
@@ -171,14 +184,8 @@ static bool paint(struct client *c, int px, int py, int pw, int ph) {
 /* The animation's buffer: the pattern once, mapped for drawing in place. */
 static bool animate_init(struct client *c) {
 	int w = c->width * c->scale, h = c->height * c->scale;
-	size_t size = (size_t)w * h * 4;
-	int fd = memfd_create("zt-window-anim", MFD_CLOEXEC);
-	if (fd < 0 || ftruncate(fd, (off_t)size) != 0) {
-		return false;
-	}
-	c->anim_data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (c->anim_data == MAP_FAILED) {
-		close(fd);
+	c->anim_buffer = shm_buffer(c, w, h, false, &c->anim_data);
+	if (c->anim_buffer == NULL) {
 		return false;
 	}
 	for (int y = 0; y < h; y++) {
@@ -186,10 +193,6 @@ static bool animate_init(struct client *c) {
 			c->anim_data[y * w + x] = zt_window_pattern(x, y, 0);
 		}
 	}
-	struct wl_shm_pool *pool = wl_shm_create_pool(c->shm, fd, (int32_t)size);
-	c->anim_buffer = wl_shm_pool_create_buffer(pool, 0, w, h, w * 4, WL_SHM_FORMAT_XRGB8888);
-	wl_shm_pool_destroy(pool);
-	close(fd);
 	if (c->animate >= 100) {
 		c->anim_w = w;
 		c->anim_h = h;
@@ -289,7 +292,7 @@ static bool sub_add(struct client *c, char **argv, int argc) {
 		wl_surface_set_buffer_scale(c->sub_surface, c->scale);
 	}
 	wl_surface_set_buffer_transform(c->sub_surface, transform);
-	struct wl_buffer *buffer = make_buffer(c, bw, bh, 100, transform, NULL);
+	struct wl_buffer *buffer = make_buffer(c, bw, bh, 100, NULL);
 	wl_surface_attach(c->sub_surface, buffer, 0, 0);
 	wl_surface_damage_buffer(c->sub_surface, 0, 0, bw, bh);
 	wl_surface_commit(c->sub_surface);
@@ -318,7 +321,7 @@ static void popup_xdg_configure(void *data, struct xdg_surface *xdg_surface, uin
 	xdg_surface_ack_configure(xdg_surface, serial);
 	if (!c->popup_configured) {
 		int w = c->popup_w * c->scale, h = c->popup_h * c->scale;
-		struct wl_buffer *buffer = make_buffer(c, w, h, 200, 0, NULL);
+		struct wl_buffer *buffer = make_buffer(c, w, h, 200, NULL);
 		wl_surface_set_buffer_scale(c->popup_surface, c->scale);
 		wl_surface_attach(c->popup_surface, buffer, 0, 0);
 		wl_surface_damage_buffer(c->popup_surface, 0, 0, w, h);

@@ -31,23 +31,7 @@
 #include "render/engine.h"
 #include "render/transform.h"
 
-static int passed, failed;
-
-#define CHECK(cond, ...) check((cond), #cond, __LINE__, __VA_ARGS__)
-
-static void check(bool ok, const char *expr, int line, const char *fmt, ...) {
-	if (ok) {
-		passed++;
-		return;
-	}
-	failed++;
-	va_list ap;
-	va_start(ap, fmt);
-	fprintf(stderr, "FAIL line %d (%s): ", line, expr);
-	vfprintf(stderr, fmt, ap);
-	fprintf(stderr, "\n");
-	va_end(ap);
-}
+#include "check.h"
 
 /* ---- buffers: CPU memory, or a GBM dma-buf ---- */
 
