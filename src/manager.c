@@ -38,11 +38,13 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 		manager->screencopy = zc_wlr_screencopy_create(manager);
 	}
 	manager->toplevel_source_manager = zc_ext_toplevel_source_manager_create(manager);
+	manager->options_manager = zc_options_manager_create(manager);
 	if (!manager->options.no_foreign_toplevel_list) {
 		manager->toplevel_list = zc_foreign_toplevel_list_create(display);
 	}
 	if (manager->engine == NULL || manager->source_manager == NULL ||
 			manager->copy_manager == NULL || manager->toplevel_source_manager == NULL ||
+			manager->options_manager == NULL ||
 			(!manager->options.no_foreign_toplevel_list && manager->toplevel_list == NULL) ||
 			(!manager->options.no_wlr_screencopy && manager->screencopy == NULL)) {
 		wlr_log(WLR_ERROR, "zerocap: failed to create capture globals");
@@ -66,6 +68,7 @@ void zc_capture_manager_destroy(struct zc_capture_manager *manager) {
 	}
 	zc_ext_source_manager_destroy(manager->source_manager);
 	zc_ext_toplevel_source_manager_destroy(manager->toplevel_source_manager);
+	zc_options_manager_destroy(manager->options_manager);
 	zc_foreign_toplevel_list_destroy(manager->toplevel_list);
 	wlr_buffer_unlock(manager->cursor.image);
 	zc_ext_copy_manager_destroy(manager->copy_manager);

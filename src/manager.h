@@ -49,6 +49,7 @@ struct zc_capture_manager {
 	struct zc_ext_copy_manager *copy_manager;
 	struct zc_wlr_screencopy *screencopy;
 	struct zc_ext_toplevel_source_manager *toplevel_source_manager;
+	struct zc_options_manager *options_manager; /* zerocap-capture-options-v1 */
 	struct zc_foreign_toplevel_list *toplevel_list; /* NULL with no_foreign_toplevel_list */
 	struct wl_listener display_destroy;
 };

@@ -28,6 +28,7 @@
 struct zc_source;
 struct zc_session;
 struct zc_frame;
+struct zc_convert;
 
 /* Injected failures (zc_capture_manager_inject_fault), per enum zc_fault. */
 struct zc_faults {
@@ -93,6 +94,21 @@ struct zc_source_impl {
 	 */
 	void (*copy)(struct zc_source *source, struct zc_frame *frame,
 		const pixman_region32_t *region);
+	/*
+	 * Optional: the same copy turned into a derived image (crop, scale,
+	 * format) as convert says; region is in the derived image. Sources
+	 * without it cannot be derived from.
+	 */
+	void (*copy_derived)(struct zc_source *source, struct zc_frame *frame,
+		const pixman_region32_t *region, const struct zc_convert *convert);
+	/* Optional: the last session on the source went away. */
+	void (*sessions_gone)(struct zc_source *source);
+};
+
+/* Payload of zc_source.events.damage. */
+struct zc_source_damage_event {
+	const pixman_region32_t *damage;
+	bool cursor_only;
 };
 
 /*
@@ -160,9 +176,13 @@ struct zc_source {
 	struct zc_constraints constraints;
 	bool has_constraints;
 	struct wl_list sessions; /* zc_session.link */
+	/* Sessions created on the source are paced to this rate (0: none). */
+	double max_fps;
 
 	struct {
 		struct wl_signal destroy; /* struct zc_source * */
+		struct wl_signal constraints; /* struct zc_source *: new constraints */
+		struct wl_signal damage; /* struct zc_source_damage_event */
 	} events;
 };
 

@@ -1,4 +1,5 @@
 /* Constraint batches: copies, comparison, and whether a client buffer fits one. */
+#include <drm_fourcc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,7 +80,9 @@ bool zc_constraints_check(const struct zc_constraints *constraints,
 		return false;
 	}
 	if (info->type == ZC_BUFFER_SHM) {
-		if (info->stride < (int32_t)info->width * 4) {
+		/* YCbCr: the luma row; 32-bit RGB otherwise. */
+		int bpp = info->format == DRM_FORMAT_NV12 ? 1 : info->format == DRM_FORMAT_P010 ? 2 : 4;
+		if (info->stride < (int32_t)info->width * bpp) {
 			snprintf(why, why_size, "shm stride %d is shorter than a row", info->stride);
 			return false;
 		}

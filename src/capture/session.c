@@ -28,6 +28,9 @@ struct zc_session *zc_session_create(struct zc_source *source, bool paint_cursor
 		pixman_region32_init_rect(&session->damage, 0, 0,
 			source->constraints.width, source->constraints.height);
 	}
+	if (source->max_fps > 0) {
+		zc_session_set_max_fps(session, source->max_fps);
+	}
 	return session;
 }
 
@@ -104,6 +107,11 @@ static int handle_pace_timer(void *data) {
 }
 
 void zc_session_set_max_fps(struct zc_session *session, double fps) {
+	/* A source with a rate of its own (a derived one) is never faster. */
+	struct zc_source *source = session->source;
+	if (source != NULL && source->max_fps > 0 && (fps <= 0 || fps > source->max_fps)) {
+		fps = source->max_fps;
+	}
 	session->min_interval_ns = fps > 0 ? (uint64_t)(1e9 / fps) : 0;
 	if (session->min_interval_ns == 0) {
 		session_stop_pacing(session);
@@ -232,6 +240,7 @@ static void session_end(struct zc_session *session) {
 }
 
 static void session_detach(struct zc_session *session) {
+	struct zc_source *source = session->source;
 	session_end(session);
 	session_stop_pacing(session);
 	session_stop_retry(session);
@@ -241,6 +250,9 @@ static void session_detach(struct zc_session *session) {
 	/* The counters belong to the source's manager, which may go first. */
 	session->stats = NULL;
 	session->stopped = true;
+	if (wl_list_empty(&source->sessions) && source->impl->sessions_gone != NULL) {
+		source->impl->sessions_gone(source);
+	}
 }
 
 void zc_session_stop(struct zc_session *session) {

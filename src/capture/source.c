@@ -20,6 +20,8 @@ void zc_source_init(struct zc_source *source, const struct zc_source_impl *impl)
 	wl_list_init(&source->sessions);
 	wl_list_init(&source->target_link);
 	wl_signal_init(&source->events.destroy);
+	wl_signal_init(&source->events.constraints);
+	wl_signal_init(&source->events.damage);
 }
 
 void zc_source_finish(struct zc_source *source) {
@@ -57,6 +59,7 @@ bool zc_source_set_constraints(struct zc_source *source,
 	/* New geometry: every session gets a full frame, and a frame whose
 	 * buffer no longer fits fails so the client can re-allocate. */
 	zc_source_damage_all(source);
+	wl_signal_emit(&source->events.constraints, source);
 	return true;
 }
 
@@ -69,6 +72,8 @@ static void session_add_damage(struct zc_session *session, const pixman_region32
 
 void zc_source_damage(struct zc_source *source, const pixman_region32_t *damage,
 		bool cursor_only) {
+	struct zc_source_damage_event event = {.damage = damage, .cursor_only = cursor_only};
+	wl_signal_emit(&source->events.damage, &event);
 	struct zc_session *session, *tmp;
 	wl_list_for_each(session, &source->sessions, link) {
 		if (!cursor_only || session->paint_cursors) {

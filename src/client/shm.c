@@ -31,6 +31,10 @@ struct zcc_buffer *zcc_buffer_create(struct zcc_client *client, uint32_t format,
 		return NULL;
 	}
 	size_t size = (size_t)stride * (size_t)height;
+	/* YCbCr: the chroma plane follows the luma plane, with the same stride. */
+	if (format == WL_SHM_FORMAT_NV12 || format == WL_SHM_FORMAT_P010) {
+		size += (size_t)stride * (size_t)(height / 2);
+	}
 	if (size > INT32_MAX) {
 		zcc_client_set_error(client, "buffer too large");
 		return NULL;

@@ -69,29 +69,43 @@ static void source_resource_destroy(struct wl_resource *resource) {
 	free(source_resource);
 }
 
-/* A source resource on source (NULL: inert). */
-static void source_resource_create(struct wl_client *client,
-		struct wl_resource *manager_resource, uint32_t id, struct zc_source *source) {
+struct zc_source *zc_source_try_from_resource(struct wl_resource *resource) {
+	if (!wl_resource_instance_of(resource, &ext_image_capture_source_v1_interface,
+			&source_impl)) {
+		return NULL;
+	}
+	return zc_source_from_resource(resource);
+}
+
+struct wl_resource *zc_source_resource_create(struct wl_client *client, uint32_t version,
+		uint32_t id, struct zc_source *source) {
 	struct zc_source_resource *source_resource = calloc(1, sizeof(*source_resource));
 	if (source_resource == NULL) {
-		wl_resource_post_no_memory(manager_resource);
-		return;
+		wl_client_post_no_memory(client);
+		return NULL;
 	}
 	source_resource->resource = wl_resource_create(client,
-		&ext_image_capture_source_v1_interface, wl_resource_get_version(manager_resource), id);
+		&ext_image_capture_source_v1_interface, version, id);
 	if (source_resource->resource == NULL) {
 		free(source_resource);
-		wl_resource_post_no_memory(manager_resource);
-		return;
+		wl_client_post_no_memory(client);
+		return NULL;
 	}
 	wl_resource_set_implementation(source_resource->resource, &source_impl,
 		source_resource, source_resource_destroy);
 	if (source == NULL) {
-		return;
+		return source_resource->resource;
 	}
 	source_resource->source = source;
 	source_resource->source_destroy.notify = handle_source_destroy;
 	wl_signal_add(&source->events.destroy, &source_resource->source_destroy);
+	return source_resource->resource;
+}
+
+/* A source resource on source (NULL: inert). */
+static void source_resource_create(struct wl_client *client,
+		struct wl_resource *manager_resource, uint32_t id, struct zc_source *source) {
+	zc_source_resource_create(client, wl_resource_get_version(manager_resource), id, source);
 }
 
 static void source_manager_handle_create_source(struct wl_client *client,

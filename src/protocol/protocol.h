@@ -7,6 +7,11 @@ struct zc_source;
 
 /* The source behind an ext_image_capture_source_v1, NULL when inert. */
 struct zc_source *zc_source_from_resource(struct wl_resource *resource);
+/* The same for any such resource: NULL for another implementation's. */
+struct zc_source *zc_source_try_from_resource(struct wl_resource *resource);
+/* An ext_image_capture_source_v1 on source (NULL: inert); NULL without memory. */
+struct wl_resource *zc_source_resource_create(struct wl_client *client, uint32_t version,
+	uint32_t id, struct zc_source *source);
 
 /*
  * Bound global resources whose user data must be cleared when the object
@@ -96,6 +101,14 @@ struct zc_ext_toplevel_source_manager {
 struct zc_ext_toplevel_source_manager *zc_ext_toplevel_source_manager_create(
 	struct zc_capture_manager *manager);
 void zc_ext_toplevel_source_manager_destroy(struct zc_ext_toplevel_source_manager *m);
+
+/* zerocap_capture_options_manager_v1 */
+struct zc_options_manager {
+	struct zc_global base;
+	struct zc_capture_manager *manager;
+};
+struct zc_options_manager *zc_options_manager_create(struct zc_capture_manager *manager);
+void zc_options_manager_destroy(struct zc_options_manager *options_manager);
 
 /* zwlr_screencopy_manager_v1 and the sessions it keeps per client. */
 struct zc_wlr_screencopy {

@@ -297,3 +297,138 @@ bool zc_blit_composite(const struct zc_blit_program *plain,
 	free(verts);
 	return glGetError() == GL_NO_ERROR && ok;
 }
+
+static bool convert_shader_init(struct zc_convert_shader *shader, int variant) {
+	char error[512];
+	const char *frag = zc_shader_convert_frag;
+	const char *body = strchr(frag, '\n') + 1;
+	const char *frag_sources[] = {frag, variant & 1 ? "#define ZC_EXTERNAL\n" : "",
+		variant & 2 ? "#define ZC_OPAQUE\n" : "", variant & 4 ? "#define ZC_YUV\n" : "", body};
+	const GLint frag_lengths[] = {body - frag, -1, -1, -1, -1};
+	const char *vert_sources[] = {zc_shader_convert_vert};
+	GLuint vert = compile_shader(GL_VERTEX_SHADER, vert_sources, NULL, 1, error,
+		sizeof(error));
+	GLuint fragment = vert == 0 ? 0 : compile_shader(GL_FRAGMENT_SHADER, frag_sources,
+		frag_lengths, 5, error, sizeof(error));
+	if (vert == 0 || fragment == 0) {
+		glDeleteShader(vert);
+		fprintf(stderr, "zerocap: convert shader %d: %s\n", variant, error);
+		return false;
+	}
+	GLuint program = glCreateProgram();
+	glAttachShader(program, vert);
+	glAttachShader(program, fragment);
+	glLinkProgram(program);
+	glDetachShader(program, vert);
+	glDetachShader(program, fragment);
+	glDeleteShader(vert);
+	glDeleteShader(fragment);
+	GLint ok = GL_FALSE;
+	glGetProgramiv(program, GL_LINK_STATUS, &ok);
+	if (!ok) {
+		glDeleteProgram(program);
+		return false;
+	}
+	shader->program = program;
+	shader->pos = glGetAttribLocation(program, "pos");
+	shader->dst_size = glGetUniformLocation(program, "dst_size");
+	shader->plane_map = glGetUniformLocation(program, "plane_map");
+	shader->src = glGetUniformLocation(program, "src");
+	shader->layer_map = glGetUniformLocation(program, "layer_map");
+	shader->layer_box = glGetUniformLocation(program, "layer_box");
+	shader->tap = glGetUniformLocation(program, "tap");
+	shader->k0 = glGetUniformLocation(program, "k0");
+	shader->k1 = glGetUniformLocation(program, "k1");
+	shader->off = glGetUniformLocation(program, "off");
+	shader->max_code = glGetUniformLocation(program, "max_code");
+	shader->code_unit = glGetUniformLocation(program, "code_unit");
+	return true;
+}
+
+static const struct zc_convert_shader *convert_shader(struct zc_convert_programs *programs,
+		int variant) {
+	struct zc_convert_shader *shader = &programs->variant[variant];
+	if (shader->program == 0 && !programs->failed[variant] &&
+			!convert_shader_init(shader, variant)) {
+		programs->failed[variant] = true;
+	}
+	return shader->program != 0 ? shader : NULL;
+}
+
+void zc_convert_programs_finish(struct zc_convert_programs *programs) {
+	for (int i = 0; i < 8; i++) {
+		if (programs->variant[i].program != 0) {
+			glDeleteProgram(programs->variant[i].program);
+		}
+	}
+	memset(programs, 0, sizeof(*programs));
+}
+
+static bool convert_layer(struct zc_convert_programs *programs,
+		const struct zc_convert_plane *plane, const struct zc_convert_layer *layer,
+		GLfloat *verts, int n_verts) {
+	int variant = (layer->image.target == GL_TEXTURE_EXTERNAL_OES ? 1 : 0) |
+		(layer->opaque ? 2 : 0) | (plane->yuv ? 4 : 0);
+	const struct zc_convert_shader *shader = convert_shader(programs, variant);
+	if (shader == NULL) {
+		return false;
+	}
+	const double *m = layer->map;
+	double sx = 1.0 / layer->image.width, sy = 1.0 / layer->image.height;
+	GLfloat map[9] = {
+		m[0] * sx, m[2] * sy, 0,
+		m[1] * sx, m[3] * sy, 0,
+		m[4] * sx, m[5] * sy, 1,
+	};
+	bind_filtered(GL_TEXTURE0, &layer->image, GL_LINEAR);
+	glUseProgram(shader->program);
+	glUniform2f(shader->dst_size, plane->width, plane->height);
+	glUniform4f(shader->plane_map, plane->map[0], plane->map[1], plane->map[2],
+		plane->map[3]);
+	glUniform1i(shader->src, 0);
+	glUniformMatrix3fv(shader->layer_map, 1, GL_FALSE, map);
+	glUniform4f(shader->layer_box, layer->box[0], layer->box[1], layer->box[2],
+		layer->box[3]);
+	glUniform2f(shader->tap, plane->tap[0], plane->tap[1]);
+	if (plane->yuv) {
+		glUniform3fv(shader->k0, 1, plane->k0);
+		glUniform3fv(shader->k1, 1, plane->k1);
+		glUniform2fv(shader->off, 1, plane->off);
+		glUniform1f(shader->max_code, plane->max_code);
+		glUniform1f(shader->code_unit, plane->code_unit);
+	}
+	glVertexAttribPointer(shader->pos, 2, GL_FLOAT, GL_FALSE, 0, verts);
+	glEnableVertexAttribArray(shader->pos);
+	glDrawArrays(GL_TRIANGLES, 0, n_verts);
+	glDisableVertexAttribArray(shader->pos);
+	glBindTexture(layer->image.target, 0);
+	return true;
+}
+
+bool zc_blit_convert(struct zc_convert_programs *programs, const struct zc_convert_plane *plane,
+		const struct zc_convert_layer *layers, int n_layers) {
+	GLfloat *verts = box_vertices(plane->boxes, plane->n_boxes);
+	if (verts == NULL) {
+		return false;
+	}
+	glViewport(0, 0, plane->width, plane->height);
+	glClearColor(plane->clear[0], plane->clear[1], plane->clear[2], plane->clear[3]);
+	glEnable(GL_SCISSOR_TEST);
+	for (int i = 0; i < plane->n_boxes; i++) {
+		const struct zc_blit_box *b = &plane->boxes[i];
+		glScissor(b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1);
+		glClear(GL_COLOR_BUFFER_BIT);
+	}
+	glDisable(GL_SCISSOR_TEST);
+	glEnable(GL_BLEND);
+	glBlendFunc(GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
+	bool ok = true;
+	for (int i = 0; i < n_layers && ok; i++) {
+		ok = convert_layer(programs, plane, &layers[i], verts, plane->n_boxes * 6);
+	}
+	glDisable(GL_BLEND);
+	glActiveTexture(GL_TEXTURE0);
+	glUseProgram(0);
+	free(verts);
+	return glGetError() == GL_NO_ERROR && ok;
+}

@@ -66,6 +66,46 @@ struct zc_blit_composite {
 	int n_layers;
 };
 
+/*
+ * Derived images (zerocap-capture-options-v1): one draw per layer and plane,
+ * sampling through zc_convert's filter (see render/convert.h).
+ */
+struct zc_convert_shader {
+	GLuint program;
+	GLint pos, dst_size, plane_map, src, layer_map, layer_box, tap;
+	GLint k0, k1, off, max_code, code_unit;
+};
+
+/* Built on first use: index bit 0 external source, bit 1 opaque, bit 2 YCbCr. */
+struct zc_convert_programs {
+	struct zc_convert_shader variant[8];
+	bool failed[8];
+};
+
+struct zc_convert_layer {
+	struct zc_blit_image image; /* premultiplied alpha */
+	bool opaque;
+	double box[4]; /* x1, y1, x2, y2 in the parent's image pixels */
+	double map[6]; /* parent image pixels -> image pixels */
+};
+
+struct zc_convert_plane {
+	int width, height;
+	double map[4]; /* plane pixel -> parent pixel, as zc_convert_plane_map */
+	double tap[2]; /* tap offsets, parent pixels */
+	bool yuv;
+	/* YCbCr: code rows of the two written channels (Y alone: k1 zero). */
+	float k0[3], k1[3], off[2], max_code, code_unit;
+	float clear[4]; /* the background, written first */
+	const struct zc_blit_box *boxes; /* plane pixels to write */
+	int n_boxes;
+};
+
+/* Draws the layers into the bound framebuffer (one plane). */
+bool zc_blit_convert(struct zc_convert_programs *programs, const struct zc_convert_plane *plane,
+	const struct zc_convert_layer *layers, int n_layers);
+void zc_convert_programs_finish(struct zc_convert_programs *programs);
+
 /* With a current context. external: the samplerExternalOES variant. On
  * failure the GL log is copied to error. */
 bool zc_blit_program_init(struct zc_blit_program *prog, bool external, char *error,

@@ -40,6 +40,11 @@ bool zc_render_engine_dmabuf_constraints(struct zc_render_engine *engine,
 	return engine->gl != NULL && zc_gl_dmabuf_constraints(engine->gl, constraints);
 }
 
+bool zc_render_engine_yuv_constraints(struct zc_render_engine *engine, uint32_t format,
+		struct zc_constraints *constraints) {
+	return engine->gl != NULL && zc_gl_yuv_constraints(engine->gl, format, constraints);
+}
+
 static enum zc_copy_status copy_status(enum zc_gl_result result) {
 	switch (result) {
 	case ZC_GL_OK:
@@ -65,6 +70,13 @@ static enum zc_copy_status copy_cpu(struct zc_render_engine *engine,
 static enum zc_copy_status copy(struct zc_render_engine *engine,
 		const struct zc_copy_options *options, zc_copy_done_func done, void *data,
 		struct zc_render_job **job) {
+	if (options->convert != NULL && options->dst_type == ZC_BUFFER_SHM) {
+		if (zc_fault(&engine->faults, ZC_FAULT_CPU_COPY)) {
+			return ZC_COPY_FAILED;
+		}
+		return zc_render_convert_cpu(engine->renderer, options, &engine->stats,
+			&engine->faults);
+	}
 	if (options->dst_type == ZC_BUFFER_DMABUF) {
 		if (engine->gl == NULL) {
 			return ZC_COPY_BAD_BUFFER;

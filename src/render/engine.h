@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <wayland-server-core.h>
 #include "capture/capture.h"
+#include "render/convert.h"
 #include "render/render.h"
 
 struct wlr_buffer;
@@ -64,6 +65,12 @@ struct zc_copy_options {
 	struct wl_resource *dst_resource;
 	const pixman_region32_t *region; /* what to write, dst coordinates */
 	const struct zc_overlay *overlay; /* drawn over the copy; may be NULL */
+	/*
+	 * A derived image (may be NULL): geometry, layers and overlay then
+	 * describe the parent's image, region and dst the derived one, whose
+	 * pixel format is dst's (RGB, NV12 or P010).
+	 */
+	const struct zc_convert *convert;
 };
 
 enum zc_copy_status {
@@ -85,6 +92,10 @@ void zc_render_engine_set_renderer(struct zc_render_engine *engine,
 bool zc_render_engine_dmabuf_constraints(struct zc_render_engine *engine,
 	struct zc_constraints *constraints);
 bool zc_render_engine_has_gpu(struct zc_render_engine *engine);
+/* The dma-buf half for a YCbCr format (NV12, P010): the render-target
+ * modifiers of its planes; no formats when the GPU cannot draw them. */
+bool zc_render_engine_yuv_constraints(struct zc_render_engine *engine, uint32_t format,
+	struct zc_constraints *constraints);
 
 /* Writes options->region of dst from src; see zc_copy_status. */
 enum zc_copy_status zc_render_copy(struct zc_render_engine *engine,
@@ -100,5 +111,14 @@ void zc_render_job_cancel(struct zc_render_job *job);
  */
 bool zc_render_copy_cpu(struct wlr_renderer *renderer, const struct zc_copy_options *options,
 	struct zc_capture_stats *stats, struct zc_faults *faults);
+
+/*
+ * A derived copy (options->convert) into a CPU-accessible dst: the parent's
+ * image under the region is drawn into a scratch image, then sampled and
+ * converted into dst.
+ */
+enum zc_copy_status zc_render_convert_cpu(struct wlr_renderer *renderer,
+	const struct zc_copy_options *options, struct zc_capture_stats *stats,
+	struct zc_faults *faults);
 
 #endif

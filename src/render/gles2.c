@@ -33,6 +33,7 @@
 #include <wlr/util/log.h>
 #include <wlr/util/transform.h>
 #include "render/blit.h"
+#include "render/convert.h"
 #include "render/gles2.h"
 #include "render/transform.h"
 
@@ -60,7 +61,13 @@ struct zc_gl {
 	bool programs_ready;
 	bool has_pbo; /* GLES 3: asynchronous read back for shm buffers */
 	struct zc_blit_program plain, external;
+	struct zc_convert_programs convert;
 	struct wl_list staging; /* staging.link */
+	struct wl_list plane_targets; /* plane_target.link */
+	bool has_norm16; /* 16-bit normalised render targets (P010) */
+	PFNEGLCREATEIMAGEKHRPROC create_image;
+	PFNEGLDESTROYIMAGEKHRPROC destroy_image;
+	PFNGLEGLIMAGETARGETRENDERBUFFERSTORAGEOESPROC image_target_renderbuffer;
 
 	PFNEGLCREATESYNCKHRPROC create_sync;
 	PFNEGLDESTROYSYNCKHRPROC destroy_sync;
@@ -147,6 +154,7 @@ static bool ensure_programs(struct zc_gl *gl) {
 	gl->has_pbo = version != NULL && sscanf(version, "OpenGL ES %d", &major) == 1 &&
 		major >= 3;
 	const char *exts = (const char *)glGetString(GL_EXTENSIONS);
+	gl->has_norm16 = has_extension(exts, "GL_EXT_texture_norm16");
 	if (has_extension(exts, "GL_OES_EGL_image_external") &&
 			!zc_blit_program_init(&gl->external, true, error, sizeof(error))) {
 		wlr_log(WLR_ERROR, "zerocap: external-texture shaders failed: %s", error);
@@ -179,6 +187,11 @@ struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *
 	gl->faults = faults;
 	wl_list_init(&gl->jobs);
 	wl_list_init(&gl->staging);
+	wl_list_init(&gl->plane_targets);
+	gl->create_image = (PFNEGLCREATEIMAGEKHRPROC)eglGetProcAddress("eglCreateImageKHR");
+	gl->destroy_image = (PFNEGLDESTROYIMAGEKHRPROC)eglGetProcAddress("eglDestroyImageKHR");
+	gl->image_target_renderbuffer = (PFNGLEGLIMAGETARGETRENDERBUFFERSTORAGEOESPROC)
+		eglGetProcAddress("glEGLImageTargetRenderbufferStorageOES");
 
 	if (has_extension(exts, "EGL_KHR_fence_sync")) {
 		gl->create_sync = (PFNEGLCREATESYNCKHRPROC)eglGetProcAddress("eglCreateSyncKHR");
@@ -341,6 +354,123 @@ static void cursor_forget(struct zc_gl *gl) {
 	gl->cursor_texture = NULL;
 }
 
+/*
+ * The planes of a client's YCbCr dma-buf as render targets: one EGL image
+ * per plane in a one- or two-channel format (R8 and GR88 for NV12, R16 and
+ * GR1616 for P010), kept until the buffer is destroyed.
+ */
+struct plane_target {
+	struct zc_gl *gl;
+	struct wl_list link; /* zc_gl.plane_targets */
+	struct wlr_buffer *buffer;
+	struct wl_listener destroy;
+	EGLImageKHR image[2];
+	GLuint renderbuffer[2], fbo[2];
+};
+
+static void plane_target_destroy(struct plane_target *target) {
+	struct zc_gl *gl = target->gl;
+	struct saved_context saved;
+	save_context(&saved);
+	make_current(gl);
+	glDeleteFramebuffers(2, target->fbo);
+	glDeleteRenderbuffers(2, target->renderbuffer);
+	for (int i = 0; i < 2; i++) {
+		if (target->image[i] != EGL_NO_IMAGE_KHR) {
+			gl->destroy_image(gl->display, target->image[i]);
+		}
+	}
+	restore_context(gl, &saved);
+	wl_list_remove(&target->destroy.link);
+	wl_list_remove(&target->link);
+	free(target);
+}
+
+static void handle_plane_target_destroy(struct wl_listener *listener, void *data) {
+	struct plane_target *target = wl_container_of(listener, target, destroy);
+	plane_target_destroy(target);
+}
+
+static void yuv_plane_formats(uint32_t format, uint32_t planes[static 2]) {
+	bool ten = format == DRM_FORMAT_P010;
+	planes[0] = ten ? DRM_FORMAT_R16 : DRM_FORMAT_R8;
+	planes[1] = ten ? DRM_FORMAT_GR1616 : DRM_FORMAT_GR88;
+}
+
+/* With the context current. NULL (and a log line) when the planes cannot be drawn to. */
+static struct plane_target *plane_target_get(struct zc_gl *gl, struct wlr_buffer *buffer) {
+	struct plane_target *target;
+	wl_list_for_each(target, &gl->plane_targets, link) {
+		if (target->buffer == buffer) {
+			return target;
+		}
+	}
+	struct wlr_dmabuf_attributes attribs;
+	if (!wlr_buffer_get_dmabuf(buffer, &attribs) || attribs.n_planes != 2 ||
+			gl->create_image == NULL || gl->image_target_renderbuffer == NULL) {
+		wlr_log(WLR_ERROR, "zerocap: a YCbCr dma-buf needs two planes and EGL image "
+			"render targets");
+		return NULL;
+	}
+	target = calloc(1, sizeof(*target));
+	if (target == NULL) {
+		return NULL;
+	}
+	target->gl = gl;
+	target->buffer = buffer;
+	wl_list_insert(&gl->plane_targets, &target->link);
+	target->destroy.notify = handle_plane_target_destroy;
+	wl_signal_add(&buffer->events.destroy, &target->destroy);
+	uint32_t formats[2];
+	yuv_plane_formats(attribs.format, formats);
+	glGenRenderbuffers(2, target->renderbuffer);
+	glGenFramebuffers(2, target->fbo);
+	bool ok = true;
+	for (int i = 0; i < 2 && ok; i++) {
+		int sub = i == 0 ? 1 : 2;
+		EGLint attr[] = {
+			EGL_WIDTH, attribs.width / sub,
+			EGL_HEIGHT, attribs.height / sub,
+			EGL_LINUX_DRM_FOURCC_EXT, (EGLint)formats[i],
+			EGL_DMA_BUF_PLANE0_FD_EXT, attribs.fd[i],
+			EGL_DMA_BUF_PLANE0_OFFSET_EXT, (EGLint)attribs.offset[i],
+			EGL_DMA_BUF_PLANE0_PITCH_EXT, (EGLint)attribs.stride[i],
+			EGL_NONE, EGL_NONE, EGL_NONE, EGL_NONE, EGL_NONE,
+		};
+		if (attribs.modifier != DRM_FORMAT_MOD_INVALID) {
+			attr[12] = EGL_DMA_BUF_PLANE0_MODIFIER_LO_EXT;
+			attr[13] = (EGLint)(attribs.modifier & 0xffffffff);
+			attr[14] = EGL_DMA_BUF_PLANE0_MODIFIER_HI_EXT;
+			attr[15] = (EGLint)(attribs.modifier >> 32);
+		}
+		target->image[i] = gl->create_image(gl->display, EGL_NO_CONTEXT,
+			EGL_LINUX_DMA_BUF_EXT, NULL, attr);
+		if (target->image[i] == EGL_NO_IMAGE_KHR) {
+			wlr_log(WLR_ERROR, "zerocap: cannot import plane %d of a YCbCr dma-buf", i);
+			ok = false;
+			break;
+		}
+		glBindRenderbuffer(GL_RENDERBUFFER, target->renderbuffer[i]);
+		gl->image_target_renderbuffer(GL_RENDERBUFFER, target->image[i]);
+		glBindFramebuffer(GL_FRAMEBUFFER, target->fbo[i]);
+		glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER,
+			target->renderbuffer[i]);
+		ok = glCheckFramebufferStatus(GL_FRAMEBUFFER) == GL_FRAMEBUFFER_COMPLETE;
+		if (!ok) {
+			wlr_log(WLR_ERROR, "zerocap: plane %d of a YCbCr dma-buf is not a "
+				"complete render target", i);
+		}
+	}
+	glBindRenderbuffer(GL_RENDERBUFFER, 0);
+	glBindFramebuffer(GL_FRAMEBUFFER, 0);
+	if (!ok) {
+		plane_target_destroy(target);
+		make_current(gl);
+		return NULL;
+	}
+	return target;
+}
+
 void zc_gl_destroy(struct zc_gl *gl) {
 	if (gl == NULL) {
 		return;
@@ -353,12 +483,17 @@ void zc_gl_destroy(struct zc_gl *gl) {
 		job_finish(job, true);
 	}
 	cursor_forget(gl);
+	struct plane_target *target, *target_tmp;
+	wl_list_for_each_safe(target, target_tmp, &gl->plane_targets, link) {
+		plane_target_destroy(target);
+	}
 	if (gl->programs_ready) {
 		struct saved_context saved;
 		save_context(&saved);
 		make_current(gl);
 		zc_blit_program_finish(&gl->plain);
 		zc_blit_program_finish(&gl->external);
+		zc_convert_programs_finish(&gl->convert);
 		struct staging *staging, *staging_tmp;
 		wl_list_for_each_safe(staging, staging_tmp, &gl->staging, link) {
 			glDeleteBuffers(1, &staging->pbo);
@@ -526,6 +661,55 @@ bool zc_gl_dmabuf_constraints(struct zc_gl *gl, struct zc_constraints *constrain
 	return true;
 }
 
+bool zc_gl_yuv_constraints(struct zc_gl *gl, uint32_t format, struct zc_constraints *out) {
+	if (format == DRM_FORMAT_P010) {
+		struct saved_context saved;
+		save_context(&saved);
+		make_current(gl);
+		bool ready = ensure_programs(gl);
+		restore_context(gl, &saved);
+		if (!ready || !gl->has_norm16) {
+			return true; /* no 16-bit render targets: no P010 dma-bufs */
+		}
+	}
+	struct zc_constraints base = {0};
+	if (!zc_gl_dmabuf_constraints(gl, &base)) {
+		return false;
+	}
+	out->has_dmabuf = true;
+	out->dmabuf_device = base.dmabuf_device;
+	zc_constraints_finish(&base);
+	uint32_t planes[2];
+	yuv_plane_formats(format, planes);
+	struct zc_dmabuf_format a = {0}, b = {0};
+	bool ok = query_render_modifiers(gl, planes[0], &a) &&
+		query_render_modifiers(gl, planes[1], &b);
+	out->dmabuf_formats = ok ? calloc(1, sizeof(*out->dmabuf_formats)) : NULL;
+	if (out->dmabuf_formats != NULL) {
+		struct zc_dmabuf_format *f = &out->dmabuf_formats[0];
+		f->format = format;
+		f->modifiers = calloc(a.n_modifiers + 1, sizeof(*f->modifiers));
+		for (size_t i = 0; f->modifiers != NULL && i < a.n_modifiers; i++) {
+			for (size_t j = 0; j < b.n_modifiers; j++) {
+				if (a.modifiers[i] == b.modifiers[j]) {
+					f->modifiers[f->n_modifiers++] = a.modifiers[i];
+					break;
+				}
+			}
+		}
+		ok = f->modifiers != NULL;
+		out->n_dmabuf_formats = 1;
+		if (f->n_modifiers == 0) {
+			free(f->modifiers);
+			f->modifiers = NULL;
+			out->n_dmabuf_formats = 0;
+		}
+	}
+	free(a.modifiers);
+	free(b.modifiers);
+	return ok;
+}
+
 static void handle_cursor_destroy(struct wl_listener *listener, void *data) {
 	struct zc_gl *gl = wl_container_of(listener, gl, cursor_destroy);
 	cursor_forget(gl);
@@ -655,10 +839,147 @@ static bool draw_composite(struct zc_gl *gl, const struct zc_copy_options *optio
 	return ok;
 }
 
+/* The parent's image as layers of a derived draw: its buffer or surfaces, then the cursor. */
+static int derived_layers(const struct zc_copy_options *options, struct wlr_texture *src_texture,
+		struct wlr_texture *cursor, struct zc_convert_layer *out) {
+	const struct zc_convert *convert = options->convert;
+	int n = 0;
+	if (src_texture != NULL) {
+		struct wlr_gles2_texture_attribs attribs;
+		wlr_gles2_texture_get_attribs(src_texture, &attribs);
+		struct zc_convert_layer *layer = &out[n++];
+		layer->image = blit_image(src_texture);
+		layer->opaque = !attribs.has_alpha;
+		int m[6];
+		zc_transform_source_map(options->geometry.transform, layer->image.width,
+			layer->image.height, m);
+		int ax = options->geometry.area.x, ay = options->geometry.area.y;
+		const double map[6] = {m[0], m[1], m[2], m[3], m[4] + m[0] * ax + m[1] * ay,
+			m[5] + m[2] * ax + m[3] * ay};
+		memcpy(layer->map, map, sizeof(map));
+		const double box[4] = {0, 0, convert->parent_width, convert->parent_height};
+		memcpy(layer->box, box, sizeof(box));
+	}
+	for (size_t i = 0; options->layers != NULL && i < options->n_layers; i++) {
+		const struct zc_layer *in = &options->layers[i];
+		if (in->texture == NULL || !wlr_texture_is_gles2(in->texture)) {
+			return -1;
+		}
+		if (wlr_box_empty(&in->dst)) {
+			continue;
+		}
+		struct wlr_gles2_texture_attribs attribs;
+		wlr_gles2_texture_get_attribs(in->texture, &attribs);
+		struct zc_convert_layer *layer = &out[n++];
+		layer->image = blit_image(in->texture);
+		layer->opaque = !attribs.has_alpha;
+		const double src[4] = {in->src.x, in->src.y, in->src.width, in->src.height};
+		const int dst[4] = {in->dst.x, in->dst.y, in->dst.width, in->dst.height};
+		zc_transform_layer_map(in->transform, src, layer->image.width, layer->image.height,
+			dst, layer->map);
+		const double box[4] = {dst[0], dst[1], dst[0] + dst[2], dst[1] + dst[3]};
+		memcpy(layer->box, box, sizeof(box));
+	}
+	if (cursor != NULL) {
+		const struct zc_overlay *overlay = options->overlay;
+		struct zc_convert_layer *layer = &out[n++];
+		layer->image = blit_image(cursor);
+		int w = layer->image.width, h = layer->image.height;
+		if (overlay->transform % 2 == 1) {
+			w = layer->image.height;
+			h = layer->image.width;
+		}
+		const double src[4] = {0};
+		const int dst[4] = {overlay->box.x, overlay->box.y, w, h};
+		zc_transform_layer_map(wlr_output_transform_invert(overlay->transform), src,
+			layer->image.width, layer->image.height, dst, layer->map);
+		const double box[4] = {dst[0], dst[1], dst[0] + w, dst[1] + h};
+		memcpy(layer->box, box, sizeof(box));
+	}
+	return n;
+}
+
+static void plane_setup(struct zc_convert_plane *plane, const struct zc_convert *convert,
+		int subsample, int width, int height, const pixman_region32_t *region) {
+	plane->width = width;
+	plane->height = height;
+	zc_convert_plane_map(convert, subsample, plane->map);
+	plane->tap[0] = zc_convert_tap_offset(plane->map[0]);
+	plane->tap[1] = zc_convert_tap_offset(plane->map[2]);
+	plane->boxes = (const struct zc_blit_box *)pixman_region32_rectangles(
+		(pixman_region32_t *)region, &plane->n_boxes);
+}
+
+/*
+ * A derived image into dst: RGB formats through the framebuffer already
+ * bound, NV12 and P010 through their plane targets (two draws).
+ */
+static bool draw_derived(struct zc_gl *gl, const struct zc_copy_options *options,
+		struct wlr_texture *src_texture, struct wlr_texture *cursor, uint32_t format) {
+	const struct zc_convert *convert = options->convert;
+	struct wlr_buffer *dst = options->dst;
+	struct zc_convert_layer *layers = calloc(options->n_layers + 2, sizeof(*layers));
+	if (layers == NULL) {
+		return false;
+	}
+	int n = derived_layers(options, options->layers == NULL ? src_texture : NULL, cursor,
+		layers);
+	bool ok = n >= 0;
+	if (!ok) {
+		wlr_log(WLR_ERROR, "zerocap: a layer is not a texture of this renderer");
+	} else if (!zc_format_is_yuv(format)) {
+		struct zc_convert_plane plane = {0};
+		plane_setup(&plane, convert, 1, dst->width, dst->height, options->region);
+		ok = zc_blit_convert(&gl->convert, &plane, layers, n);
+	} else {
+		struct plane_target *target = plane_target_get(gl, dst);
+		struct zc_yuv_coeffs k;
+		zc_yuv_coeffs_get(format, convert->matrix, convert->range, &k);
+		pixman_region32_t chroma;
+		pixman_region32_init(&chroma);
+		int n_boxes;
+		const pixman_box32_t *boxes = pixman_region32_rectangles(
+			(pixman_region32_t *)options->region, &n_boxes);
+		for (int i = 0; i < n_boxes; i++) {
+			int x1 = boxes[i].x1 / 2, y1 = boxes[i].y1 / 2;
+			pixman_region32_union_rect(&chroma, &chroma, x1, y1,
+				(boxes[i].x2 + 1) / 2 - x1, (boxes[i].y2 + 1) / 2 - y1);
+		}
+		struct zc_convert_plane luma = {.yuv = true, .max_code = k.max_code,
+			.code_unit = k.code_unit};
+		plane_setup(&luma, convert, 1, dst->width, dst->height, options->region);
+		memcpy(luma.k0, k.y, sizeof(k.y));
+		luma.off[0] = k.offset[0];
+		luma.clear[0] = k.offset[0] * k.code_unit;
+		struct zc_convert_plane cbcr = luma;
+		plane_setup(&cbcr, convert, 2, dst->width / 2, dst->height / 2, &chroma);
+		memcpy(cbcr.k0, k.u, sizeof(k.u));
+		memcpy(cbcr.k1, k.v, sizeof(k.v));
+		cbcr.off[0] = k.offset[1];
+		cbcr.off[1] = k.offset[2];
+		cbcr.clear[0] = k.offset[1] * k.code_unit;
+		cbcr.clear[1] = k.offset[2] * k.code_unit;
+		ok = target != NULL;
+		if (ok) {
+			glBindFramebuffer(GL_FRAMEBUFFER, target->fbo[0]);
+			ok = zc_blit_convert(&gl->convert, &luma, layers, n);
+			glBindFramebuffer(GL_FRAMEBUFFER, target->fbo[1]);
+			ok = ok && zc_blit_convert(&gl->convert, &cbcr, layers, n);
+			glBindFramebuffer(GL_FRAMEBUFFER, 0);
+		}
+		pixman_region32_fini(&chroma);
+	}
+	free(layers);
+	return ok;
+}
+
 /* Called with dst bound as the framebuffer; src_texture is NULL for a composite. */
 static bool draw_copy(struct zc_gl *gl, const struct zc_copy_options *options,
 		struct wlr_texture *src_texture, struct wlr_texture *cursor) {
 	struct wlr_buffer *dst = options->dst;
+	if (options->convert != NULL) {
+		return draw_derived(gl, options, src_texture, cursor, DRM_FORMAT_ARGB8888);
+	}
 	if (options->layers != NULL) {
 		return draw_composite(gl, options, dst->width, dst->height, cursor);
 	}
@@ -799,7 +1120,10 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, const struct zc_copy_options *opt
 
 	enum zc_gl_result result = ZC_GL_FAILED;
 	char why[128];
-	if (!dst_layout_ok(dst, why, sizeof(why))) {
+	struct wlr_dmabuf_attributes dst_attribs;
+	bool yuv = options->convert != NULL && wlr_buffer_get_dmabuf(dst, &dst_attribs) &&
+		zc_format_is_yuv(dst_attribs.format);
+	if (!yuv && !dst_layout_ok(dst, why, sizeof(why))) {
 		wlr_log(WLR_ERROR, "zerocap: cannot import the client's dma-buf: %s", why);
 		free(job);
 		return ZC_GL_BAD_BUFFER;
@@ -816,8 +1140,8 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, const struct zc_copy_options *opt
 		cursor = cursor_texture(gl, overlay->image);
 	}
 	GLuint fbo = 0;
-	if (zc_fault(gl->faults, ZC_FAULT_IMPORT) ||
-			(fbo = wlr_gles2_renderer_get_buffer_fbo(gl->renderer, dst)) == 0) {
+	if (zc_fault(gl->faults, ZC_FAULT_IMPORT) || (!yuv &&
+			(fbo = wlr_gles2_renderer_get_buffer_fbo(gl->renderer, dst)) == 0)) {
 		wlr_log(WLR_ERROR, "zerocap: cannot import the client's dma-buf (%dx%d) as a "
 			"render target", dst->width, dst->height);
 		result = ZC_GL_BAD_BUFFER;
@@ -827,7 +1151,8 @@ enum zc_gl_result zc_gl_blit(struct zc_gl *gl, const struct zc_copy_options *opt
 	if (!ensure_programs(gl)) {
 		goto out_end;
 	}
-	if (!draw_copy(gl, options, src_texture, cursor)) {
+	if (yuv ? !draw_derived(gl, options, src_texture, cursor, dst_attribs.format) :
+			!draw_copy(gl, options, src_texture, cursor)) {
 		wlr_log(WLR_ERROR, "zerocap: the capture draw failed");
 		goto out_end;
 	}

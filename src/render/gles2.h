@@ -28,6 +28,8 @@ struct zc_gl *zc_gl_create(struct wlr_renderer *renderer, struct wl_event_loop *
 /* Waits for jobs still on the GPU, then frees everything. */
 void zc_gl_destroy(struct zc_gl *gl);
 
+/* The dma-buf half for NV12 or P010 (see zc_render_engine_yuv_constraints). */
+bool zc_gl_yuv_constraints(struct zc_gl *gl, uint32_t format, struct zc_constraints *out);
 /* The DRM device and the formats the renderer can draw into. */
 bool zc_gl_dmabuf_constraints(struct zc_gl *gl, struct zc_constraints *constraints);
 

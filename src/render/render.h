@@ -36,6 +36,10 @@ bool zc_render_copy_pixels(const void *pixels, int width, int height, size_t str
 /* Whether buffer's pixels can be read by the CPU directly. */
 bool zc_render_has_cpu_access(struct wlr_buffer *buffer);
 
+/* A zeroed CPU image of 32-bit pixels; wlr_buffer_drop() frees it. */
+struct wlr_buffer *zc_memory_buffer_create(int width, int height, uint32_t format);
+void *zc_memory_buffer_data(struct wlr_buffer *buffer, size_t *stride);
+
 /* Pixels covered by region. */
 uint64_t zc_region_area(const pixman_region32_t *region);
 

@@ -1,5 +1,6 @@
 #include <drm_fourcc.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <wlr/render/pixman.h>
 #include <wlr/render/wlr_renderer.h>
 #include <wlr/render/wlr_texture.h>
@@ -381,4 +382,91 @@ bool zc_render_has_cpu_access(struct wlr_buffer *buffer) {
 	}
 	wlr_buffer_end_data_ptr_access(buffer);
 	return true;
+}
+
+/* Whether a shm buffer's file holds both planes of a YCbCr image. */
+static bool shm_holds_planes(struct wlr_buffer *dst, uint32_t format, size_t stride) {
+	struct wlr_shm_attributes shm;
+	if (!zc_format_is_yuv(format) || !wlr_buffer_get_shm(dst, &shm)) {
+		return true;
+	}
+	struct stat st;
+	uint64_t need = (uint64_t)shm.offset + (uint64_t)stride * dst->height +
+		(uint64_t)stride * (dst->height / 2);
+	return fstat(shm.fd, &st) == 0 && (uint64_t)st.st_size >= need;
+}
+
+enum zc_copy_status zc_render_convert_cpu(struct wlr_renderer *renderer,
+		const struct zc_copy_options *options, struct zc_capture_stats *stats,
+		struct zc_faults *faults) {
+	const struct zc_convert *convert = options->convert;
+	struct wlr_box box = zc_convert_source_box(convert, options->region);
+	if (wlr_box_empty(&box)) {
+		return ZC_COPY_FINISHED;
+	}
+	/* The parent's image under the region, in a scratch image. */
+	struct wlr_buffer *scratch = zc_memory_buffer_create(box.width, box.height,
+		DRM_FORMAT_ARGB8888);
+	struct zc_layer *layers = calloc(options->n_layers + 1, sizeof(*layers));
+	if (scratch == NULL || layers == NULL) {
+		wlr_buffer_drop(scratch);
+		free(layers);
+		return ZC_COPY_FAILED;
+	}
+	for (size_t i = 0; i < options->n_layers; i++) {
+		layers[i] = options->layers[i];
+		layers[i].dst.x -= box.x;
+		layers[i].dst.y -= box.y;
+	}
+	struct zc_overlay overlay;
+	if (options->overlay != NULL) {
+		overlay = *options->overlay;
+		overlay.box.x -= box.x;
+		overlay.box.y -= box.y;
+	}
+	pixman_region32_t all;
+	pixman_region32_init_rect(&all, 0, 0, box.width, box.height);
+	struct zc_copy_options stage = *options;
+	stage.layers = options->layers != NULL ? layers : NULL;
+	stage.geometry.area = (struct wlr_box){options->geometry.area.x + box.x,
+		options->geometry.area.y + box.y, box.width, box.height};
+	stage.overlay = options->overlay != NULL ? &overlay : NULL;
+	stage.dst = scratch;
+	stage.dst_type = ZC_BUFFER_SHM;
+	stage.dst_resource = NULL;
+	stage.region = &all;
+	stage.convert = NULL;
+	bool ok = zc_render_copy_cpu(renderer, &stage, NULL, faults);
+	pixman_region32_fini(&all);
+	free(layers);
+
+	enum zc_copy_status status = ok ? ZC_COPY_FINISHED : ZC_COPY_FAILED;
+	void *data;
+	uint32_t format = 0;
+	size_t stride;
+	if (ok && !wlr_buffer_begin_data_ptr_access(options->dst,
+			WLR_BUFFER_DATA_PTR_ACCESS_WRITE, &data, &format, &stride)) {
+		wlr_log(WLR_ERROR, "zerocap: client buffer has no CPU access");
+		status = ZC_COPY_FAILED;
+	} else if (ok) {
+		size_t src_stride;
+		const uint32_t *src = zc_memory_buffer_data(scratch, &src_stride);
+		if (!shm_holds_planes(options->dst, format, stride)) {
+			wlr_log(WLR_ERROR, "zerocap: a %ux%u YCbCr shm buffer is too small for its "
+				"chroma plane", options->dst->width, options->dst->height);
+			status = ZC_COPY_BAD_BUFFER;
+		} else if (!zc_convert_cpu(convert, src, src_stride, box, data, format, stride,
+				options->dst->width, options->dst->height, options->region)) {
+			wlr_log(WLR_ERROR, "zerocap: cannot convert into format 0x%08x", format);
+			status = ZC_COPY_BAD_BUFFER;
+		}
+		wlr_buffer_end_data_ptr_access(options->dst);
+	}
+	wlr_buffer_drop(scratch);
+	if (status == ZC_COPY_FINISHED && stats != NULL) {
+		uint64_t area = zc_region_area(options->region);
+		stats->bytes_written += format == DRM_FORMAT_NV12 ? area * 3 / 2 :
+			format == DRM_FORMAT_P010 ? area * 3 : area * 4;
+	}
+	return status;
 }

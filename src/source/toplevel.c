@@ -524,8 +524,8 @@ static struct zc_layer *engine_layers(struct zc_toplevel_source *source, size_t 
 	return layers;
 }
 
-static void toplevel_copy(struct zc_source *base, struct zc_frame *frame,
-		const pixman_region32_t *region) {
+static void toplevel_copy_derived(struct zc_source *base, struct zc_frame *frame,
+		const pixman_region32_t *region, const struct zc_convert *convert) {
 	struct zc_toplevel_source *source = toplevel_from_source(base);
 	struct zc_render_engine *engine = source->manager->engine;
 	struct toplevel_copy *copy = zc_fault(&engine->faults, ZC_FAULT_ALLOC) ? NULL :
@@ -561,6 +561,7 @@ static void toplevel_copy(struct zc_source *base, struct zc_frame *frame,
 		.dst_resource = frame->buffer,
 		.region = region,
 		.overlay = with_cursor ? &overlay : NULL,
+		.convert = convert,
 	};
 	enum zc_copy_status status;
 	if (layers == NULL) {
@@ -598,11 +599,17 @@ static void toplevel_request_image(struct zc_source *base) {
 	/* Windows draw by themselves; their commits bring new images. */
 }
 
+static void toplevel_copy(struct zc_source *base, struct zc_frame *frame,
+		const pixman_region32_t *region) {
+	toplevel_copy_derived(base, frame, region, NULL);
+}
+
 static const struct zc_source_impl toplevel_impl = {
 	.describe_buffer = zc_output_describe_buffer,
 	.has_image = toplevel_has_image,
 	.request_image = toplevel_request_image,
 	.copy = toplevel_copy,
+	.copy_derived = toplevel_copy_derived,
 };
 
 /* Lifetime */

@@ -210,8 +210,8 @@ static struct zc_overlay *frame_overlay(struct zc_output_view *view,
 	return wlr_box_empty(&cursor->box) ? NULL : cursor;
 }
 
-static void view_copy(struct zc_source *base, struct zc_frame *frame,
-		const pixman_region32_t *region) {
+static void view_copy_derived(struct zc_source *base, struct zc_frame *frame,
+		const pixman_region32_t *region, const struct zc_convert *convert) {
 	struct zc_output_view *view = view_from_source(base);
 	struct zc_output_source *source = view->output;
 	struct zc_render_engine *engine = source->manager->engine;
@@ -241,6 +241,7 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 		.dst_resource = frame->buffer,
 		.region = region,
 		.overlay = frame_overlay(view, frame, &cursor),
+		.convert = convert,
 	};
 	switch (zc_source_copy_run(engine, frame, &options, handle_gpu_done, copy,
 			&copy->base.job)) {
@@ -256,11 +257,17 @@ static void view_copy(struct zc_source *base, struct zc_frame *frame,
 	}
 }
 
+static void view_copy(struct zc_source *base, struct zc_frame *frame,
+		const pixman_region32_t *region) {
+	view_copy_derived(base, frame, region, NULL);
+}
+
 static const struct zc_source_impl view_impl = {
 	.describe_buffer = zc_output_describe_buffer,
 	.has_image = view_has_image,
 	.request_image = view_request_image,
 	.copy = view_copy,
+	.copy_derived = view_copy_derived,
 };
 
 static bool box_equal(const struct wlr_box *a, const struct wlr_box *b) {
