@@ -322,6 +322,22 @@ static struct zcc_buffer *allocate_buffer(struct zcc_dmabuf_device *device,
 			goto error;
 		}
 	}
+	/*
+	 * NV12 and P010 in one single-plane allocation (a one-channel buffer
+	 * with room for both planes, for allocators without planar formats):
+	 * the chroma plane is announced right after the luma rows.
+	 */
+	bool two_plane = options->format == DRM_FORMAT_NV12 || options->format == DRM_FORMAT_P010;
+	if (two_plane && d->n_planes == 1) {
+		d->planes[1].fd = dup(d->planes[0].fd);
+		d->planes[1].stride = d->planes[0].stride;
+		d->planes[1].offset = d->planes[0].offset + d->planes[0].stride * options->height;
+		d->n_planes = 2;
+		if (d->planes[1].fd < 0) {
+			zcc_client_set_error(client, "cannot dup the plane fd");
+			goto error;
+		}
+	}
 	if (options->stride != 0) {
 		d->planes[0].stride = options->stride;
 	}

@@ -12,6 +12,7 @@
 #include <string.h>
 #include "check.h"
 #include "render/convert.h"
+#include "ycbcr.h"
 
 #define W 64
 #define H 48
@@ -49,26 +50,6 @@ static void mean(int x, int y, int n, double out[3]) {
 	}
 }
 
-static void ycbcr(const double rgb[3], int matrix, int range, bool ten, double out[3]) {
-	static const double kk[3][2] = {{0.299, 0.114}, {0.2126, 0.0722}, {0.2627, 0.0593}};
-	double kr = kk[matrix][0], kb = kk[matrix][1];
-	double y = kr * rgb[0] + (1 - kr - kb) * rgb[1] + kb * rgb[2];
-	double pb = (rgb[2] - y) / (2 * (1 - kb)), pr = (rgb[0] - y) / (2 * (1 - kr));
-	double n = ten ? 4 : 1, max = ten ? 1023 : 255;
-	if (range == ZC_RANGE_FULL) {
-		out[0] = max * y;
-		out[1] = (max + 1) / 2 + max * pb;
-		out[2] = (max + 1) / 2 + max * pr;
-	} else {
-		out[0] = n * (16 + 219 * y);
-		out[1] = n * (128 + 224 * pb);
-		out[2] = n * (128 + 224 * pr);
-	}
-	for (int k = 0; k < 3; k++) {
-		out[k] = out[k] < 0 ? 0 : out[k] > max ? max : out[k];
-	}
-}
-
 static int sample(const uint8_t *buf, size_t stride, bool ten, size_t offset, int x, int y) {
 	const uint8_t *p = buf + offset + (size_t)y * stride + (size_t)x * (ten ? 2 : 1);
 	if (!ten) {
@@ -99,7 +80,7 @@ static void check_yuv(uint32_t format, int matrix, int range, int scale) {
 		for (int x = 0; x < c.width; x++) {
 			double rgb[3], want[3];
 			mean(x * scale, y * scale, scale, rgb);
-			ycbcr(rgb, matrix, range, ten, want);
+			zt_ycbcr(rgb, matrix, range, ten, want);
 			int got = sample(buf, stride, ten, 0, x, y);
 			bad += got < 0 || fabs(got - want[0]) > 1.0;
 		}
@@ -108,7 +89,7 @@ static void check_yuv(uint32_t format, int matrix, int range, int scale) {
 		for (int x = 0; x < c.width / 2; x++) {
 			double rgb[3], want[3];
 			mean(x * 2 * scale, y * 2 * scale, 2 * scale, rgb);
-			ycbcr(rgb, matrix, range, ten, want);
+			zt_ycbcr(rgb, matrix, range, ten, want);
 			for (int k = 0; k < 2; k++) {
 				int got = sample(buf, stride, ten, stride * c.height, 2 * x + k, y);
 				bad += got < 0 || fabs(got - want[1 + k]) > 1.0;
