@@ -300,13 +300,14 @@ static bool parse_output_change(int argc, char *argv[], struct wlr_output_state 
 		}
 		wlr_output_state_set_scale(state, (float)scale);
 	} else if (strcmp(argv[2], "mode") == 0) {
-		int width, height;
-		if (argc != 5 || !parse_int(argv[3], &width) || !parse_int(argv[4], &height) ||
-				width <= 0 || height <= 0) {
-			reply_error("usage: output NAME mode W H");
+		int width, height, refresh = 0;
+		if ((argc != 5 && argc != 6) || !parse_int(argv[3], &width) ||
+				!parse_int(argv[4], &height) || width <= 0 || height <= 0 ||
+				(argc == 6 && (!parse_int(argv[5], &refresh) || refresh < 0))) {
+			reply_error("usage: output NAME mode W H [REFRESH_MHZ]");
 			return false;
 		}
-		wlr_output_state_set_custom_mode(state, width, height, 0);
+		wlr_output_state_set_custom_mode(state, width, height, refresh);
 	} else if (argc == 3 && (strcmp(argv[2], "enable") == 0 ||
 			strcmp(argv[2], "disable") == 0)) {
 		wlr_output_state_set_enabled(state, strcmp(argv[2], "enable") == 0);

@@ -16,6 +16,7 @@
 struct comp_demo {
 	struct comp_server *server;
 	struct wl_event_source *timer;
+	int interval_ms;
 	double side; /* rect side / output side */
 	uint32_t tick;
 };
@@ -66,17 +67,19 @@ static int handle_timer(void *data) {
 	wl_list_for_each(output, &demo->server->outputs, link) {
 		animate_output(demo, output);
 	}
-	wl_event_source_timer_update(demo->timer, DEMO_INTERVAL_MS);
+	wl_event_source_timer_update(demo->timer, demo->interval_ms);
 	return 0;
 }
 
-bool demo_init(struct comp_server *server, double damage_percent) {
+bool demo_init(struct comp_server *server, double damage_percent, double hz) {
 	struct comp_demo *demo = calloc(1, sizeof(*demo));
 	if (demo == NULL) {
 		return false;
 	}
 	demo->server = server;
 	demo->side = sqrt(damage_percent / 100.0);
+	demo->interval_ms = hz > 0 ? (int)(1000.0 / hz) : DEMO_INTERVAL_MS;
+	demo->interval_ms = demo->interval_ms > 0 ? demo->interval_ms : 1;
 	demo->timer = wl_event_loop_add_timer(server->event_loop, handle_timer, demo);
 	if (demo->timer == NULL) {
 		free(demo);

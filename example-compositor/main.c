@@ -71,6 +71,7 @@ enum {
 	OPT_RAW_TRANSFORM,
 	OPT_DEMO,
 	OPT_DEMO_DAMAGE,
+	OPT_DEMO_HZ,
 	OPT_CONTROL,
 	OPT_CAPTURE,
 	OPT_SCREENCOPY,
@@ -160,6 +161,7 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 		{ "raw-transform", no_argument, NULL, OPT_RAW_TRANSFORM },
 		{ "demo", no_argument, NULL, OPT_DEMO },
 		{ "demo-damage", required_argument, NULL, OPT_DEMO_DAMAGE },
+		{ "demo-hz", required_argument, NULL, OPT_DEMO_HZ },
 		{ "control", no_argument, NULL, OPT_CONTROL },
 		{ "capture", required_argument, NULL, OPT_CAPTURE },
 		{ "screencopy", required_argument, NULL, OPT_SCREENCOPY },
@@ -211,6 +213,16 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 					!(options->demo_damage > 0 && options->demo_damage <= 100)) {
 				fprintf(stderr, "Invalid --demo-damage '%s' (0 < PERCENT <= 100)\n",
 					optarg);
+				return 1;
+			}
+			options->demo = true;
+			break;
+		case OPT_DEMO_HZ:;
+			char *hz_end;
+			options->demo_hz = strtod(optarg, &hz_end);
+			if (hz_end == optarg || *hz_end != '\0' ||
+					!(options->demo_hz > 0 && options->demo_hz <= 1000)) {
+				fprintf(stderr, "Invalid --demo-hz '%s' (0 < HZ <= 1000)\n", optarg);
 				return 1;
 			}
 			options->demo = true;
@@ -543,7 +555,7 @@ static bool server_start(struct comp_server *server) {
 	setenv("WAYLAND_DISPLAY", socket, true);
 	wlr_log(WLR_INFO, "Running on WAYLAND_DISPLAY=%s", socket);
 
-	if (options->demo && !demo_init(server, options->demo_damage)) {
+	if (options->demo && !demo_init(server, options->demo_damage, options->demo_hz)) {
 		return false;
 	}
 	if (options->control && !control_init(server, socket)) {

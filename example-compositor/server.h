@@ -83,6 +83,7 @@ struct comp_options {
 	bool raw_transform;
 	bool demo;
 	double demo_damage; /* percent of the output area */
+	double demo_hz; /* the animation's rate; 0: about 30 */
 	bool control;
 	enum comp_capture capture;
 	enum comp_screencopy screencopy;
@@ -275,7 +276,7 @@ void bench_frame_begin(struct comp_output *output);
 void bench_frame_end(struct comp_output *output);
 
 /* demo.c */
-bool demo_init(struct comp_server *server, double damage_percent);
+bool demo_init(struct comp_server *server, double damage_percent, double hz);
 void demo_finish(struct comp_server *server);
 
 /* Colors are straight-alpha RGBA; wlr_scene wants premultiplied. */

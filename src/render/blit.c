@@ -326,6 +326,8 @@ static bool convert_shader_init(struct zc_convert_shader *shader, int variant) {
 	GLint ok = GL_FALSE;
 	glGetProgramiv(program, GL_LINK_STATUS, &ok);
 	if (!ok) {
+		glGetProgramInfoLog(program, sizeof(error), NULL, error);
+		fprintf(stderr, "zerocap: convert program %d does not link: %s\n", variant, error);
 		glDeleteProgram(program);
 		return false;
 	}
