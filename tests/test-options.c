@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <drm_fourcc.h>
 #include "ext-image-capture-source-v1-client-protocol.h"
 #include "fixture.h"
@@ -202,6 +203,47 @@ static void check_derived(struct zcc_client *client, struct zerocap_capture_opti
 	ext_image_capture_source_v1_destroy(source);
 }
 
+/* zerocap-shot -r -s writes the derived image (PPM), the same as a derived session's. */
+static void check_shot(struct zt_compositor *comp, const uint32_t *ref, int ref_w) {
+	const char *shot = getenv("ZC_SHOT");
+	ZT_CHECK(shot != NULL, "ZC_SHOT is set");
+	if (shot == NULL) {
+		return;
+	}
+	char path[] = "/tmp/zt-options-XXXXXX.ppm";
+	int fd = mkstemps(path, 4);
+	close(fd);
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd), "%s -q -d %s -r 8,16,200x100 -s 100x50 %s", shot,
+		comp->socket, path);
+	ZT_CHECK(system(cmd) == 0, "zerocap-shot -r -s runs");
+	FILE *f = fopen(path, "rb");
+	int w = 0, h = 0, max = 0;
+	bool header = f != NULL && fscanf(f, "P6 %d %d %d", &w, &h, &max) == 3 && fgetc(f) != EOF;
+	ZT_CHECK(header && w == 100 && h == 50 && max == 255, "a 100x50 PPM (%dx%d)", w, h);
+	const struct derive d = {true, 8, 16, 200, 100, 100, 50, DRM_FORMAT_XRGB8888, 1, 0, 0};
+	int bad = 0;
+	for (int y = 0; header && y < 50; y++) {
+		for (int x = 0; x < 100; x++) {
+			unsigned char rgb[3];
+			double want[3];
+			if (fread(rgb, 1, 3, f) != 3) {
+				bad++;
+				continue;
+			}
+			expect_rgb(ref, ref_w, &d, x, y, want);
+			for (int k = 0; k < 3; k++) {
+				bad += fabs(rgb[k] - want[k] * 255) > 1.0;
+			}
+		}
+	}
+	ZT_CHECK(header && bad == 0, "zerocap-shot's pixels are the derived image (%d off)", bad);
+	if (f != NULL) {
+		fclose(f);
+	}
+	unlink(path);
+}
+
 static void test_pixels(const char *transform) {
 	char title[96];
 	snprintf(title, sizeof(title), "derived pixels, output %s", transform);
@@ -224,6 +266,7 @@ static void test_pixels(const char *transform) {
 		const struct derive half = {true, 8, 16, 200, 100, 100, 50, DRM_FORMAT_XRGB8888,
 			1, 0, 0};
 		check_derived(client, m, ref, w, "crop + 2x down", &half);
+		check_shot(&comp, ref, w);
 		check_yuv_constraints(client, m, DRM_FORMAT_NV12);
 		check_yuv_constraints(client, m, DRM_FORMAT_P010);
 	}

@@ -6,12 +6,18 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
+#include "ext-image-capture-source-v1-client-protocol.h"
 #include "zc-client.h"
+#include "zerocap-capture-options-v1-client-protocol.h"
 
 struct options {
 	const char *display;
 	const char *output;
 	const char *window; /* identifier or app_id */
+	bool has_region, has_size;
+	int32_t region[4]; /* x, y, width, height: logical */
+	uint32_t size[2];
 	bool cursors;
 	bool has_format;
 	uint32_t format;
@@ -25,12 +31,16 @@ struct options {
 static void usage(FILE *f) {
 	fprintf(f,
 		"usage: zerocap-shot [-d DISPLAY] list\n"
-		"       zerocap-shot [-d DISPLAY] [-o OUTPUT | -w WINDOW] [-c] [-f FORMAT] [-n N]\n"
-		"                    [--reuse] [-t MS] [-q] FILE.png|FILE.ppm|-\n"
+		"       zerocap-shot [-d DISPLAY] [-o OUTPUT | -w WINDOW] [-r X,Y,WxH] [-s WxH]\n"
+		"                    [-c] [-f FORMAT] [-n N] [--reuse] [-t MS] [-q] FILE.png|FILE.ppm|-\n"
 		"\n"
 		"  -d, --display DISPLAY  Wayland display (default $WAYLAND_DISPLAY)\n"
 		"  -o, --output OUTPUT    output name (default: the first output)\n"
 		"  -w, --window WINDOW    capture a window: its identifier or app_id (see list)\n"
+		"  -r, --region X,Y,WxH   only this rectangle (logical coordinates of the output\n"
+		"                         or window), cropped by the compositor\n"
+		"  -s, --size WxH         scaled by the compositor to this size\n"
+		"                         (-r and -s need zerocap-capture-options-v1)\n"
 		"  -c, --cursors          paint cursors into the frames\n"
 		"  -f, --format FORMAT    shm format: xrgb8888, argb8888, xbgr8888, abgr8888, ...\n"
 		"                         (default: the first advertised format)\n"
@@ -140,6 +150,36 @@ static bool buffer_fits(const struct zcc_buffer *buffer, const struct zcc_constr
 		&& (uint32_t)buffer->height == c->height && buffer->format == format;
 }
 
+/* A source derived with the region and size, through zerocap-capture-options-v1. */
+static struct ext_image_capture_source_v1 *derive(struct zcc_client *client,
+		const struct options *opts, struct ext_image_capture_source_v1 *parent) {
+	struct zerocap_capture_options_manager_v1 *manager =
+		zcc_client_bind(client, &zerocap_capture_options_manager_v1_interface, 1);
+	if (manager == NULL || parent == NULL) {
+		fprintf(stderr, "zerocap-shot: -r and -s need zerocap_capture_options_manager_v1, "
+			"which the compositor does not advertise\n");
+		if (parent != NULL) {
+			ext_image_capture_source_v1_destroy(parent);
+		}
+		return NULL;
+	}
+	struct zerocap_capture_options_v1 *set =
+		zerocap_capture_options_manager_v1_get_options(manager);
+	if (opts->has_region) {
+		zerocap_capture_options_v1_set_crop(set, opts->region[0], opts->region[1],
+			opts->region[2], opts->region[3]);
+	}
+	if (opts->has_size) {
+		zerocap_capture_options_v1_set_size(set, opts->size[0], opts->size[1]);
+	}
+	struct ext_image_capture_source_v1 *source =
+		zerocap_capture_options_manager_v1_create_source(manager, parent, set);
+	zerocap_capture_options_v1_destroy(set);
+	ext_image_capture_source_v1_destroy(parent);
+	zerocap_capture_options_manager_v1_destroy(manager);
+	return source;
+}
+
 /* A session on the window or output the options name; target_name names it. */
 static struct zcc_session *create_session(struct zcc_client *client, const struct options *opts,
 		const char **target_name) {
@@ -159,6 +199,12 @@ static struct zcc_session *create_session(struct zcc_client *client, const struc
 			return NULL;
 		}
 		*target_name = toplevel->identifier;
+		if (opts->has_region || opts->has_size) {
+			struct ext_image_capture_source_v1 *source =
+				derive(client, opts, zcc_toplevel_create_source(toplevel));
+			return source != NULL ? zcc_session_create_for_source(client, source, options) :
+				NULL;
+		}
 		return zcc_session_create_for_toplevel(client, toplevel, options);
 	}
 	if (!zcc_client_has_capture(client)) {
@@ -174,6 +220,12 @@ static struct zcc_session *create_session(struct zcc_client *client, const struc
 		return NULL;
 	}
 	*target_name = output->name != NULL ? output->name : "(unnamed)";
+	if (opts->has_region || opts->has_size) {
+		struct ext_image_capture_source_v1 *source = derive(client, opts,
+			ext_output_image_capture_source_manager_v1_create_source(
+				client->output_source_manager, output->wl_output));
+		return source != NULL ? zcc_session_create_for_source(client, source, options) : NULL;
+	}
 	return zcc_session_create(client, output, options);
 }
 
@@ -328,6 +380,8 @@ int main(int argc, char *argv[]) {
 		{ "display", required_argument, NULL, 'd' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "window", required_argument, NULL, 'w' },
+		{ "region", required_argument, NULL, 'r' },
+		{ "size", required_argument, NULL, 's' },
 		{ "cursors", no_argument, NULL, 'c' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "count", required_argument, NULL, 'n' },
@@ -339,7 +393,7 @@ int main(int argc, char *argv[]) {
 	};
 	int opt;
 	long value;
-	while ((opt = getopt_long(argc, argv, "d:o:w:cf:n:t:qh", long_options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "d:o:w:r:s:cf:n:t:qh", long_options, NULL)) != -1) {
 		switch (opt) {
 		case 'd':
 			opts.display = optarg;
@@ -349,6 +403,24 @@ int main(int argc, char *argv[]) {
 			break;
 		case 'w':
 			opts.window = optarg;
+			break;
+		case 'r':
+			if (sscanf(optarg, "%d,%d,%dx%d", &opts.region[0], &opts.region[1],
+					&opts.region[2], &opts.region[3]) != 4 || opts.region[2] <= 0 ||
+					opts.region[3] <= 0) {
+				fprintf(stderr, "zerocap-shot: invalid region '%s' (X,Y,WxH)\n", optarg);
+				return 2;
+			}
+			opts.has_region = true;
+			break;
+		case 's':
+			if (sscanf(optarg, "%ux%u", &opts.size[0], &opts.size[1]) != 2 ||
+					opts.size[0] == 0 || opts.size[1] == 0 || opts.size[0] > 16384 ||
+					opts.size[1] > 16384) {
+				fprintf(stderr, "zerocap-shot: invalid size '%s' (WxH)\n", optarg);
+				return 2;
+			}
+			opts.has_size = true;
 			break;
 		case 'c':
 			opts.cursors = true;
