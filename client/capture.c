@@ -98,6 +98,7 @@ struct zcl_capture {
 	int drm_fd;
 	struct gbm_device *gbm;
 	dev_t gbm_device;
+	bool gbm_primary;
 
 	bool ended; /* stopped or failed was told */
 	bool dry;
@@ -205,8 +206,14 @@ static struct zcl_buffer *shm_buffer(struct zcl_capture *capture, uint32_t w, ui
 	return buffer;
 }
 
-static bool open_device(struct zcl_capture *capture, dev_t dev) {
-	if (capture->gbm != NULL && capture->gbm_device == dev) {
+/*
+ * GBM on the advertised device: its render node, or its primary node when
+ * primary is set (software drivers such as kms_swrast allocate dumb
+ * buffers, which only the primary node hands out).
+ */
+static bool open_device(struct zcl_capture *capture, dev_t dev, bool primary) {
+	if (capture->gbm != NULL && capture->gbm_device == dev &&
+			capture->gbm_primary == primary) {
 		return true;
 	}
 	if (capture->gbm != NULL) {
@@ -220,7 +227,10 @@ static bool open_device(struct zcl_capture *capture, dev_t dev) {
 		return false;
 	}
 	const char *path = NULL;
-	if (device->available_nodes & (1 << DRM_NODE_RENDER)) {
+	if (primary) {
+		path = device->available_nodes & (1 << DRM_NODE_PRIMARY) ?
+			device->nodes[DRM_NODE_PRIMARY] : NULL;
+	} else if (device->available_nodes & (1 << DRM_NODE_RENDER)) {
 		path = device->nodes[DRM_NODE_RENDER];
 	} else if (device->available_nodes & (1 << DRM_NODE_PRIMARY)) {
 		path = device->nodes[DRM_NODE_PRIMARY];
@@ -237,6 +247,7 @@ static bool open_device(struct zcl_capture *capture, dev_t dev) {
 	}
 	capture->drm_fd = fd;
 	capture->gbm_device = dev;
+	capture->gbm_primary = primary;
 	return true;
 }
 
@@ -379,7 +390,7 @@ static bool pool_make(struct zcl_capture *capture) {
 	const struct constraints *c = &capture->current;
 	struct zcl_client *client = capture->client;
 	bool dmabuf = capture->options.buffers != ZCL_BUFFERS_SHM && c->has_device &&
-		client->dmabuf != NULL && open_device(capture, c->device);
+		client->dmabuf != NULL && open_device(capture, c->device, false);
 	uint32_t format = 0;
 	const uint64_t *mods = NULL;
 	size_t n_mods = 0;
@@ -423,6 +434,10 @@ static bool pool_make(struct zcl_capture *capture) {
 		struct zcl_buffer *buffer = dmabuf ?
 			dmabuf_buffer(capture, c->width, c->height, format, mods, n_mods) :
 			shm_buffer(capture, c->width, c->height, format);
+		if (buffer == NULL && dmabuf && i == 0 && !capture->gbm_primary &&
+				open_device(capture, c->device, true)) {
+			buffer = dmabuf_buffer(capture, c->width, c->height, format, mods, n_mods);
+		}
 		if (buffer == NULL) {
 			pool_drop(capture);
 			capture_fail(capture, ZCL_ERROR_ALLOC, dmabuf ? "GBM could not allocate the "
