@@ -14,6 +14,8 @@
 #include <drm_fourcc.h>
 #include "ext-image-capture-source-v1-client-protocol.h"
 #include "fixture.h"
+#include "window.h"
+#include "window-pattern.h"
 #include "zerocap-capture-options-v1-client-protocol.h"
 
 #define BACKGROUND 0xff202020u
@@ -423,8 +425,95 @@ static void test_damage_and_stop(void) {
 	zt_compositor_stop(&comp);
 }
 
+/* A window's derived image: crop 1x exact, crop + 2x down against the box mean. */
+static void check_window(struct zcc_client *client, struct zerocap_capture_options_manager_v1 *m,
+		struct zcc_toplevel *toplevel, const struct derive *d, const char *what) {
+	struct zerocap_capture_options_v1 *o = zerocap_capture_options_manager_v1_get_options(m);
+	zerocap_capture_options_v1_set_crop(o, d->x, d->y, d->w, d->h);
+	zerocap_capture_options_v1_set_size(o, d->width, d->height);
+	zerocap_capture_options_v1_set_format(o, DRM_FORMAT_XRGB8888);
+	struct ext_image_capture_source_v1 *parent = zcc_toplevel_create_source(toplevel);
+	struct ext_image_capture_source_v1 *source =
+		zerocap_capture_options_manager_v1_create_source(m, parent, o);
+	zerocap_capture_options_v1_destroy(o);
+	ext_image_capture_source_v1_destroy(parent);
+	struct zcc_session *session = zcc_session_create_for_source(client, source, 0);
+	if (zcc_session_wait_constraints(session, -1) != 1 || session->stopped) {
+		ZT_CHECK(false, "%s: constraints", what);
+	} else {
+		ZT_CHECK(session->constraints.width == d->width &&
+			session->constraints.height == d->height, "%s: %ux%u", what,
+			session->constraints.width, session->constraints.height);
+		struct zcc_buffer *buffer = zcc_buffer_create(client, WL_SHM_FORMAT_XRGB8888,
+			d->width, d->height, 0);
+		struct zcc_capture_result r;
+		ZT_CHECK(zcc_session_capture(session, buffer, NULL, 0, -1, &r) == ZCC_FRAME_READY,
+			"%s: a frame", what);
+		int sx = d->w / d->width, sy = d->h / d->height, bad = 0;
+		for (int y = 0; y < (int)d->height; y++) {
+			const uint32_t *row = (const uint32_t *)((uint8_t *)buffer->data +
+				(size_t)y * buffer->stride);
+			for (int x = 0; x < (int)d->width; x++) {
+				double want[3] = {0};
+				for (int j = 0; j < sy; j++) {
+					for (int i = 0; i < sx; i++) {
+						uint32_t p = zt_window_pattern(d->x + x * sx + i, d->y + y * sy + j, 0);
+						for (int k = 0; k < 3; k++) {
+							want[k] += ((p >> (16 - 8 * k)) & 0xff) / (double)(sx * sy);
+						}
+					}
+				}
+				for (int k = 0; k < 3; k++) {
+					bad += fabs(((row[x] >> (16 - 8 * k)) & 0xff) - want[k]) > 1.0;
+				}
+			}
+		}
+		ZT_CHECK(bad == 0, "%s: the window's pixels (%d samples off)", what, bad);
+		zcc_capture_result_finish(&r);
+		zcc_buffer_destroy(buffer);
+	}
+	zcc_session_destroy(session);
+	ext_image_capture_source_v1_destroy(source);
+}
+
+static void test_window(void) {
+	zt_section("derived window sources");
+	struct zt_compositor comp;
+	const char *args[] = {"--output", "640x480", NULL};
+	if (!zt_compositor_start(&comp, args)) {
+		return;
+	}
+	struct zt_window win;
+	const char *size[] = {"--size", "200x150", NULL};
+	if (zt_window_start(&win, &comp, "zt-derive", size)) {
+		/* Covered and moved: the window's own pixels all the same. */
+		ZT_CHECK(zt_cmd(&comp, "rect cover 0 0 640 480 ff00ffff"), "cover");
+		struct zcc_client *client = zt_connect(&comp);
+		struct zerocap_capture_options_manager_v1 *m = client != NULL ?
+			bind_manager(client) : NULL;
+		zcc_client_roundtrip(client, -1);
+		struct zcc_toplevel *toplevel = m != NULL ?
+			zcc_client_find_toplevel(client, "zt-derive") : NULL;
+		ZT_CHECK(toplevel != NULL, "the window is listed");
+		if (toplevel != NULL) {
+			const struct derive crop = {true, 10, 20, 100, 60, 100, 60, 0, 1, 0, 0};
+			check_window(client, m, toplevel, &crop, "window crop");
+			const struct derive half = {true, 10, 20, 100, 60, 50, 30, 0, 1, 0, 0};
+			check_window(client, m, toplevel, &half, "window crop + 2x down");
+		}
+		if (m != NULL) {
+			zerocap_capture_options_manager_v1_destroy(m);
+		}
+		zcc_client_destroy(client);
+		zt_window_stop(&win);
+	}
+	ZT_CHECK(zt_compositor_alive(&comp), "compositor alive");
+	zt_compositor_stop(&comp);
+}
+
 int main(void) {
 	test_errors();
+	test_window();
 	test_pixels("normal");
 	test_pixels("90");
 	test_damage_and_stop();
