@@ -15,6 +15,8 @@
 #include <string.h>
 #include "ext-image-capture-source-v1-client-protocol.h"
 #include "gpu-common.h"
+#include "window.h"
+#include "window-pattern.h"
 #include "ycbcr.h"
 #include "zerocap-capture-options-v1-client-protocol.h"
 
@@ -108,6 +110,9 @@ static int compare(const struct zcc_image *img, const uint32_t *ref, const struc
 	return bad;
 }
 
+/* The window to derive from instead of the output, when set. */
+static struct zcc_toplevel *window_parent;
+
 static struct ext_image_capture_source_v1 *derived(struct zcc_client *client,
 		struct zerocap_capture_options_manager_v1 *m, const struct derive *d) {
 	struct zerocap_capture_options_v1 *o = zerocap_capture_options_manager_v1_get_options(m);
@@ -115,7 +120,8 @@ static struct ext_image_capture_source_v1 *derived(struct zcc_client *client,
 	zerocap_capture_options_v1_set_size(o, d->width, d->height);
 	zerocap_capture_options_v1_set_format(o, d->format);
 	zerocap_capture_options_v1_set_color(o, d->matrix, d->range);
-	struct ext_image_capture_source_v1 *parent =
+	struct ext_image_capture_source_v1 *parent = window_parent != NULL ?
+		zcc_toplevel_create_source(window_parent) :
 		ext_output_image_capture_source_manager_v1_create_source(
 			client->output_source_manager, zcc_client_find_output(client, NULL)->wl_output);
 	struct ext_image_capture_source_v1 *source =
@@ -230,7 +236,49 @@ static void run(const char *transform) {
 	zt_compositor_stop(&comp);
 }
 
+/* A window (its own pattern) as NV12 and as RGB at half size. */
+static void run_window(void) {
+	zt_section("derived dma-bufs of a window");
+	struct zt_compositor comp;
+	if (!gt_start(&comp, "640x480", NULL)) {
+		return;
+	}
+	struct zt_window win;
+	const char *size[] = {"--size", "200x150", NULL};
+	if (zt_window_start(&win, &comp, "zt-gpu-derive", size)) {
+		struct zcc_client *client = zt_connect(&comp);
+		struct zerocap_capture_options_manager_v1 *m = client != NULL ?
+			zcc_client_bind(client, &zerocap_capture_options_manager_v1_interface, 1) : NULL;
+		zcc_client_roundtrip(client, -1);
+		window_parent = m != NULL ? zcc_client_find_toplevel(client, "zt-gpu-derive") : NULL;
+		ZT_CHECK(window_parent != NULL, "the window is listed");
+		if (window_parent != NULL) {
+			uint32_t *ref = calloc(200 * 150, sizeof(*ref));
+			for (int y = 0; y < 150; y++) {
+				for (int x = 0; x < 200; x++) {
+					ref[y * 200 + x] = zt_window_pattern(x, y, 0);
+				}
+			}
+			ref_width = 200;
+			const struct derive nv12 = {0, 0, 200, 150, 200, 150, DRM_FORMAT_NV12, 1, 0};
+			ZT_CHECK(check(client, m, ref, &nv12, "window NV12"), "NV12 offered for a window");
+			const struct derive half = {0, 0, 200, 148, 100, 74, DRM_FORMAT_XRGB8888, 1, 0};
+			ZT_CHECK(check(client, m, ref, &half, "window RGB 2x down"), "XRGB8888 offered");
+			free(ref);
+		}
+		window_parent = NULL;
+		if (m != NULL) {
+			zerocap_capture_options_manager_v1_destroy(m);
+		}
+		zcc_client_destroy(client);
+		zt_window_stop(&win);
+	}
+	ZT_CHECK(zt_compositor_alive(&comp), "compositor alive");
+	zt_compositor_stop(&comp);
+}
+
 int main(void) {
+	run_window();
 	run("normal");
 	run("90");
 	return zt_finish();
