@@ -47,6 +47,14 @@
  * depends on microseconds, with wlroots' capture as with zerocap's; an
  * application that keeps its stream active, as OBS and the browsers do,
  * never meets it.
+ *
+ * Built a second time with ZT_PORTAL_ZEROCAP (test 'portal'), the same
+ * stack and checks run with xdg-desktop-portal-zerocap ($ZC_PORTAL, its
+ * .portal file found through XDG_DESKTOP_PORTAL_DIR, its choice configured
+ * as output:HEADLESS-1) in xdpw's place: the frontend, PipeWire and the
+ * consumer are the same, and the share must live through both consumers
+ * with no frame lost or broken. Restore tokens are checked there too: a
+ * second session with the token of the first starts without a choice.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -68,6 +76,15 @@
 
 #define XDP "/usr/libexec/xdg-desktop-portal"
 #define XDPW "/usr/libexec/xdg-desktop-portal-wlr"
+#ifdef ZT_PORTAL_ZEROCAP
+#define BACKEND_NAME "org.freedesktop.impl.portal.desktop.zerocap"
+#define BACKEND_LOG "backend.log"
+#define BACKEND_TITLE "xdg-desktop-portal-zerocap"
+#else
+#define BACKEND_NAME "org.freedesktop.impl.portal.desktop.wlr"
+#define BACKEND_LOG "xdpw.log"
+#define BACKEND_TITLE "xdg-desktop-portal-wlr"
+#endif
 #define DESKTOP "zerocap-test"
 
 #define OUTPUT_W 640
@@ -128,7 +145,7 @@ static long now_ms(void) {
 
 struct stack {
 	char dir[256]; /* everything below it */
-	char run[300], config[300], home[300];
+	char run[300], config[300], home[300], portals[300];
 	char bus_address[512];
 	char wayland[400]; /* absolute WAYLAND_DISPLAY */
 	/* started in this order, stopped the other way round */
@@ -173,12 +190,42 @@ static bool stack_files(struct stack *stack, const char *output) {
 	snprintf(stack->run, sizeof(stack->run), "%s/run", stack->dir);
 	snprintf(stack->config, sizeof(stack->config), "%s/config", stack->dir);
 	snprintf(stack->home, sizeof(stack->home), "%s/home", stack->dir);
-	char path[512], text[512];
+	char path[512], text[1024];
 	bool ok = make_dir(stack->run) && make_dir(stack->config) && make_dir(stack->home);
 	snprintf(path, sizeof(path), "%s/xdg-desktop-portal", stack->config);
 	ok = ok && make_dir(path);
 	snprintf(path, sizeof(path), "%s/xdg-desktop-portal/%s-portals.conf", stack->config,
 		DESKTOP);
+#ifdef ZT_PORTAL_ZEROCAP
+	/*
+	 * With XDG_DESKTOP_PORTAL_DIR the frontend reads both the .portal files
+	 * and the portals.conf from there: a directory of the test's own with a
+	 * copy of zerocap.portal.
+	 */
+	char portal_file[600];
+	snprintf(portal_file, sizeof(portal_file), "%s/zerocap.portal",
+		getenv("ZC_PORTAL_DIR") != NULL ? getenv("ZC_PORTAL_DIR") : ".");
+	FILE *in = fopen(portal_file, "r");
+	char portal_text[512] = {0};
+	ok = ok && in != NULL && fread(portal_text, 1, sizeof(portal_text) - 1, in) > 0;
+	if (in != NULL) {
+		fclose(in);
+	}
+	snprintf(stack->portals, sizeof(stack->portals), "%s/portals", stack->dir);
+	ok = ok && make_dir(stack->portals);
+	snprintf(path, sizeof(path), "%s/zerocap.portal", stack->portals);
+	ok = ok && write_file(path, portal_text);
+	snprintf(path, sizeof(path), "%s/%s-portals.conf", stack->portals, DESKTOP);
+	ok = ok && write_file(path, "[preferred]\ndefault=none\n"
+		"org.freedesktop.impl.portal.ScreenCast=zerocap\n"
+		"org.freedesktop.impl.portal.Screenshot=zerocap\n");
+	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-zerocap", stack->config);
+	ok = ok && make_dir(path);
+	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-zerocap/config", stack->config);
+	/* A chooser that logs every time it is asked: restore tokens must skip it. */
+	snprintf(text, sizeof(text), "[screencast]\nchooser_cmd=sh -c 'echo asked >> %s/chooser.log; "
+		"echo output:%s'\nmax_fps=30\n", stack->dir, output);
+#else
 	ok = ok && write_file(path, "[preferred]\ndefault=none\n"
 		"org.freedesktop.impl.portal.ScreenCast=wlr\n");
 	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-wlr", stack->config);
@@ -186,6 +233,7 @@ static bool stack_files(struct stack *stack, const char *output) {
 	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-wlr/config", stack->config);
 	snprintf(text, sizeof(text), "[screencast]\noutput_name=%s\nchooser_type=none\n"
 		"max_fps=30\n", output);
+#endif
 	ok = ok && write_file(path, text);
 	return ok;
 }
@@ -200,6 +248,10 @@ static void stack_env(struct stack *stack) {
 		stack->bus_address);
 	snprintf(stack->env[n++], sizeof(stack->env[0]), "XDG_SESSION_TYPE=wayland");
 	snprintf(stack->env[n++], sizeof(stack->env[0]), "WAYLAND_DEBUG=1");
+#ifdef ZT_PORTAL_ZEROCAP
+	snprintf(stack->env[n++], sizeof(stack->env[0]), "XDG_DESKTOP_PORTAL_DIR=%s",
+		stack->portals);
+#endif
 	for (int i = 0; i < n; i++) {
 		stack->envp[i] = stack->env[i];
 	}
@@ -293,7 +345,7 @@ static void stop_activated(const struct stack *stack) {
 
 static void stack_stop(struct stack *stack) {
 	stop_process(&stack->xdp, "xdg-desktop-portal", stack->dir, "xdp.log");
-	stop_process(&stack->xdpw, "xdg-desktop-portal-wlr", stack->dir, "xdpw.log");
+	stop_process(&stack->xdpw, BACKEND_TITLE, stack->dir, BACKEND_LOG);
 	stop_process(&stack->wireplumber, "wireplumber", stack->dir, "wireplumber.log");
 	stop_process(&stack->pipewire, "pipewire", stack->dir, "pipewire.log");
 	stop_activated(stack);
@@ -356,14 +408,18 @@ static bool stack_start(struct stack *stack, struct zt_compositor *comp, GDBusCo
 			ct_print_log(stack->dir, "wireplumber.log");
 		}
 	}
+#ifdef ZT_PORTAL_ZEROCAP
+	const char *xdpw_argv[] = {getenv("ZC_PORTAL"), NULL};
+#else
 	const char *xdpw_argv[] = {XDPW, "-l", "DEBUG", NULL};
+#endif
 	if (ok) {
 		stack->xdpw = ct_spawn(stack->dir, stack->wayland, xdpw_argv, stack->envp,
-			"xdpw.log");
-		ok = wait_name(*bus, "org.freedesktop.impl.portal.desktop.wlr", stack->xdpw, 10000);
-		ZT_CHECK(ok, "xdg-desktop-portal-wlr did not take its D-Bus name");
+			BACKEND_LOG);
+		ok = wait_name(*bus, BACKEND_NAME, stack->xdpw, 10000);
+		ZT_CHECK(ok, "%s did not take its D-Bus name", BACKEND_TITLE);
 		if (!ok) {
-			ct_print_log(stack->dir, "xdpw.log");
+			ct_print_log(stack->dir, BACKEND_LOG);
 		}
 	}
 	const char *xdp_argv[] = {XDP, "-v", NULL};
@@ -402,6 +458,8 @@ struct portal {
 	char session[256];
 	guint32 node;
 	int width, height;
+	char restore_token[128]; /* from Start (persist_mode 2); sent back when set */
+	bool persist;
 };
 
 static void handle_response(GDBusConnection *bus, const char *sender, const char *path,
@@ -505,6 +563,13 @@ static bool portal_start(struct portal *portal) {
 	g_variant_builder_add(&options, "{sv}", "types", g_variant_new_uint32(1));
 	g_variant_builder_add(&options, "{sv}", "multiple", g_variant_new_boolean(FALSE));
 	g_variant_builder_add(&options, "{sv}", "cursor_mode", g_variant_new_uint32(2));
+	if (portal->persist) {
+		g_variant_builder_add(&options, "{sv}", "persist_mode", g_variant_new_uint32(2));
+	}
+	if (portal->restore_token[0] != '\0') {
+		g_variant_builder_add(&options, "{sv}", "restore_token",
+			g_variant_new_string(portal->restore_token));
+	}
 	if (portal_request(portal, "SelectSources", g_variant_new("(oa{sv})", portal->session,
 			&options), "SelectSources") == NULL) {
 		return false;
@@ -523,6 +588,10 @@ static bool portal_start(struct portal *portal) {
 			g_variant_unref(streams);
 		}
 		return false;
+	}
+	const char *token = NULL;
+	if (g_variant_lookup(results, "restore_token", "&s", &token)) {
+		snprintf(portal->restore_token, sizeof(portal->restore_token), "%s", token);
 	}
 	GVariant *props = NULL;
 	g_variant_get_child(streams, 0, "(u@a{sv})", &portal->node, &props);
@@ -593,6 +662,7 @@ static void change_scene(struct zt_compositor *comp, int index) {
 	}
 }
 
+#ifndef ZT_PORTAL_ZEROCAP
 /* xdpw's version from dpkg as major * 100 + minor; -1 when unknown. */
 static int xdpw_version(char *text, size_t size) {
 	char dir[256];
@@ -617,6 +687,7 @@ static int xdpw_version(char *text, size_t size) {
 	int major = 0, minor = 0;
 	return ran && sscanf(text, "%d.%d", &major, &minor) == 2 ? major * 100 + minor : -1;
 }
+#endif
 
 /* ---- the consumer ---- */
 
@@ -1013,14 +1084,22 @@ static int count_lines(const char *dir, const char *file, const char *text) {
 #define XDPW_FAILED_CONSTRAINTS "frame capture failed: buffer constraint mismatch"
 
 static void check_share_alive(const struct stack *stack, const char *when) {
+#ifdef ZT_PORTAL_ZEROCAP
+	/* stream.c's lines when a share ends or a capture fails. */
+	ZT_CHECK(count_lines(stack->dir, BACKEND_LOG, "closing its session") == 0 &&
+		count_lines(stack->dir, BACKEND_LOG, "capture failed") == 0 &&
+		count_lines(stack->dir, BACKEND_LOG, "-> error") == 0,
+		"%s: %s ended the share", when, BACKEND_TITLE);
+#else
 	ZT_CHECK(count_lines(stack->dir, "xdpw.log", XDPW_FAILED_UNKNOWN) == 0 &&
 		count_lines(stack->dir, "xdpw.log", XDPW_FAILED_STOPPED) == 0 &&
 		count_lines(stack->dir, "xdpw.log", "destroying cast instance") == 0,
 		"%s: xdg-desktop-portal-wlr ended the share", when);
+#endif
 }
 
 static void test_screencast(enum ct_protocol protocol) {
-	zt_section("ScreenCast portal -> xdg-desktop-portal-wlr -> PipeWire -> a consumer");
+	zt_section("ScreenCast portal -> " BACKEND_TITLE " -> PipeWire -> a consumer");
 	struct stack stack = {0};
 	if (!ct_tmpdir(stack.dir, sizeof(stack.dir))) {
 		return;
@@ -1043,6 +1122,9 @@ static void test_screencast(enum ct_protocol protocol) {
 		return;
 	}
 	struct portal portal = {.bus = bus};
+#ifdef ZT_PORTAL_ZEROCAP
+	portal.persist = true;
+#endif
 	int fd = -1;
 	if (portal_start(&portal)) {
 		ZT_CHECK(portal.width == OUTPUT_W && portal.height == OUTPUT_H,
@@ -1080,15 +1162,36 @@ static void test_screencast(enum ct_protocol protocol) {
 			"more frames failed than consumers left");
 	}
 	portal_close(&portal);
+#ifdef ZT_PORTAL_ZEROCAP
+	/* A new session with the first one's token: started without asking again. */
+	ZT_CHECK(portal.restore_token[0] != '\0', "Start gave a restore token (persist_mode 2)");
+	ZT_CHECK(count_lines(stack.dir, "chooser.log", "asked") == 1, "the chooser was asked once");
+	if (portal.restore_token[0] != '\0') {
+		struct portal again = {.bus = bus, .persist = true};
+		snprintf(again.restore_token, sizeof(again.restore_token), "%s", portal.restore_token);
+		ZT_CHECK(portal_start(&again) && again.width == OUTPUT_W,
+			"a session restored from the token starts (%dx%d)", again.width, again.height);
+		ZT_CHECK(count_lines(stack.dir, "chooser.log", "asked") == 1,
+			"the restored session did not ask the chooser (%d times asked)",
+			count_lines(stack.dir, "chooser.log", "asked"));
+		portal_close(&again);
+	}
+#endif
 	g_object_unref(bus);
 	ZT_CHECK(zt_compositor_alive(&comp), "the compositor is still running");
 	stack_stop(&stack);
-	ct_check_protocol(stack.dir, "xdpw.log", protocol, "xdg-desktop-portal-wlr");
+	ct_check_protocol(stack.dir, BACKEND_LOG, protocol, BACKEND_TITLE);
 	zt_compositor_stop(&comp);
 	ct_tmpdir_remove(stack.dir);
 }
 
 int main(void) {
+#ifdef ZT_PORTAL_ZEROCAP
+	ZT_CHECK(getenv("ZC_PORTAL") != NULL && getenv("ZC_PORTAL_DIR") != NULL,
+		"ZC_PORTAL and ZC_PORTAL_DIR are set");
+	enum ct_protocol protocol = CT_EXT_IMAGE_COPY_CAPTURE;
+	bool have_all = getenv("ZC_PORTAL") != NULL;
+#else
 	if (!ct_have_program(XDPW) || !ct_have_program("dpkg-query")) {
 		/* scripts/dev installs it: missing is a failure, not a skip. */
 		ZT_CHECK(false, "%s or dpkg-query is not installed", XDPW);
@@ -1112,8 +1215,9 @@ int main(void) {
 	enum ct_protocol protocol = CT_EXT_IMAGE_COPY_CAPTURE;
 	fprintf(stderr, "note: xdg-desktop-portal-wlr %s: expecting %s\n", version,
 		ct_protocol_name(protocol));
-	static const char *const programs[] = {"dbus-daemon", "pipewire", "wireplumber", XDP};
 	bool have_all = v >= 0;
+#endif
+	static const char *const programs[] = {"dbus-daemon", "pipewire", "wireplumber", XDP};
 	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
 		/* scripts/dev installs them: missing is a failure, not a skip. */
 		bool have = ct_have_program(programs[i]);

@@ -1,0 +1,106 @@
+/*
+ * xdg-desktop-portal-zerocap: the ScreenCast and Screenshot backends of
+ * xdg-desktop-portal for zerocap compositors, on libzerocap-client and
+ * PipeWire.
+ *
+ * One process, one poll loop: the D-Bus connection (sd-bus), the PipeWire
+ * loop and the Wayland connection (libzerocap-client).
+ */
+#ifndef ZCP_PORTAL_H
+#define ZCP_PORTAL_H
+
+#include <pipewire/pipewire.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <systemd/sd-bus.h>
+#include <wayland-util.h>
+#include "zerocap-client.h"
+
+#define ZCP_BUS_NAME "org.freedesktop.impl.portal.desktop.zerocap"
+#define ZCP_OBJECT_PATH "/org/freedesktop/portal/desktop"
+
+/* Source types and cursor modes of the ScreenCast interface. */
+#define ZCP_SOURCE_MONITOR 1u
+#define ZCP_SOURCE_WINDOW 2u
+#define ZCP_CURSOR_HIDDEN 1u
+#define ZCP_CURSOR_EMBEDDED 2u
+
+struct zcp_config {
+	/* What to share without asking (tests, kiosks): "output:NAME", "window:APP_ID". */
+	char *choice;
+	/* The user's chooser: a command that prints "output:NAME" or "window:ID". */
+	char *chooser_cmd;
+	double max_fps;
+};
+
+struct zcp_server {
+	struct zcp_config config;
+	sd_bus *bus;
+	struct pw_loop *pw_loop;
+	struct pw_context *pw_context;
+	struct pw_core *pw_core;
+	struct spa_hook core_listener;
+	struct zcl_client *client;
+	struct wl_list sessions; /* zcp_session.link */
+	bool quit;
+};
+
+enum zcp_session_state {
+	ZCP_SESSION_CREATED,
+	ZCP_SESSION_SELECTED,
+	ZCP_SESSION_STARTING,
+	ZCP_SESSION_STARTED,
+	ZCP_SESSION_CLOSED,
+};
+
+struct zcp_stream;
+
+/* A ScreenCast session: what was selected, and its streams once started. */
+struct zcp_session {
+	struct zcp_server *server;
+	struct wl_list link; /* zcp_server.sessions */
+	char *path, *app_id;
+	sd_bus_slot *slot;
+	enum zcp_session_state state;
+	uint32_t types, cursor_mode, persist_mode;
+	bool multiple;
+	char *restore_choice; /* from restore_data, when valid */
+	struct zcp_stream *stream;
+	sd_bus_message *start_reply; /* Start, waiting for the stream's node */
+	char *start_choice;
+};
+
+/* The PipeWire side of one shared target. */
+struct zcp_stream {
+	struct zcp_session *session;
+	struct zcl_capture *capture;
+	struct zcl_target *target;
+	struct pw_stream *stream;
+	struct spa_hook listener;
+	uint32_t width, height, node_id;
+	bool format_set, streaming, connected, failed;
+	struct zcl_frame *pending; /* the newest frame, until process() copies it */
+	uint64_t sequence;
+	int64_t streaming_since; /* CLOCK_MONOTONIC ns: the consumer's start */
+};
+
+void zcp_config_load(struct zcp_config *config, const char *path);
+void zcp_config_finish(struct zcp_config *config);
+
+int zcp_screencast_init(struct zcp_server *server);
+void zcp_session_close(struct zcp_session *session, bool emit);
+/* The stream knows its node (or failed): Start can be answered. */
+void zcp_session_stream_ready(struct zcp_session *session, bool ok);
+
+int zcp_screenshot_init(struct zcp_server *server);
+
+/* Resolves a choice ("output:NAME", "window:KEY") to a target; NULL if none. */
+struct zcl_target *zcp_find_choice(struct zcp_server *server, const char *choice);
+/* Asks the chooser command or takes the configured choice; malloc'd or NULL. */
+char *zcp_choose(struct zcp_server *server, uint32_t types);
+
+struct zcp_stream *zcp_stream_create(struct zcp_session *session, struct zcl_target *target,
+	bool cursor);
+void zcp_stream_destroy(struct zcp_stream *stream);
+
+#endif

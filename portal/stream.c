@@ -1,0 +1,347 @@
+/*
+ * A PipeWire video source fed by a libzerocap-client capture.
+ *
+ * The stream is the driver: a new capture frame triggers one graph cycle,
+ * and process() copies the frame into a dequeued buffer (memfd, BGRx) with
+ * its presentation time and damage in metas. The stream is created once
+ * the capture knows its size; its node id answers Start. Consumers that
+ * hold every buffer cost a frame now and then, nothing else: the capture
+ * goes on and the newest frame waits for the next free buffer.
+ */
+#define _GNU_SOURCE
+#include <drm_fourcc.h>
+#include <errno.h>
+#include <spa/buffer/meta.h>
+#include <spa/param/buffers.h>
+#include <spa/param/video/format-utils.h>
+#include <spa/utils/result.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include "portal.h"
+
+#define MIN_BUFFERS 4
+#define MAX_BUFFERS 8
+#define MAX_DAMAGE 16
+
+static uint32_t frame_stride(uint32_t width) {
+	return width * 4;
+}
+
+static const struct spa_pod *format_param(struct spa_pod_builder *b, uint32_t id,
+		uint32_t width, uint32_t height, double max_fps) {
+	uint32_t fps = max_fps > 0 ? (uint32_t)(max_fps + 0.5) : 60;
+	return spa_pod_builder_add_object(b, SPA_TYPE_OBJECT_Format, id,
+		SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
+		SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
+		SPA_FORMAT_VIDEO_format, SPA_POD_CHOICE_ENUM_Id(3, SPA_VIDEO_FORMAT_BGRx,
+			SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_BGRA),
+		SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle(&SPA_RECTANGLE(width, height)),
+		SPA_FORMAT_VIDEO_framerate, SPA_POD_Fraction(&SPA_FRACTION(0, 1)),
+		SPA_FORMAT_VIDEO_maxFramerate, SPA_POD_CHOICE_RANGE_Fraction(
+			&SPA_FRACTION(fps, 1), &SPA_FRACTION(1, 1), &SPA_FRACTION(fps, 1)));
+}
+
+static void handle_state_changed(void *data, enum pw_stream_state old,
+		enum pw_stream_state state, const char *error) {
+	struct zcp_stream *stream = data;
+	fprintf(stderr, "zerocap-portal: stream %s -> %s%s%s\n", pw_stream_state_as_string(old),
+		pw_stream_state_as_string(state), error ? ": " : "", error ? error : "");
+	bool was_streaming = stream->streaming;
+	stream->streaming = state == PW_STREAM_STATE_STREAMING;
+	if (stream->streaming && !was_streaming) {
+		struct timespec now;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		stream->streaming_since = (int64_t)now.tv_sec * SPA_NSEC_PER_SEC + now.tv_nsec;
+	}
+	if (state == PW_STREAM_STATE_PAUSED && stream->node_id == SPA_ID_INVALID) {
+		stream->node_id = pw_stream_get_node_id(stream->stream);
+		zcp_session_stream_ready(stream->session, stream->node_id != SPA_ID_INVALID);
+	} else if (state == PW_STREAM_STATE_ERROR) {
+		stream->failed = true;
+		if (stream->node_id == SPA_ID_INVALID) {
+			zcp_session_stream_ready(stream->session, false);
+		}
+	}
+	if (stream->streaming) {
+		/* A consumer is here: give it the current picture at once. */
+		pw_stream_trigger_process(stream->stream);
+	}
+}
+
+static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *param) {
+	struct zcp_stream *stream = data;
+	if (id != SPA_PARAM_Format || param == NULL) {
+		return;
+	}
+	struct spa_video_info_raw info;
+	if (spa_format_video_raw_parse(param, &info) < 0) {
+		return;
+	}
+	stream->format_set = true;
+	uint32_t stride = frame_stride(info.size.width);
+	uint8_t storage[1024];
+	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
+	const struct spa_pod *params[3];
+	params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
+		SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(MIN_BUFFERS, MIN_BUFFERS,
+			MAX_BUFFERS),
+		SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(1),
+		SPA_PARAM_BUFFERS_size, SPA_POD_Int(stride * info.size.height),
+		SPA_PARAM_BUFFERS_stride, SPA_POD_Int(stride),
+		SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(1 << SPA_DATA_MemFd));
+	params[1] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
+		SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Header),
+		SPA_PARAM_META_size, SPA_POD_Int(sizeof(struct spa_meta_header)));
+	params[2] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
+		SPA_PARAM_META_type, SPA_POD_Id(SPA_META_VideoDamage),
+		SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int(
+			sizeof(struct spa_meta_region) * MAX_DAMAGE, sizeof(struct spa_meta_region),
+			sizeof(struct spa_meta_region) * MAX_DAMAGE));
+	pw_stream_update_params(stream->stream, params, 3);
+}
+
+static void handle_add_buffer(void *data, struct pw_buffer *buffer) {
+	struct zcp_stream *stream = data;
+	struct spa_data *d = &buffer->buffer->datas[0];
+	size_t size = (size_t)frame_stride(stream->width) * stream->height;
+	int fd = memfd_create("zerocap-portal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
+		fprintf(stderr, "zerocap-portal: cannot make a buffer: %s\n", strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+		}
+		return;
+	}
+	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (map == MAP_FAILED) {
+		close(fd);
+		return;
+	}
+	d->type = SPA_DATA_MemFd;
+	d->flags = SPA_DATA_FLAG_READABLE;
+	d->fd = fd;
+	d->mapoffset = 0;
+	d->maxsize = (uint32_t)size;
+	d->data = map;
+}
+
+static void handle_remove_buffer(void *data, struct pw_buffer *buffer) {
+	struct spa_data *d = &buffer->buffer->datas[0];
+	if (d->data != NULL) {
+		munmap(d->data, d->maxsize);
+		d->data = NULL;
+	}
+	if (d->fd >= 0) {
+		close((int)d->fd);
+		d->fd = -1;
+	}
+}
+
+/* One graph cycle: the newest frame, if any, into a free buffer. */
+static void handle_process(void *data) {
+	struct zcp_stream *stream = data;
+	struct zcl_frame *frame = stream->pending;
+	if (frame == NULL) {
+		return;
+	}
+	struct pw_buffer *buffer = pw_stream_dequeue_buffer(stream->stream);
+	if (buffer == NULL) {
+		return; /* every buffer is with the consumer: the frame waits */
+	}
+	stream->pending = NULL;
+	const struct zcl_frame_info *info = zcl_frame_get_info(frame);
+	struct spa_buffer *spa = buffer->buffer;
+	struct spa_data *d = &spa->datas[0];
+	uint32_t stride = frame_stride(stream->width);
+	if (d->data != NULL && info->data != NULL && info->width == stream->width &&
+			info->height == stream->height) {
+		for (uint32_t y = 0; y < info->height; y++) {
+			memcpy((uint8_t *)d->data + (size_t)y * stride,
+				(const uint8_t *)info->data + (size_t)y * info->strides[0], stride);
+		}
+		d->chunk->offset = 0;
+		d->chunk->stride = (int32_t)stride;
+		d->chunk->size = stride * stream->height;
+		d->chunk->flags = SPA_CHUNK_FLAG_NONE;
+	} else {
+		d->chunk->size = 0;
+		d->chunk->flags = SPA_CHUNK_FLAG_CORRUPTED;
+	}
+	struct spa_meta_header *header = spa_buffer_find_meta_data(spa, SPA_META_Header,
+		sizeof(*header));
+	if (header != NULL) {
+		/*
+		 * When the picture was presented; a still picture a new consumer
+		 * gets at once counts from when it connected, as consumers that sync
+		 * on timestamps would hold it back by its age otherwise.
+		 */
+		int64_t pts = (int64_t)info->presented.tv_sec * SPA_NSEC_PER_SEC +
+			info->presented.tv_nsec;
+		header->pts = pts > stream->streaming_since ? pts : stream->streaming_since;
+		header->flags = 0;
+		header->seq = stream->sequence++;
+		header->dts_offset = 0;
+	}
+	struct spa_meta *damage = spa_buffer_find_meta(spa, SPA_META_VideoDamage);
+	if (damage != NULL) {
+		struct spa_meta_region *r = damage->data;
+		size_t max = damage->size / sizeof(*r), n = 0;
+		if (info->n_damage < max) {
+			for (; n < info->n_damage; n++) {
+				r[n].region = SPA_REGION(info->damage[n].x, info->damage[n].y,
+					(uint32_t)info->damage[n].width, (uint32_t)info->damage[n].height);
+			}
+		} else {
+			r[n++].region = SPA_REGION(0, 0, stream->width, stream->height);
+		}
+		if (n < max) {
+			r[n].region = SPA_REGION(0, 0, 0, 0); /* the end */
+		}
+	}
+	zcl_frame_release(frame);
+	pw_stream_queue_buffer(stream->stream, buffer);
+}
+
+static const struct pw_stream_events stream_events = {
+	PW_VERSION_STREAM_EVENTS,
+	.state_changed = handle_state_changed,
+	.param_changed = handle_param_changed,
+	.add_buffer = handle_add_buffer,
+	.remove_buffer = handle_remove_buffer,
+	.process = handle_process,
+};
+
+static bool stream_connect(struct zcp_stream *stream) {
+	struct zcp_server *server = stream->session->server;
+	char name[128];
+	snprintf(name, sizeof(name), "zerocap %s", zcl_target_get_name(stream->target));
+	stream->stream = pw_stream_new(server->pw_core, name, pw_properties_new(
+		PW_KEY_MEDIA_CLASS, "Video/Source", PW_KEY_NODE_NAME, "xdg-desktop-portal-zerocap",
+		NULL));
+	if (stream->stream == NULL) {
+		return false;
+	}
+	pw_stream_add_listener(stream->stream, &stream->listener, &stream_events, stream);
+	uint8_t storage[1024];
+	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
+	const struct spa_pod *params[1] = {format_param(&b, SPA_PARAM_EnumFormat, stream->width,
+		stream->height, server->config.max_fps)};
+	int ret = pw_stream_connect(stream->stream, PW_DIRECTION_OUTPUT, PW_ID_ANY,
+		PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_ALLOC_BUFFERS, params, 1);
+	if (ret < 0) {
+		fprintf(stderr, "zerocap-portal: cannot connect a stream: %s\n", spa_strerror(ret));
+		return false;
+	}
+	stream->connected = true;
+	return true;
+}
+
+static void handle_frame(void *data, struct zcl_frame *frame) {
+	struct zcp_stream *stream = data;
+	if (stream->pending != NULL) {
+		zcl_frame_release(stream->pending); /* superseded before a buffer was free */
+	}
+	stream->pending = frame;
+	if (stream->streaming) {
+		pw_stream_trigger_process(stream->stream);
+	}
+}
+
+static void handle_constraints(void *data, uint32_t width, uint32_t height, uint32_t format) {
+	struct zcp_stream *stream = data;
+	if (stream->stream == NULL) {
+		stream->width = width;
+		stream->height = height;
+		if (!stream_connect(stream)) {
+			stream->failed = true;
+			zcp_session_stream_ready(stream->session, false);
+		}
+		return;
+	}
+	if (width == stream->width && height == stream->height) {
+		return;
+	}
+	/* The source changed size: renegotiate the same stream. */
+	stream->width = width;
+	stream->height = height;
+	if (stream->pending != NULL) {
+		zcl_frame_release(stream->pending);
+		stream->pending = NULL;
+	}
+	uint8_t storage[1024];
+	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
+	const struct spa_pod *params[1] = {format_param(&b, SPA_PARAM_EnumFormat, width, height,
+		stream->session->server->config.max_fps)};
+	pw_stream_update_params(stream->stream, params, 1);
+}
+
+static void handle_stopped(void *data) {
+	struct zcp_stream *stream = data;
+	fprintf(stderr, "zerocap-portal: the capture of %s stopped; closing its session\n",
+		stream->target != NULL ? zcl_target_get_name(stream->target) : "a target");
+	stream->failed = true;
+	if (stream->node_id == SPA_ID_INVALID) {
+		zcp_session_stream_ready(stream->session, false);
+	} else {
+		zcp_session_close(stream->session, true);
+	}
+}
+
+static void handle_failed(void *data, enum zcl_error error, const char *why) {
+	fprintf(stderr, "zerocap-portal: capture failed: %s\n", why);
+	handle_stopped(data);
+}
+
+static const struct zcl_capture_listener capture_listener = {
+	.frame = handle_frame,
+	.constraints = handle_constraints,
+	.stopped = handle_stopped,
+	.failed = handle_failed,
+};
+
+struct zcp_stream *zcp_stream_create(struct zcp_session *session, struct zcl_target *target,
+		bool cursor) {
+	struct zcp_stream *stream = calloc(1, sizeof(*stream));
+	if (stream == NULL) {
+		return NULL;
+	}
+	stream->session = session;
+	stream->target = target;
+	stream->node_id = SPA_ID_INVALID;
+	struct zcl_capture_options options = {
+		.format = DRM_FORMAT_XRGB8888,
+		.cursor = cursor,
+		.buffers = ZCL_BUFFERS_SHM,
+		.max_fps = zcl_client_has_options(session->server->client) ?
+			session->server->config.max_fps : 0,
+	};
+	enum zcl_error error;
+	stream->capture = zcl_capture_create(session->server->client, target, &options,
+		&capture_listener, stream, &error);
+	if (stream->capture == NULL) {
+		fprintf(stderr, "zerocap-portal: cannot capture %s: %s\n", zcl_target_get_name(target),
+			zcl_client_last_error(session->server->client));
+		free(stream);
+		return NULL;
+	}
+	return stream;
+}
+
+void zcp_stream_destroy(struct zcp_stream *stream) {
+	if (stream == NULL) {
+		return;
+	}
+	if (stream->pending != NULL) {
+		zcl_frame_release(stream->pending);
+	}
+	if (stream->stream != NULL) {
+		spa_hook_remove(&stream->listener);
+		pw_stream_destroy(stream->stream);
+	}
+	zcl_capture_destroy(stream->capture);
+	free(stream);
+}
