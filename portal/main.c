@@ -10,6 +10,8 @@
  *   choice=output:HDMI-A-1     share this without asking (tests, kiosks)
  *   chooser_cmd=my-picker      prints output:NAME or window:ID on stdout
  *   max_fps=60
+ *   access_cmd=my-prompt       grants an Access request (screenshots) when it
+ *                              exits 0; $1 app id, $2 title, $3 subtitle, $4 body
  * Without a choice or a chooser nothing is shared: the request is cancelled.
  */
 #define _GNU_SOURCE
@@ -71,6 +73,8 @@ void zcp_config_load(struct zcp_config *config, const char *path) {
 			set(&config->choice, value);
 		} else if (strcmp(key, "chooser_cmd") == 0) {
 			set(&config->chooser_cmd, value);
+		} else if (strcmp(key, "access_cmd") == 0) {
+			set(&config->access_cmd, value);
 		} else if (strcmp(key, "max_fps") == 0) {
 			config->max_fps = atof(value);
 		} else {
@@ -83,6 +87,7 @@ void zcp_config_load(struct zcp_config *config, const char *path) {
 void zcp_config_finish(struct zcp_config *config) {
 	free(config->choice);
 	free(config->chooser_cmd);
+	free(config->access_cmd);
 }
 
 struct zcl_target *zcp_find_choice(struct zcp_server *server, const char *choice) {
@@ -179,7 +184,8 @@ static bool server_init(struct zcp_server *server, bool replace) {
 		fprintf(stderr, "zerocap-portal: no session bus: %s\n", strerror(-r));
 		return false;
 	}
-	if ((r = zcp_screencast_init(server)) < 0 || (r = zcp_screenshot_init(server)) < 0) {
+	if ((r = zcp_screencast_init(server)) < 0 || (r = zcp_screenshot_init(server)) < 0 ||
+			(r = zcp_access_init(server)) < 0) {
 		fprintf(stderr, "zerocap-portal: cannot export the portal: %s\n", strerror(-r));
 		return false;
 	}

@@ -31,6 +31,8 @@ struct zcp_config {
 	/* The user's chooser: a command that prints "output:NAME" or "window:ID". */
 	char *chooser_cmd;
 	double max_fps;
+	/* The access prompt: granted when it exits 0; none: everything denied. */
+	char *access_cmd;
 };
 
 struct zcp_server {
@@ -93,6 +95,7 @@ void zcp_session_close(struct zcp_session *session, bool emit);
 void zcp_session_stream_ready(struct zcp_session *session, bool ok);
 
 int zcp_screenshot_init(struct zcp_server *server);
+int zcp_access_init(struct zcp_server *server);
 
 /* Resolves a choice ("output:NAME", "window:KEY") to a target; NULL if none. */
 struct zcl_target *zcp_find_choice(struct zcp_server *server, const char *choice);

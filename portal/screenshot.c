@@ -68,10 +68,15 @@ static void shot_end(struct shot *shot, uint32_t response, const char *uri) {
 	}
 	sd_bus_message_unref(shot->call);
 	shot->call = NULL;
+	sd_bus_flush(shot->server->bus);
 }
 
 static void handle_frame(void *data, struct zcl_frame *frame) {
 	struct shot *shot = data;
+	if (shot->done) {
+		zcl_frame_release(frame); /* the session's second opening frame */
+		return;
+	}
 	const struct zcl_frame_info *info = zcl_frame_get_info(frame);
 	const char *dir = getenv("XDG_PICTURES_DIR");
 	dir = dir != NULL ? dir : getenv("HOME");

@@ -218,13 +218,15 @@ static bool stack_files(struct stack *stack, const char *output) {
 	snprintf(path, sizeof(path), "%s/%s-portals.conf", stack->portals, DESKTOP);
 	ok = ok && write_file(path, "[preferred]\ndefault=none\n"
 		"org.freedesktop.impl.portal.ScreenCast=zerocap\n"
-		"org.freedesktop.impl.portal.Screenshot=zerocap\n");
+		"org.freedesktop.impl.portal.Screenshot=zerocap\n"
+		"org.freedesktop.impl.portal.Access=zerocap\n");
 	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-zerocap", stack->config);
 	ok = ok && make_dir(path);
 	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-zerocap/config", stack->config);
 	/* A chooser that logs every time it is asked: restore tokens must skip it. */
 	snprintf(text, sizeof(text), "[screencast]\nchooser_cmd=sh -c 'echo asked >> %s/chooser.log; "
-		"echo output:%s'\nmax_fps=30\n", stack->dir, output);
+		"echo output:%s'\nmax_fps=30\naccess_cmd=echo \"$2\" >> %s/access.log\n", stack->dir,
+		output, stack->dir);
 #else
 	ok = ok && write_file(path, "[preferred]\ndefault=none\n"
 		"org.freedesktop.impl.portal.ScreenCast=wlr\n");
@@ -1098,6 +1100,69 @@ static void check_share_alive(const struct stack *stack, const char *when) {
 #endif
 }
 
+#ifdef ZT_PORTAL_ZEROCAP
+/* Prints the lines of log that contain text. */
+static void print_lines(const char *dir, const char *log, const char *text) {
+	char path[512];
+	snprintf(path, sizeof(path), "%s/%s", dir, log);
+	FILE *f = fopen(path, "r");
+	char line[1024];
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		if (strstr(line, text) != NULL) {
+			fprintf(stderr, "  %s: %s", log, line);
+		}
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+}
+
+/* org.freedesktop.portal.Screenshot, not interactive: a PNG of the scene. */
+static void check_screenshot(struct portal *portal, int scene_index, const char *dir) {
+	GVariantBuilder options;
+	g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string("zts"));
+	g_variant_builder_add(&options, "{sv}", "interactive", g_variant_new_boolean(FALSE));
+	GError *error = NULL;
+	GVariant *reply = g_dbus_connection_call_sync(portal->bus, PORTAL_NAME, PORTAL_PATH,
+		"org.freedesktop.portal.Screenshot", "Screenshot",
+		g_variant_new("(sa{sv})", "", &options), G_VARIANT_TYPE("(o)"),
+		G_DBUS_CALL_FLAGS_NONE, 20000, NULL, &error);
+	if (reply == NULL) {
+		ZT_CHECK(false, "Screenshot failed: %s", error->message);
+		g_error_free(error);
+		return;
+	}
+	const char *handle = NULL;
+	g_variant_get(reply, "(&o)", &handle);
+	guint32 code = 99;
+	GVariant *results = wait_response(portal, handle, &code, 20000);
+	const char *uri = NULL;
+	ZT_CHECK(results != NULL && code == 0 && g_variant_lookup(results, "uri", "&s", &uri) &&
+		strncmp(uri, "file://", 7) == 0, "Screenshot answered %u with a file URI", code);
+	if (uri == NULL) {
+		print_lines(dir, BACKEND_LOG, "zerocap-portal:");
+		print_lines(dir, "xdp.log", "XDP");
+	}
+	struct ct_image image;
+	if (uri != NULL && ct_read_png(uri + 7, &image)) {
+		struct ct_scene scene = {.rects = scenes[scene_index].rects,
+			.n_rects = scenes[scene_index].n};
+		struct ct_scene_view view = {.scene = &scene, .scale = 1, .up_w = OUTPUT_W,
+			.up_h = OUTPUT_H};
+		struct ct_compare compare = {0};
+		ZT_CHECK(image.width == OUTPUT_W && image.height == OUTPUT_H &&
+			ct_compare_image(&image, ct_scene_view_expect, &view, &compare, "screenshot") == 0,
+			"the screenshot is the scene, pixel for pixel (%dx%d)", image.width, image.height);
+		ct_image_finish(&image);
+		unlink(uri + 7);
+	} else {
+		ZT_CHECK(false, "cannot read the screenshot %s", uri != NULL ? uri : "(none)");
+	}
+	g_variant_unref(reply);
+}
+#endif
+
 static void test_screencast(enum ct_protocol protocol) {
 	zt_section("ScreenCast portal -> " BACKEND_TITLE " -> PipeWire -> a consumer");
 	struct stack stack = {0};
@@ -1161,6 +1226,12 @@ static void test_screencast(enum ct_protocol protocol) {
 		ZT_CHECK(count_lines(stack.dir, "xdpw.log", XDPW_FAILED_CONSTRAINTS) <= 2,
 			"more frames failed than consumers left");
 	}
+#ifdef ZT_PORTAL_ZEROCAP
+	/* While the portal listens for Responses (portal_close stops that). */
+	check_screenshot(&portal, 3, stack.dir);
+	ZT_CHECK(count_lines(stack.dir, "access.log", "") >= 1,
+		"the frontend asked the backend's Access prompt before the screenshot");
+#endif
 	portal_close(&portal);
 #ifdef ZT_PORTAL_ZEROCAP
 	/* A new session with the first one's token: started without asking again. */
