@@ -225,15 +225,29 @@ static int method_select_sources(sd_bus_message *m, void *data, sd_bus_error *er
 		return sd_bus_error_setf(error, SD_BUS_ERROR_INVALID_ARGS,
 			"no session %s to select sources for", session_path);
 	}
-	if ((r = read_options(m, select_option, session)) < 0) {
-		return r;
-	}
-	if ((session->types & (ZCP_SOURCE_MONITOR | ZCP_SOURCE_WINDOW)) == 0 ||
-			(session->cursor_mode & (ZCP_CURSOR_HIDDEN | ZCP_CURSOR_EMBEDDED)) == 0) {
+	/* Read into a copy: a refused request leaves the session as it was. */
+	struct zcp_session selected = *session;
+	selected.restore_choice = NULL;
+	selected.types = ZCP_SOURCE_MONITOR;
+	selected.cursor_mode = ZCP_CURSOR_HIDDEN;
+	r = read_options(m, select_option, &selected);
+	bool offered = (selected.types & (ZCP_SOURCE_MONITOR | ZCP_SOURCE_WINDOW)) != 0 &&
+		(selected.cursor_mode & (ZCP_CURSOR_HIDDEN | ZCP_CURSOR_EMBEDDED)) != 0;
+	if (r < 0 || !offered) {
+		free(selected.restore_choice);
+		if (r < 0) {
+			return r;
+		}
 		return sd_bus_error_setf(error, SD_BUS_ERROR_NOT_SUPPORTED,
-			"source types 0x%x / cursor mode %u are not offered", session->types,
-			session->cursor_mode);
+			"source types 0x%x / cursor mode %u are not offered", selected.types,
+			selected.cursor_mode);
 	}
+	session->types = selected.types;
+	session->multiple = selected.multiple;
+	session->cursor_mode = selected.cursor_mode;
+	session->persist_mode = selected.persist_mode;
+	free(session->restore_choice);
+	session->restore_choice = selected.restore_choice;
 	session->state = ZCP_SESSION_SELECTED;
 	return reply_response(m, 0);
 }

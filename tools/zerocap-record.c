@@ -140,8 +140,10 @@ static bool open_encoder(struct recorder *rec, const struct zcl_frame_info *info
 		av_opt_set_int(rec->codec->priv_data, "qp", rec->opts.qp, 0);
 	}
 	if (avcodec_open2(rec->codec, codec, NULL) < 0) {
-		fprintf(stderr, "zerocap-record: cannot open the encoder %s for %ux%u\n", name,
-			info->width, info->height);
+		fprintf(stderr, "zerocap-record: cannot open the encoder %s for %ux%u %s%s\n", name,
+			info->width, info->height, nv12 ? "NV12" : "BGR0",
+			nv12 ? "" : " (no NV12 dma-bufs here, so frames are RGB: pick an encoder that "
+			"takes bgr0, such as libx264rgb, ffv1 or rawvideo)");
 		return false;
 	}
 	rec->stream = avformat_new_stream(rec->format, NULL);
@@ -203,6 +205,7 @@ static void handle_frame(void *data, struct zcl_frame *frame) {
 	m->frame = frame;
 	m->fd = info->fds[0];
 	uint8_t *base = info->data;
+	m->size = (size_t)info->strides[0] * info->height;
 	if (info->dmabuf) {
 		if (info->sync_fd >= 0) {
 			struct pollfd pfd = {.fd = info->sync_fd, .events = POLLIN};

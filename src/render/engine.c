@@ -1,5 +1,6 @@
 #include <stdlib.h>
 #include <time.h>
+#include <wlr/types/wlr_buffer.h>
 #include <wlr/util/log.h>
 #include "render/engine.h"
 #include "render/gles2.h"
@@ -67,9 +68,67 @@ static enum zc_copy_status copy_cpu(struct zc_render_engine *engine,
 	return ZC_COPY_FINISHED;
 }
 
+void zc_copy_options_shift(const struct zc_copy_options *in, struct wlr_box box,
+		struct zc_copy_options *out, struct zc_layer *layers, struct zc_overlay *overlay) {
+	*out = *in;
+	out->convert = NULL;
+	out->geometry.area = (struct wlr_box){in->geometry.area.x + box.x,
+		in->geometry.area.y + box.y, box.width, box.height};
+	if (in->layers != NULL) {
+		for (size_t i = 0; i < in->n_layers; i++) {
+			layers[i] = in->layers[i];
+			layers[i].dst.x -= box.x;
+			layers[i].dst.y -= box.y;
+		}
+		out->layers = layers;
+	}
+	if (in->overlay != NULL) {
+		*overlay = *in->overlay;
+		overlay->box.x -= box.x;
+		overlay->box.y -= box.y;
+		out->overlay = overlay;
+	}
+}
+
+/* A derived image that is only a crop at 1x into an RGB buffer: a plain copy. */
+static bool is_plain_crop(const struct zc_copy_options *options) {
+	const struct zc_convert *c = options->convert;
+	if (c == NULL || c->crop.width != c->width || c->crop.height != c->height) {
+		return false;
+	}
+	struct wlr_shm_attributes shm;
+	struct wlr_dmabuf_attributes dmabuf;
+	uint32_t format = wlr_buffer_get_shm(options->dst, &shm) ? shm.format :
+		wlr_buffer_get_dmabuf(options->dst, &dmabuf) ? dmabuf.format : 0;
+	return format != 0 && !zc_format_is_yuv(format);
+}
+
+static enum zc_copy_status copy(struct zc_render_engine *engine,
+		const struct zc_copy_options *options, zc_copy_done_func done, void *data,
+		struct zc_render_job **job);
+
+/* The plain path for a crop at 1x (pixman or the blit shader, no resampling). */
+static enum zc_copy_status copy_plain_crop(struct zc_render_engine *engine,
+		const struct zc_copy_options *options, zc_copy_done_func done, void *data,
+		struct zc_render_job **job) {
+	struct zc_layer *layers = calloc(options->n_layers + 1, sizeof(*layers));
+	if (layers == NULL) {
+		return ZC_COPY_FAILED;
+	}
+	struct zc_copy_options plain;
+	struct zc_overlay overlay;
+	zc_copy_options_shift(options, options->convert->crop, &plain, layers, &overlay);
+	enum zc_copy_status status = copy(engine, &plain, done, data, job);
+	free(layers);
+	return status;
+}
+
 static enum zc_copy_status copy(struct zc_render_engine *engine,
 		const struct zc_copy_options *options, zc_copy_done_func done, void *data,
 		struct zc_render_job **job) {
+	if (is_plain_crop(options)) {
+		return copy_plain_crop(engine, options, done, data, job);
+	}
 	if (options->convert != NULL && options->dst_type == ZC_BUFFER_SHM) {
 		if (zc_fault(&engine->faults, ZC_FAULT_CPU_COPY)) {
 			return ZC_COPY_FAILED;

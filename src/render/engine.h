@@ -113,6 +113,14 @@ bool zc_render_copy_cpu(struct wlr_renderer *renderer, const struct zc_copy_opti
 	struct zc_capture_stats *stats, struct zc_faults *faults);
 
 /*
+ * in, moved so that pixel (box.x, box.y) of the parent's image lands at the
+ * destination's origin, without its conversion: layers (room for
+ * in->n_layers) and overlay hold the moved copies.
+ */
+void zc_copy_options_shift(const struct zc_copy_options *in, struct wlr_box box,
+	struct zc_copy_options *out, struct zc_layer *layers, struct zc_overlay *overlay);
+
+/*
  * A derived copy (options->convert) into a CPU-accessible dst: the parent's
  * image under the region is drawn into a scratch image, then sampled and
  * converted into dst.

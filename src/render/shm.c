@@ -413,29 +413,15 @@ enum zc_copy_status zc_render_convert_cpu(struct wlr_renderer *renderer,
 		free(layers);
 		return ZC_COPY_FAILED;
 	}
-	for (size_t i = 0; i < options->n_layers; i++) {
-		layers[i] = options->layers[i];
-		layers[i].dst.x -= box.x;
-		layers[i].dst.y -= box.y;
-	}
-	struct zc_overlay overlay;
-	if (options->overlay != NULL) {
-		overlay = *options->overlay;
-		overlay.box.x -= box.x;
-		overlay.box.y -= box.y;
-	}
 	pixman_region32_t all;
 	pixman_region32_init_rect(&all, 0, 0, box.width, box.height);
-	struct zc_copy_options stage = *options;
-	stage.layers = options->layers != NULL ? layers : NULL;
-	stage.geometry.area = (struct wlr_box){options->geometry.area.x + box.x,
-		options->geometry.area.y + box.y, box.width, box.height};
-	stage.overlay = options->overlay != NULL ? &overlay : NULL;
+	struct zc_copy_options stage;
+	struct zc_overlay overlay;
+	zc_copy_options_shift(options, box, &stage, layers, &overlay);
 	stage.dst = scratch;
 	stage.dst_type = ZC_BUFFER_SHM;
 	stage.dst_resource = NULL;
 	stage.region = &all;
-	stage.convert = NULL;
 	bool ok = zc_render_copy_cpu(renderer, &stage, NULL, faults);
 	pixman_region32_fini(&all);
 	free(layers);

@@ -1163,6 +1163,84 @@ static void check_screenshot(struct portal *portal, int scene_index, const char 
 }
 #endif
 
+#ifdef ZT_PORTAL_ZEROCAP
+/* A direct call to the backend; true when it answered with a D-Bus error. */
+static bool backend_refuses(GDBusConnection *bus, const char *path, const char *interface,
+		const char *method, GVariant *args, const char *what) {
+	GError *error = NULL;
+	GVariant *reply = g_dbus_connection_call_sync(bus, BACKEND_NAME, path, interface, method,
+		args, NULL, G_DBUS_CALL_FLAGS_NONE, 5000, NULL, &error);
+	if (reply != NULL) {
+		g_variant_unref(reply);
+		ZT_CHECK(false, "%s: the backend accepted it", what);
+		return false;
+	}
+	bool remote = g_dbus_error_is_remote_error(error) &&
+		!g_error_matches(error, G_IO_ERROR, G_IO_ERROR_TIMED_OUT);
+	ZT_CHECK(remote, "%s: no D-Bus error but %s", what, error->message);
+	g_error_free(error);
+	return remote;
+}
+
+/*
+ * Bad calls straight to the backend (what a hostile or broken client could
+ * send): each gets a D-Bus error, and the backend goes on serving.
+ */
+static void check_bad_calls(GDBusConnection *bus) {
+	const char *impl = "org.freedesktop.impl.portal.ScreenCast";
+	const char *req = "/org/freedesktop/portal/desktop/request/1_9/bad";
+	const char *ses = "/org/freedesktop/portal/desktop/session/1_9/bad";
+	backend_refuses(bus, PORTAL_PATH, impl, "Start",
+		g_variant_new("(ooss@a{sv})", req, ses, "", "", g_variant_new("a{sv}", NULL)),
+		"Start of a session that does not exist");
+	backend_refuses(bus, PORTAL_PATH, impl, "SelectSources",
+		g_variant_new("(oos@a{sv})", req, ses, "", g_variant_new("a{sv}", NULL)),
+		"SelectSources of a session that does not exist");
+	backend_refuses(bus, PORTAL_PATH, impl, "CreateSession", g_variant_new("(s)", "x"),
+		"CreateSession with the wrong arguments");
+	GVariant *ok = g_dbus_connection_call_sync(bus, BACKEND_NAME, PORTAL_PATH, impl,
+		"CreateSession", g_variant_new("(oos@a{sv})", req, ses, "", g_variant_new("a{sv}", NULL)),
+		G_VARIANT_TYPE("(ua{sv})"), G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+	ZT_CHECK(ok != NULL, "a direct CreateSession works");
+	if (ok != NULL) {
+		g_variant_unref(ok);
+	}
+	backend_refuses(bus, PORTAL_PATH, impl, "CreateSession",
+		g_variant_new("(oos@a{sv})", req, ses, "", g_variant_new("a{sv}", NULL)),
+		"CreateSession of a session that exists");
+	backend_refuses(bus, PORTAL_PATH, impl, "Start",
+		g_variant_new("(ooss@a{sv})", req, ses, "", "", g_variant_new("a{sv}", NULL)),
+		"Start before SelectSources");
+	GVariantBuilder options;
+	g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&options, "{sv}", "types", g_variant_new_uint32(0));
+	backend_refuses(bus, PORTAL_PATH, impl, "SelectSources",
+		g_variant_new("(oosa{sv})", req, ses, "", &options), "SelectSources of no type");
+	g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+	g_variant_builder_add(&options, "{sv}", "restore_data",
+		g_variant_new("(suv)", "zerocap", 1, g_variant_new_string("not a dict")));
+	g_variant_builder_add(&options, "{sv}", "cursor_mode", g_variant_new_string("2"));
+	ok = g_dbus_connection_call_sync(bus, BACKEND_NAME, PORTAL_PATH, impl, "SelectSources",
+		g_variant_new("(oosa{sv})", req, ses, "", &options), G_VARIANT_TYPE("(ua{sv})"),
+		G_DBUS_CALL_FLAGS_NONE, 5000, NULL, NULL);
+	ZT_CHECK(ok != NULL, "mistyped options and a foreign restore token are ignored");
+	if (ok != NULL) {
+		g_variant_unref(ok);
+	}
+	backend_refuses(bus, "/org/freedesktop/portal/desktop/session/1_9/none",
+		"org.freedesktop.impl.portal.Session", "Close", NULL, "Close of no session");
+	backend_refuses(bus, PORTAL_PATH, impl, "Launch", NULL, "an unknown method");
+	ok = g_dbus_connection_call_sync(bus, BACKEND_NAME, ses,
+		"org.freedesktop.impl.portal.Session", "Close", NULL, NULL, G_DBUS_CALL_FLAGS_NONE,
+		5000, NULL, NULL);
+	ZT_CHECK(ok != NULL, "the direct session closes");
+	if (ok != NULL) {
+		g_variant_unref(ok);
+	}
+	ZT_CHECK(name_has_owner(bus, BACKEND_NAME), "the backend still serves after the bad calls");
+}
+#endif
+
 static void test_screencast(enum ct_protocol protocol) {
 	zt_section("ScreenCast portal -> " BACKEND_TITLE " -> PipeWire -> a consumer");
 	struct stack stack = {0};
@@ -1227,6 +1305,7 @@ static void test_screencast(enum ct_protocol protocol) {
 			"more frames failed than consumers left");
 	}
 #ifdef ZT_PORTAL_ZEROCAP
+	check_bad_calls(bus);
 	/* While the portal listens for Responses (portal_close stops that). */
 	check_screenshot(&portal, 3, stack.dir);
 	ZT_CHECK(count_lines(stack.dir, "access.log", "") >= 1,
