@@ -269,6 +269,18 @@ static bool draw_layer(const struct zc_blit_program *plain,
 	return true;
 }
 
+/* Clears the boxes of the bound framebuffer to color. */
+static void clear_boxes(const struct zc_blit_box *boxes, int n, const float color[4]) {
+	glClearColor(color[0], color[1], color[2], color[3]);
+	glEnable(GL_SCISSOR_TEST);
+	for (int i = 0; i < n; i++) {
+		glScissor(boxes[i].x1, boxes[i].y1, boxes[i].x2 - boxes[i].x1,
+			boxes[i].y2 - boxes[i].y1);
+		glClear(GL_COLOR_BUFFER_BIT);
+	}
+	glDisable(GL_SCISSOR_TEST);
+}
+
 bool zc_blit_composite(const struct zc_blit_program *plain,
 		const struct zc_blit_program *external, const struct zc_blit_composite *composite) {
 	GLfloat *verts = calloc((size_t)(composite->n_boxes > 0 ? composite->n_boxes : 1) * 12,
@@ -277,14 +289,7 @@ bool zc_blit_composite(const struct zc_blit_program *plain,
 		return false;
 	}
 	glViewport(0, 0, composite->dst_width, composite->dst_height);
-	glClearColor(0, 0, 0, 0);
-	glEnable(GL_SCISSOR_TEST);
-	for (int i = 0; i < composite->n_boxes; i++) {
-		const struct zc_blit_box *b = &composite->boxes[i];
-		glScissor(b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1);
-		glClear(GL_COLOR_BUFFER_BIT);
-	}
-	glDisable(GL_SCISSOR_TEST);
+	clear_boxes(composite->boxes, composite->n_boxes, (const float[4]){0, 0, 0, 0});
 	glEnable(GL_BLEND);
 	glBlendFunc(GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
 	bool ok = true;
@@ -414,14 +419,7 @@ bool zc_blit_convert(struct zc_convert_programs *programs, const struct zc_conve
 		return false;
 	}
 	glViewport(0, 0, plane->width, plane->height);
-	glClearColor(plane->clear[0], plane->clear[1], plane->clear[2], plane->clear[3]);
-	glEnable(GL_SCISSOR_TEST);
-	for (int i = 0; i < plane->n_boxes; i++) {
-		const struct zc_blit_box *b = &plane->boxes[i];
-		glScissor(b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1);
-		glClear(GL_COLOR_BUFFER_BIT);
-	}
-	glDisable(GL_SCISSOR_TEST);
+	clear_boxes(plane->boxes, plane->n_boxes, plane->clear);
 	glEnable(GL_BLEND);
 	glBlendFunc(GL_ONE, GL_ONE_MINUS_SRC_ALPHA);
 	bool ok = true;
