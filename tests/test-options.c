@@ -300,6 +300,7 @@ static void test_errors(void) {
 		struct zerocap_capture_options_v1 *o = zerocap_capture_options_manager_v1_get_options(m);
 		const struct wl_interface *iface = &zerocap_capture_options_v1_interface;
 		uint32_t code = 0;
+		struct ext_image_capture_source_v1 *made[3] = {NULL, NULL, NULL};
 		switch (i) {
 		case 0:
 			zerocap_capture_options_v1_set_crop(o, 0, 0, 0, 10);
@@ -326,10 +327,9 @@ static void test_errors(void) {
 			code = ZEROCAP_CAPTURE_OPTIONS_V1_ERROR_INVALID_RATE;
 			break;
 		default: {
-			struct ext_image_capture_source_v1 *parent = output_source(client);
-			struct ext_image_capture_source_v1 *d =
-				zerocap_capture_options_manager_v1_create_source(m, parent, o);
-			zerocap_capture_options_manager_v1_create_source(m, d, o);
+			made[0] = output_source(client);
+			made[1] = zerocap_capture_options_manager_v1_create_source(m, made[0], o);
+			made[2] = zerocap_capture_options_manager_v1_create_source(m, made[1], o);
 			iface = &zerocap_capture_options_manager_v1_interface;
 			code = ZEROCAP_CAPTURE_OPTIONS_MANAGER_V1_ERROR_DERIVED_SOURCE;
 			break;
@@ -337,6 +337,13 @@ static void test_errors(void) {
 		}
 		ZT_CHECK(zcc_client_expect_protocol_error(client, iface, code),
 			"case %d: protocol error %u on %s", i, code, iface->name);
+		for (int j = 2; j >= 0; j--) {
+			if (made[j] != NULL) {
+				ext_image_capture_source_v1_destroy(made[j]);
+			}
+		}
+		zerocap_capture_options_v1_destroy(o);
+		zerocap_capture_options_manager_v1_destroy(m);
 		zcc_client_destroy(client);
 	}
 	ZT_CHECK(zt_compositor_alive(&comp), "compositor alive after the errors");
