@@ -100,6 +100,7 @@ struct zcl_capture {
 	dev_t gbm_device;
 	bool gbm_primary;
 
+	bool image_of_target; /* its size is the target's (not a cursor image's) */
 	bool ended; /* stopped or failed was told */
 	bool dry;
 	int unknown_failures;
@@ -681,7 +682,8 @@ static void session_done(void *data, struct ext_image_copy_capture_session_v1 *s
 	capture->current = capture->pending;
 	memset(&capture->pending, 0, sizeof(capture->pending));
 	capture->have_constraints = true;
-	if (capture->target->type == ZCL_TARGET_WINDOW) {
+	if (capture->image_of_target && capture->target != NULL &&
+			capture->target->type == ZCL_TARGET_WINDOW) {
 		capture->target->width = (int32_t)capture->current.width;
 		capture->target->height = (int32_t)capture->current.height;
 	}
@@ -750,7 +752,7 @@ static bool needs_options(const struct zcl_capture_options *o) {
 		o->max_fps > 0;
 }
 
-static struct ext_image_capture_source_v1 *make_source(struct zcl_client *client,
+struct ext_image_capture_source_v1 *zcl_make_source(struct zcl_client *client,
 		struct zcl_target *target) {
 	if (target->type == ZCL_TARGET_OUTPUT) {
 		return client->output_sources != NULL ?
@@ -785,6 +787,47 @@ static struct ext_image_capture_source_v1 *derive(struct zcl_client *client,
 	zerocap_capture_options_v1_destroy(set);
 	ext_image_capture_source_v1_destroy(parent);
 	return source;
+}
+
+/* A capture with its options, not started yet; NULL when out of memory. */
+static struct zcl_capture *capture_alloc(struct zcl_client *client, struct zcl_target *target,
+		const struct zcl_capture_options *options, const struct zcl_capture_listener *listener,
+		void *data) {
+	struct zcl_capture *capture = calloc(1, sizeof(*capture));
+	if (capture == NULL) {
+		return NULL;
+	}
+	capture->options = *options;
+	if (capture->options.n_buffers == 0) {
+		capture->options.n_buffers = 4;
+	}
+	if (options->n_importable > 0) {
+		capture->importable = calloc(options->n_importable, sizeof(*capture->importable));
+		if (capture->importable == NULL) {
+			free(capture);
+			return NULL;
+		}
+		memcpy(capture->importable, options->importable,
+			options->n_importable * sizeof(*capture->importable));
+	}
+	capture->options.importable = NULL;
+	capture->client = client;
+	capture->target = target;
+	capture->listener = listener;
+	capture->data = data;
+	capture->drm_fd = -1;
+	capture->image_of_target = true;
+	pixman_region32_init(&capture->frame_damage);
+	return capture;
+}
+
+/* Listens to session (taken over) and lists the capture. */
+static void capture_begin(struct zcl_capture *capture,
+		struct ext_image_copy_capture_session_v1 *session) {
+	capture->session = session;
+	ext_image_copy_capture_session_v1_add_listener(session, &session_listener, capture);
+	wl_list_insert(&capture->client->captures, &capture->link);
+	wl_display_flush(capture->client->display);
 }
 
 struct zcl_capture *zcl_capture_create(struct zcl_client *client, struct zcl_target *target,
@@ -823,49 +866,38 @@ struct zcl_capture *zcl_capture_create(struct zcl_client *client, struct zcl_tar
 			"zerocap-capture-options-v1, which the compositor lacks");
 		return NULL;
 	}
-	struct ext_image_capture_source_v1 *source = make_source(client, target);
+	struct ext_image_capture_source_v1 *source = zcl_make_source(client, target);
 	if (source == NULL) {
 		zcl_set_error(client, "the compositor cannot capture this kind of target");
 		return NULL;
 	}
 	*error = ZCL_ERROR_NO_MEMORY;
-	struct zcl_capture *capture = calloc(1, sizeof(*capture));
+	struct zcl_capture *capture = capture_alloc(client, target, options, listener, data);
 	if (capture == NULL) {
 		ext_image_capture_source_v1_destroy(source);
 		return NULL;
 	}
-	capture->options = *options;
-	if (capture->options.n_buffers == 0) {
-		capture->options.n_buffers = 4;
-	}
-	if (options->n_importable > 0) {
-		capture->importable = calloc(options->n_importable, sizeof(*capture->importable));
-		if (capture->importable == NULL) {
-			ext_image_capture_source_v1_destroy(source);
-			free(capture);
-			return NULL;
-		}
-		memcpy(capture->importable, options->importable,
-			options->n_importable * sizeof(*capture->importable));
-	}
-	capture->options.importable = NULL;
-	capture->client = client;
-	capture->target = target;
-	capture->listener = listener;
-	capture->data = data;
-	capture->drm_fd = -1;
-	pixman_region32_init(&capture->frame_damage);
 	if (needs_options(options) || (options->format != 0 && client->options != NULL)) {
 		source = derive(client, source, options);
 	}
 	capture->source = source;
-	capture->session = ext_image_copy_capture_manager_v1_create_session(client->copy, source,
-		options->cursor ? EXT_IMAGE_COPY_CAPTURE_MANAGER_V1_OPTIONS_PAINT_CURSORS : 0);
-	ext_image_copy_capture_session_v1_add_listener(capture->session, &session_listener,
-		capture);
-	wl_list_insert(&client->captures, &capture->link);
-	wl_display_flush(client->display);
+	capture_begin(capture, ext_image_copy_capture_manager_v1_create_session(client->copy,
+		source, options->cursor ? EXT_IMAGE_COPY_CAPTURE_MANAGER_V1_OPTIONS_PAINT_CURSORS : 0));
 	*error = ZCL_OK;
+	return capture;
+}
+
+struct zcl_capture *zcl_capture_create_on_session(struct zcl_client *client,
+		struct zcl_target *target, struct ext_image_copy_capture_session_v1 *session,
+		const struct zcl_capture_options *options, const struct zcl_capture_listener *listener,
+		void *data) {
+	struct zcl_capture *capture = capture_alloc(client, target, options, listener, data);
+	if (capture == NULL) {
+		ext_image_copy_capture_session_v1_destroy(session);
+		return NULL;
+	}
+	capture->image_of_target = false;
+	capture_begin(capture, session);
 	return capture;
 }
 
@@ -882,7 +914,9 @@ void zcl_capture_destroy(struct zcl_capture *capture) {
 	}
 	capture->n_buffers = 0;
 	ext_image_copy_capture_session_v1_destroy(capture->session);
-	ext_image_capture_source_v1_destroy(capture->source);
+	if (capture->source != NULL) {
+		ext_image_capture_source_v1_destroy(capture->source);
+	}
 	constraints_clear(&capture->pending);
 	constraints_clear(&capture->current);
 	pixman_region32_fini(&capture->frame_damage);

@@ -211,6 +211,27 @@ static const struct ext_foreign_toplevel_list_v1_listener list_listener = {
 	.finished = list_finished,
 };
 
+/* The seat: its pointer is what cursor sessions follow. */
+
+static void seat_capabilities(void *data, struct wl_seat *seat, uint32_t caps) {
+	struct zcl_client *client = data;
+	bool has = (caps & WL_SEAT_CAPABILITY_POINTER) != 0;
+	if (has && client->pointer == NULL) {
+		client->pointer = wl_seat_get_pointer(seat);
+	} else if (!has && client->pointer != NULL) {
+		wl_pointer_release(client->pointer);
+		client->pointer = NULL;
+	}
+}
+
+static void seat_name(void *data, struct wl_seat *seat, const char *name) {
+}
+
+static const struct wl_seat_listener seat_listener = {
+	.capabilities = seat_capabilities,
+	.name = seat_name,
+};
+
 /* Registry */
 
 static void registry_global(void *data, struct wl_registry *registry, uint32_t name,
@@ -243,6 +264,10 @@ static void registry_global(void *data, struct wl_registry *registry, uint32_t n
 			client->options == NULL) {
 		client->options = wl_registry_bind(registry, name,
 			&zerocap_capture_options_manager_v1_interface, 1);
+	} else if (strcmp(interface, wl_seat_interface.name) == 0 && client->seat == NULL &&
+			version >= 5) {
+		client->seat = wl_registry_bind(registry, name, &wl_seat_interface, 5);
+		wl_seat_add_listener(client->seat, &seat_listener, client);
 	} else if (strcmp(interface, wl_output_interface.name) == 0 && version >= 4) {
 		struct zcl_target *target = target_new(client, ZCL_TARGET_OUTPUT);
 		if (target == NULL) {
@@ -340,6 +365,12 @@ void zcl_client_destroy(struct zcl_client *client) {
 	}
 	if (client->shm != NULL) {
 		wl_shm_destroy(client->shm);
+	}
+	if (client->pointer != NULL) {
+		wl_pointer_release(client->pointer);
+	}
+	if (client->seat != NULL) {
+		wl_seat_release(client->seat);
 	}
 	wl_registry_destroy(client->registry);
 	wl_display_disconnect(client->display);

@@ -32,6 +32,8 @@ struct zcl_client {
 	struct ext_image_copy_capture_manager_v1 *copy;
 	struct ext_foreign_toplevel_list_v1 *toplevels;
 	struct zerocap_capture_options_manager_v1 *options;
+	struct wl_seat *seat; /* the first one */
+	struct wl_pointer *pointer; /* while the seat has one */
 	struct wl_list targets; /* zcl_target.link */
 	struct wl_list captures; /* zcl_capture.link */
 	struct wl_callback *sync;
@@ -39,6 +41,19 @@ struct zcl_client {
 	bool ready, dead;
 	char error[256];
 };
+
+/* A plain source for target (no options); NULL if the compositor has none. */
+struct ext_image_capture_source_v1 *zcl_make_source(struct zcl_client *client,
+	struct zcl_target *target);
+/*
+ * A capture on a session made elsewhere (a cursor session's), which it
+ * takes over; options as for zcl_capture_create, without options of
+ * zerocap-capture-options-v1.
+ */
+struct zcl_capture *zcl_capture_create_on_session(struct zcl_client *client,
+	struct zcl_target *target, struct ext_image_copy_capture_session_v1 *session,
+	const struct zcl_capture_options *options, const struct zcl_capture_listener *listener,
+	void *data);
 
 void zcl_set_error(struct zcl_client *client, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -23,6 +23,8 @@
  *   frame callback until zcl_frame_release(). Its file descriptors (planes,
  *   sync_fd) stay owned by the library: dup() what must outlive the release.
  *   Frames not released when the capture is destroyed are released then.
+ * - zcl_cursor is owned by the application (zcl_cursor_destroy), like a
+ *   capture; the bitmap it reports stays valid until the next callback.
  */
 #ifndef ZEROCAP_CLIENT_H
 #define ZEROCAP_CLIENT_H
@@ -40,6 +42,7 @@ struct zcl_client;
 struct zcl_target;
 struct zcl_capture;
 struct zcl_frame;
+struct zcl_cursor;
 
 enum zcl_error {
 	ZCL_OK = 0,
@@ -201,6 +204,38 @@ uint64_t zcl_capture_get_dry_spells(const struct zcl_capture *capture);
 const struct zcl_frame_info *zcl_frame_get_info(const struct zcl_frame *frame);
 /* Gives the buffer back to the pool. The frame must not be used after. */
 void zcl_frame_release(struct zcl_frame *frame);
+
+/*
+ * The pointer's cursor over a target, for applications that draw it
+ * themselves (a capture without options.cursor, plus this): where it is,
+ * and its image. Positions are in the target's own image (its buffer
+ * pixels, upright, before any region or scaling of a capture).
+ */
+struct zcl_cursor_info {
+	bool inside; /* the cursor image overlaps the target */
+	int32_t x, y; /* the hotspot (the pointer's position); may lie outside */
+	int32_t hotspot_x, hotspot_y; /* the hotspot within the bitmap */
+	uint32_t width, height, stride; /* the bitmap; 0 until the first image */
+	const void *pixels; /* DRM_FORMAT_ARGB8888, premultiplied alpha; NULL: none yet */
+	uint64_t image_serial; /* changes with every new bitmap */
+};
+
+struct zcl_cursor_listener {
+	/* Entered, left, moved, or a new image. info is valid until the next call. */
+	void (*changed)(void *data, const struct zcl_cursor_info *info);
+	/* The target is gone, or the cursor cannot be followed; nothing more comes. May be NULL. */
+	void (*stopped)(void *data);
+};
+
+/*
+ * Follows the cursor of the compositor's first seat's pointer over target
+ * (ext-image-copy-capture-v1 cursor sessions). NULL when the compositor
+ * has no cursor sessions or no pointer: zcl_client_last_error() says why.
+ */
+struct zcl_cursor *zcl_cursor_create(struct zcl_client *client, struct zcl_target *target,
+	const struct zcl_cursor_listener *listener, void *data, enum zcl_error *error);
+/* Accepts NULL. */
+void zcl_cursor_destroy(struct zcl_cursor *cursor);
 
 const char *zcl_error_str(enum zcl_error error);
 

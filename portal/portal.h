@@ -24,6 +24,7 @@
 #define ZCP_SOURCE_WINDOW 2u
 #define ZCP_CURSOR_HIDDEN 1u
 #define ZCP_CURSOR_EMBEDDED 2u
+#define ZCP_CURSOR_METADATA 4u
 
 struct zcp_config {
 	/* What to share without asking (tests, kiosks): "output:NAME", "window:APP_ID". */
@@ -82,6 +83,11 @@ struct zcp_stream {
 	uint32_t width, height, node_id;
 	bool format_set, streaming, connected, failed;
 	struct zcl_frame *pending; /* the newest frame, until process() copies it */
+	/* Cursor mode Metadata: the cursor, sent in SPA_META_Cursor. */
+	struct zcl_cursor *cursor;
+	struct zcl_cursor_info cursor_info;
+	bool cursor_dirty; /* moved or changed since the last buffer */
+	uint64_t cursor_sent_serial; /* the last bitmap sent; 0: none since streaming */
 	uint64_t sequence;
 	int64_t streaming_since; /* CLOCK_MONOTONIC ns: the consumer's start */
 };
@@ -102,8 +108,9 @@ struct zcl_target *zcp_find_choice(struct zcp_server *server, const char *choice
 /* Asks the chooser command or takes the configured choice; malloc'd or NULL. */
 char *zcp_choose(struct zcp_server *server, uint32_t types);
 
+/* cursor_mode: ZCP_CURSOR_*. */
 struct zcp_stream *zcp_stream_create(struct zcp_session *session, struct zcl_target *target,
-	bool cursor);
+	uint32_t cursor_mode);
 void zcp_stream_destroy(struct zcp_stream *stream);
 
 #endif

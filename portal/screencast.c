@@ -232,7 +232,9 @@ static int method_select_sources(sd_bus_message *m, void *data, sd_bus_error *er
 	selected.cursor_mode = ZCP_CURSOR_HIDDEN;
 	r = read_options(m, select_option, &selected);
 	bool offered = (selected.types & (ZCP_SOURCE_MONITOR | ZCP_SOURCE_WINDOW)) != 0 &&
-		(selected.cursor_mode & (ZCP_CURSOR_HIDDEN | ZCP_CURSOR_EMBEDDED)) != 0;
+		(selected.cursor_mode == ZCP_CURSOR_HIDDEN ||
+		selected.cursor_mode == ZCP_CURSOR_EMBEDDED ||
+		selected.cursor_mode == ZCP_CURSOR_METADATA);
 	if (r < 0 || !offered) {
 		free(selected.restore_choice);
 		if (r < 0) {
@@ -336,8 +338,7 @@ static int method_start(sd_bus_message *m, void *data, sd_bus_error *error) {
 		return reply_response(m, 1);
 	}
 	session->start_choice = choice;
-	session->stream = zcp_stream_create(session, target,
-		session->cursor_mode == ZCP_CURSOR_EMBEDDED);
+	session->stream = zcp_stream_create(session, target, session->cursor_mode);
 	if (session->stream == NULL) {
 		return reply_response(m, 2);
 	}
@@ -357,7 +358,7 @@ static int prop_source_types(sd_bus *bus, const char *path, const char *interfac
 
 static int prop_cursor_modes(sd_bus *bus, const char *path, const char *interface,
 		const char *property, sd_bus_message *reply, void *data, sd_bus_error *error) {
-	return prop_u(reply, ZCP_CURSOR_HIDDEN | ZCP_CURSOR_EMBEDDED);
+	return prop_u(reply, ZCP_CURSOR_HIDDEN | ZCP_CURSOR_EMBEDDED | ZCP_CURSOR_METADATA);
 }
 
 static int prop_version(sd_bus *bus, const char *path, const char *interface,

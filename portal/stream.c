@@ -3,7 +3,12 @@
  *
  * The stream is the driver: a new capture frame triggers one graph cycle,
  * and process() copies the frame into a dequeued buffer (memfd, BGRx) with
- * its presentation time and damage in metas. The stream is created once
+ * its presentation time and damage in metas. In cursor mode Metadata a
+ * cursor of libzerocap-client follows the pointer, and every buffer says
+ * where it is (SPA_META_Cursor, with the bitmap when it changed); a cursor
+ * that moves over a still picture sends a buffer with no pixels (chunk
+ * size 0) and only the cursor, as consumers such as OBS expect. The
+ * stream is created once
  * the capture knows its size; its node id answers Start. Consumers that
  * hold every buffer cost a frame now and then, nothing else: the capture
  * goes on and the newest frame waits for the next free buffer.
@@ -26,6 +31,15 @@
 #define MIN_BUFFERS 4
 #define MAX_BUFFERS 8
 #define MAX_DAMAGE 16
+/* The cursor meta's size for a bitmap of w x h (BGRA). */
+#define CURSOR_META_SIZE(w, h) ((int32_t)(sizeof(struct spa_meta_cursor) + \
+	sizeof(struct spa_meta_bitmap) + (size_t)(w) * (h) * 4))
+
+static int64_t monotonic_ns(void) {
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)now.tv_sec * SPA_NSEC_PER_SEC + now.tv_nsec;
+}
 
 static uint32_t frame_stride(uint32_t width) {
 	return width * 4;
@@ -53,9 +67,10 @@ static void handle_state_changed(void *data, enum pw_stream_state old,
 	bool was_streaming = stream->streaming;
 	stream->streaming = state == PW_STREAM_STATE_STREAMING;
 	if (stream->streaming && !was_streaming) {
-		struct timespec now;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		stream->streaming_since = (int64_t)now.tv_sec * SPA_NSEC_PER_SEC + now.tv_nsec;
+		/* A new consumer needs the bitmap again. */
+		stream->cursor_sent_serial = 0;
+		stream->cursor_dirty = stream->cursor != NULL;
+		stream->streaming_since = monotonic_ns();
 	}
 	if (state == PW_STREAM_STATE_PAUSED && stream->node_id == SPA_ID_INVALID) {
 		stream->node_id = pw_stream_get_node_id(stream->stream);
@@ -85,7 +100,8 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 	uint32_t stride = frame_stride(info.size.width);
 	uint8_t storage[1024];
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
-	const struct spa_pod *params[3];
+	const struct spa_pod *params[4];
+	uint32_t n_params = 3;
 	params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
 		SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(MIN_BUFFERS, MIN_BUFFERS,
 			MAX_BUFFERS),
@@ -101,7 +117,14 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 		SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int(
 			sizeof(struct spa_meta_region) * MAX_DAMAGE, sizeof(struct spa_meta_region),
 			sizeof(struct spa_meta_region) * MAX_DAMAGE));
-	pw_stream_update_params(stream->stream, params, 3);
+	if (stream->cursor != NULL) {
+		params[n_params++] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamMeta,
+			SPA_PARAM_Meta,
+			SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Cursor),
+			SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int(CURSOR_META_SIZE(64, 64),
+				CURSOR_META_SIZE(1, 1), CURSOR_META_SIZE(256, 256)));
+	}
+	pw_stream_update_params(stream->stream, params, n_params);
 }
 
 static void handle_add_buffer(void *data, struct pw_buffer *buffer) {
@@ -141,11 +164,91 @@ static void handle_remove_buffer(void *data, struct pw_buffer *buffer) {
 	}
 }
 
-/* One graph cycle: the newest frame, if any, into a free buffer. */
+/* Where the cursor is, and its bitmap when the consumer has not had it yet. */
+static void fill_cursor(struct zcp_stream *stream, struct spa_buffer *spa) {
+	struct spa_meta *meta = spa_buffer_find_meta(spa, SPA_META_Cursor);
+	if (meta == NULL || meta->size < sizeof(struct spa_meta_cursor)) {
+		return;
+	}
+	struct spa_meta_cursor *mc = meta->data;
+	const struct zcl_cursor_info *ci = &stream->cursor_info;
+	memset(mc, 0, sizeof(*mc));
+	if (!ci->inside) {
+		return; /* id 0: no cursor over the picture */
+	}
+	mc->id = 1;
+	mc->position = SPA_POINT(ci->x, ci->y);
+	mc->hotspot = SPA_POINT(ci->hotspot_x, ci->hotspot_y);
+	size_t bytes = (size_t)ci->width * ci->height * 4;
+	if (ci->pixels == NULL || ci->image_serial == stream->cursor_sent_serial ||
+			meta->size < sizeof(*mc) + sizeof(struct spa_meta_bitmap) + bytes) {
+		return; /* bitmap_offset 0: the bitmap is the one sent before */
+	}
+	mc->bitmap_offset = sizeof(*mc);
+	struct spa_meta_bitmap *bitmap = SPA_PTROFF(mc, mc->bitmap_offset, struct spa_meta_bitmap);
+	bitmap->format = SPA_VIDEO_FORMAT_BGRA;
+	bitmap->size = SPA_RECTANGLE(ci->width, ci->height);
+	bitmap->stride = (int32_t)ci->width * 4;
+	bitmap->offset = sizeof(*bitmap);
+	uint8_t *dst = SPA_PTROFF(bitmap, bitmap->offset, uint8_t);
+	for (uint32_t y = 0; y < ci->height; y++) {
+		memcpy(dst + (size_t)y * ci->width * 4,
+			(const uint8_t *)ci->pixels + (size_t)y * ci->stride, (size_t)ci->width * 4);
+	}
+	stream->cursor_sent_serial = ci->image_serial;
+}
+
+/* The frame's pixels into d; false when they do not fit. */
+static bool copy_frame(struct zcp_stream *stream, const struct zcl_frame_info *info,
+		struct spa_data *d) {
+	uint32_t stride = frame_stride(stream->width);
+	if (d->data == NULL || info->data == NULL || info->width != stream->width ||
+			info->height != stream->height) {
+		return false;
+	}
+	for (uint32_t y = 0; y < info->height; y++) {
+		memcpy((uint8_t *)d->data + (size_t)y * stride,
+			(const uint8_t *)info->data + (size_t)y * info->strides[0], stride);
+	}
+	d->chunk->offset = 0;
+	d->chunk->stride = (int32_t)stride;
+	d->chunk->size = stride * stream->height;
+	d->chunk->flags = SPA_CHUNK_FLAG_NONE;
+	return true;
+}
+
+/* The damage meta: info's rectangles, all of the picture, or none (info NULL). */
+static void fill_damage(struct zcp_stream *stream, const struct zcl_frame_info *info,
+		struct spa_buffer *spa) {
+	struct spa_meta *damage = spa_buffer_find_meta(spa, SPA_META_VideoDamage);
+	if (damage == NULL) {
+		return;
+	}
+	struct spa_meta_region *r = damage->data;
+	size_t max = damage->size / sizeof(*r), n = 0;
+	if (info == NULL) {
+		/* nothing changed */
+	} else if (info->n_damage < max) {
+		for (; n < info->n_damage; n++) {
+			r[n].region = SPA_REGION(info->damage[n].x, info->damage[n].y,
+				(uint32_t)info->damage[n].width, (uint32_t)info->damage[n].height);
+		}
+	} else {
+		r[n++].region = SPA_REGION(0, 0, stream->width, stream->height);
+	}
+	if (n < max) {
+		r[n].region = SPA_REGION(0, 0, 0, 0); /* the end */
+	}
+}
+
+/*
+ * One graph cycle: the newest frame, if any, into a free buffer; a moved
+ * cursor over an unchanged picture gets a buffer of its own.
+ */
 static void handle_process(void *data) {
 	struct zcp_stream *stream = data;
 	struct zcl_frame *frame = stream->pending;
-	if (frame == NULL) {
+	if (frame == NULL && !stream->cursor_dirty) {
 		return;
 	}
 	struct pw_buffer *buffer = pw_stream_dequeue_buffer(stream->stream);
@@ -153,21 +256,15 @@ static void handle_process(void *data) {
 		return; /* every buffer is with the consumer: the frame waits */
 	}
 	stream->pending = NULL;
-	const struct zcl_frame_info *info = zcl_frame_get_info(frame);
+	const struct zcl_frame_info *info = frame != NULL ? zcl_frame_get_info(frame) : NULL;
 	struct spa_buffer *spa = buffer->buffer;
 	struct spa_data *d = &spa->datas[0];
-	uint32_t stride = frame_stride(stream->width);
-	if (d->data != NULL && info->data != NULL && info->width == stream->width &&
-			info->height == stream->height) {
-		for (uint32_t y = 0; y < info->height; y++) {
-			memcpy((uint8_t *)d->data + (size_t)y * stride,
-				(const uint8_t *)info->data + (size_t)y * info->strides[0], stride);
-		}
+	if (info == NULL) {
 		d->chunk->offset = 0;
-		d->chunk->stride = (int32_t)stride;
-		d->chunk->size = stride * stream->height;
+		d->chunk->stride = (int32_t)frame_stride(stream->width);
+		d->chunk->size = 0; /* the cursor only */
 		d->chunk->flags = SPA_CHUNK_FLAG_NONE;
-	} else {
+	} else if (!copy_frame(stream, info, d)) {
 		d->chunk->size = 0;
 		d->chunk->flags = SPA_CHUNK_FLAG_CORRUPTED;
 	}
@@ -177,32 +274,24 @@ static void handle_process(void *data) {
 		/*
 		 * When the picture was presented; a still picture a new consumer
 		 * gets at once counts from when it connected, as consumers that sync
-		 * on timestamps would hold it back by its age otherwise.
+		 * on timestamps would hold it back by its age otherwise. A cursor
+		 * buffer is stamped now.
 		 */
-		int64_t pts = (int64_t)info->presented.tv_sec * SPA_NSEC_PER_SEC +
-			info->presented.tv_nsec;
+		int64_t pts = info != NULL ? (int64_t)info->presented.tv_sec * SPA_NSEC_PER_SEC +
+			info->presented.tv_nsec : monotonic_ns();
 		header->pts = pts > stream->streaming_since ? pts : stream->streaming_since;
 		header->flags = 0;
 		header->seq = stream->sequence++;
 		header->dts_offset = 0;
 	}
-	struct spa_meta *damage = spa_buffer_find_meta(spa, SPA_META_VideoDamage);
-	if (damage != NULL) {
-		struct spa_meta_region *r = damage->data;
-		size_t max = damage->size / sizeof(*r), n = 0;
-		if (info->n_damage < max) {
-			for (; n < info->n_damage; n++) {
-				r[n].region = SPA_REGION(info->damage[n].x, info->damage[n].y,
-					(uint32_t)info->damage[n].width, (uint32_t)info->damage[n].height);
-			}
-		} else {
-			r[n++].region = SPA_REGION(0, 0, stream->width, stream->height);
-		}
-		if (n < max) {
-			r[n].region = SPA_REGION(0, 0, 0, 0); /* the end */
-		}
+	fill_damage(stream, info, spa);
+	if (stream->cursor != NULL) {
+		fill_cursor(stream, spa);
+		stream->cursor_dirty = false;
 	}
-	zcl_frame_release(frame);
+	if (frame != NULL) {
+		zcl_frame_release(frame);
+	}
 	pw_stream_queue_buffer(stream->stream, buffer);
 }
 
@@ -303,8 +392,28 @@ static const struct zcl_capture_listener capture_listener = {
 	.failed = handle_failed,
 };
 
+static void handle_cursor_changed(void *data, const struct zcl_cursor_info *info) {
+	struct zcp_stream *stream = data;
+	stream->cursor_info = *info;
+	stream->cursor_dirty = true;
+	if (stream->streaming) {
+		pw_stream_trigger_process(stream->stream);
+	}
+}
+
+static void handle_cursor_stopped(void *data) {
+	struct zcp_stream *stream = data;
+	stream->cursor_info.inside = false;
+	stream->cursor_dirty = true;
+}
+
+static const struct zcl_cursor_listener cursor_listener = {
+	.changed = handle_cursor_changed,
+	.stopped = handle_cursor_stopped,
+};
+
 struct zcp_stream *zcp_stream_create(struct zcp_session *session, struct zcl_target *target,
-		bool cursor) {
+		uint32_t cursor_mode) {
 	struct zcp_stream *stream = calloc(1, sizeof(*stream));
 	if (stream == NULL) {
 		return NULL;
@@ -314,7 +423,7 @@ struct zcp_stream *zcp_stream_create(struct zcp_session *session, struct zcl_tar
 	stream->node_id = SPA_ID_INVALID;
 	struct zcl_capture_options options = {
 		.format = DRM_FORMAT_XRGB8888,
-		.cursor = cursor,
+		.cursor = cursor_mode == ZCP_CURSOR_EMBEDDED,
 		.buffers = ZCL_BUFFERS_SHM,
 		.max_fps = zcl_client_has_options(session->server->client) ?
 			session->server->config.max_fps : 0,
@@ -328,6 +437,15 @@ struct zcp_stream *zcp_stream_create(struct zcp_session *session, struct zcl_tar
 		free(stream);
 		return NULL;
 	}
+	if (cursor_mode == ZCP_CURSOR_METADATA) {
+		stream->cursor = zcl_cursor_create(session->server->client, target, &cursor_listener,
+			stream, &error);
+		if (stream->cursor == NULL) {
+			/* The picture still streams; consumers see no cursor meta. */
+			fprintf(stderr, "zerocap-portal: no cursor metadata for %s: %s\n",
+				zcl_target_get_name(target), zcl_client_last_error(session->server->client));
+		}
+	}
 	return stream;
 }
 
@@ -338,6 +456,7 @@ void zcp_stream_destroy(struct zcp_stream *stream) {
 	if (stream->pending != NULL) {
 		zcl_frame_release(stream->pending);
 	}
+	zcl_cursor_destroy(stream->cursor);
 	if (stream->stream != NULL) {
 		spa_hook_remove(&stream->listener);
 		pw_stream_destroy(stream->stream);

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include "arrow.h"
 #include "fixture.h"
 #include "window.h"
 #include "zerocap-client.h"
@@ -375,6 +376,107 @@ static void test_plain_compositor(void) {
 	zt_compositor_stop(&comp);
 }
 
+struct cursor_app {
+	int changes, stopped;
+	struct zcl_cursor_info info;
+	int bad_pixels; /* of the last bitmap, against the arrow */
+};
+
+static void cursor_changed(void *data, const struct zcl_cursor_info *info) {
+	struct cursor_app *app = data;
+	app->changes++;
+	app->info = *info;
+	if (info->pixels == NULL) {
+		return;
+	}
+	app->bad_pixels = 0;
+	for (uint32_t y = 0; y < info->height; y++) {
+		const uint32_t *row = (const uint32_t *)((const uint8_t *)info->pixels +
+			(size_t)y * info->stride);
+		for (uint32_t x = 0; x < info->width; x++) {
+			app->bad_pixels += row[x] != zt_arrow_argb((int)x, (int)y);
+		}
+	}
+}
+
+static void cursor_stopped(void *data) {
+	((struct cursor_app *)data)->stopped++;
+}
+
+static const struct zcl_cursor_listener cursor_listener = {
+	.changed = cursor_changed,
+	.stopped = cursor_stopped,
+};
+
+static struct cursor_app *cursor_wait;
+static int cursor_want_x;
+static bool cursor_at(struct app *unused) {
+	return cursor_wait->info.inside && cursor_wait->info.pixels != NULL &&
+		cursor_wait->info.x == cursor_want_x;
+}
+static bool cursor_gone(struct app *unused) {
+	return !cursor_wait->info.inside;
+}
+static bool cursor_ended(struct app *unused) {
+	return cursor_wait->stopped > 0;
+}
+
+/* zcl_cursor: where the pointer is over an output, and its image. */
+static void test_cursor(struct zt_compositor *comp) {
+	zt_section("a cursor: position, hotspot and image over an output");
+	ZT_CHECK(zt_cmd(comp, "cursor show"), "cursor show");
+	ZT_CHECK(zt_cmd(comp, "cursor 50 60"), "cursor 50 60: %s", comp->reply);
+	struct app app = {.release = true};
+	struct zcl_client *client = connect_app(comp, &app);
+	if (client == NULL) {
+		return;
+	}
+	struct cursor_app c = {0};
+	enum zcl_error error;
+	struct zcl_cursor *cursor = zcl_cursor_create(client,
+		zcl_client_find_target(client, "HEADLESS-1"), &cursor_listener, &c, &error);
+	ZT_CHECK(cursor != NULL && error == ZCL_OK, "zcl_cursor_create: %s",
+		zcl_client_last_error(client));
+	cursor_wait = &c;
+	cursor_want_x = 50;
+	ZT_CHECK(pump(client, 5000, cursor_at, &app), "the cursor is over the output, with an "
+		"image (inside %d, at %d,%d)", c.info.inside, c.info.x, c.info.y);
+	ZT_CHECK(c.info.x == 50 && c.info.y == 60, "at 50,60 (got %d,%d)", c.info.x, c.info.y);
+	ZT_CHECK(c.info.hotspot_x == 0 && c.info.hotspot_y == 0, "hotspot 0,0 (got %d,%d)",
+		c.info.hotspot_x, c.info.hotspot_y);
+	ZT_CHECK(c.info.width == ZT_ARROW_WIDTH && c.info.height == ZT_ARROW_HEIGHT &&
+		c.bad_pixels == 0, "the bitmap is the %dx%d arrow (%ux%u, %d pixels differ)",
+		ZT_ARROW_WIDTH, ZT_ARROW_HEIGHT, c.info.width, c.info.height, c.bad_pixels);
+	uint64_t serial = c.info.image_serial;
+	ZT_CHECK(zt_cmd(comp, "cursor 300 200"), "cursor 300 200: %s", comp->reply);
+	cursor_want_x = 300;
+	ZT_CHECK(pump(client, 5000, cursor_at, &app) && c.info.y == 200,
+		"moved to 300,200 (got %d,%d)", c.info.x, c.info.y);
+	ZT_CHECK(c.info.image_serial == serial, "a move is not a new image");
+	ZT_CHECK(zt_cmd(comp, "cursor hide"), "cursor hide: %s", comp->reply);
+	ZT_CHECK(pump(client, 5000, cursor_gone, &app), "hidden: not inside any more");
+	ZT_CHECK(zt_cmd(comp, "cursor show"), "cursor show: %s", comp->reply);
+	ZT_CHECK(pump(client, 5000, cursor_at, &app), "shown: inside again");
+	ZT_CHECK(c.stopped == 0, "not stopped");
+
+	/* The output goes away: the cursor stops, as captures do. */
+	ZT_CHECK(zt_cmd(comp, "output add 320 240"), "output add: %s", comp->reply);
+	char name[64];
+	snprintf(name, sizeof(name), "%s", comp->reply + 3);
+	pump(client, 500, NULL, &app);
+	struct cursor_app gone = {0};
+	struct zcl_cursor *second = zcl_cursor_create(client, zcl_client_find_target(client, name),
+		&cursor_listener, &gone, NULL);
+	ZT_CHECK(second != NULL, "a cursor on %s: %s", name, zcl_client_last_error(client));
+	pump(client, 300, NULL, &app);
+	zt_output_remove(comp, name);
+	cursor_wait = &gone;
+	ZT_CHECK(pump(client, 5000, cursor_ended, &app), "removing %s stops its cursor", name);
+	zcl_cursor_destroy(second);
+	zcl_cursor_destroy(cursor);
+	zcl_client_destroy(client);
+}
+
 int main(void) {
 	test_targets();
 	struct zt_compositor comp;
@@ -382,6 +484,7 @@ int main(void) {
 	if (zt_compositor_start(&comp, args)) {
 		test_region(&comp);
 		test_mode_change(&comp);
+		test_cursor(&comp);
 		ZT_CHECK(zt_compositor_alive(&comp), "compositor alive");
 		zt_compositor_stop(&comp);
 	}
