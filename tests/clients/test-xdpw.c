@@ -56,36 +56,28 @@
  * with no frame lost or broken. Restore tokens are checked there too: a
  * second session with the token of the first starts without a choice.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <gio/gio.h>
-#include <gio/gunixfdlist.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
-#include <pipewire/pipewire.h>
-#include <spa/param/video/format-utils.h>
-#include <spa/utils/result.h>
 #include <wayland-client-protocol.h>
 #include "clients.h"
+#include "portal-stack.h"
 
-#define XDP "/usr/libexec/xdg-desktop-portal"
-#define XDPW "/usr/libexec/xdg-desktop-portal-wlr"
 #ifdef ZT_PORTAL_ZEROCAP
+#define BACKEND CT_BACKEND_ZEROCAP
 #define BACKEND_NAME "org.freedesktop.impl.portal.desktop.zerocap"
 #define BACKEND_LOG "backend.log"
 #define BACKEND_TITLE "xdg-desktop-portal-zerocap"
 #else
+#define BACKEND CT_BACKEND_XDPW
 #define BACKEND_NAME "org.freedesktop.impl.portal.desktop.wlr"
 #define BACKEND_LOG "xdpw.log"
 #define BACKEND_TITLE "xdg-desktop-portal-wlr"
 #endif
-#define DESKTOP "zerocap-test"
+#define PORTAL_NAME CT_PORTAL_NAME
+#define PORTAL_PATH CT_PORTAL_PATH
 
 #define OUTPUT_W 640
 #define OUTPUT_H 480
@@ -135,521 +127,6 @@ static const struct scene_def scenes[] = {
 };
 #define N_SCENES LEN(scenes)
 
-static long now_ms(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
-}
-
-/* ---- the desktop stack ---- */
-
-struct stack {
-	char dir[256]; /* everything below it */
-	char run[300], config[300], home[300], portals[300];
-	char bus_address[512];
-	char wayland[400]; /* absolute WAYLAND_DISPLAY */
-	/* started in this order, stopped the other way round */
-	pid_t dbus, pipewire, wireplumber, xdpw, xdp;
-	char env[8][700];
-	const char *envp[9];
-};
-
-static bool write_file(const char *path, const char *text) {
-	FILE *f = fopen(path, "w");
-	if (f == NULL) {
-		ZT_CHECK(false, "cannot write %s: %s", path, strerror(errno));
-		return false;
-	}
-	fputs(text, f);
-	fclose(f);
-	return true;
-}
-
-static bool make_dir(const char *path) {
-	if (mkdir(path, 0700) != 0 && errno != EEXIST) {
-		ZT_CHECK(false, "mkdir %s: %s", path, strerror(errno));
-		return false;
-	}
-	return true;
-}
-
-static bool wait_path(const char *path, pid_t pid, int timeout_ms) {
-	for (long start = now_ms(); now_ms() - start < timeout_ms;) {
-		if (access(path, F_OK) == 0) {
-			return true;
-		}
-		if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid) {
-			return false;
-		}
-		usleep(20000);
-	}
-	return false;
-}
-
-static bool stack_files(struct stack *stack, const char *output) {
-	snprintf(stack->run, sizeof(stack->run), "%s/run", stack->dir);
-	snprintf(stack->config, sizeof(stack->config), "%s/config", stack->dir);
-	snprintf(stack->home, sizeof(stack->home), "%s/home", stack->dir);
-	char path[512], text[1024];
-	bool ok = make_dir(stack->run) && make_dir(stack->config) && make_dir(stack->home);
-	snprintf(path, sizeof(path), "%s/xdg-desktop-portal", stack->config);
-	ok = ok && make_dir(path);
-	snprintf(path, sizeof(path), "%s/xdg-desktop-portal/%s-portals.conf", stack->config,
-		DESKTOP);
-#ifdef ZT_PORTAL_ZEROCAP
-	/*
-	 * With XDG_DESKTOP_PORTAL_DIR the frontend reads both the .portal files
-	 * and the portals.conf from there: a directory of the test's own with a
-	 * copy of zerocap.portal.
-	 */
-	char portal_file[600];
-	snprintf(portal_file, sizeof(portal_file), "%s/zerocap.portal",
-		getenv("ZC_PORTAL_DIR") != NULL ? getenv("ZC_PORTAL_DIR") : ".");
-	FILE *in = fopen(portal_file, "r");
-	char portal_text[512] = {0};
-	ok = ok && in != NULL && fread(portal_text, 1, sizeof(portal_text) - 1, in) > 0;
-	if (in != NULL) {
-		fclose(in);
-	}
-	snprintf(stack->portals, sizeof(stack->portals), "%s/portals", stack->dir);
-	ok = ok && make_dir(stack->portals);
-	snprintf(path, sizeof(path), "%s/zerocap.portal", stack->portals);
-	ok = ok && write_file(path, portal_text);
-	snprintf(path, sizeof(path), "%s/%s-portals.conf", stack->portals, DESKTOP);
-	ok = ok && write_file(path, "[preferred]\ndefault=none\n"
-		"org.freedesktop.impl.portal.ScreenCast=zerocap\n"
-		"org.freedesktop.impl.portal.Screenshot=zerocap\n"
-		"org.freedesktop.impl.portal.Access=zerocap\n");
-	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-zerocap", stack->config);
-	ok = ok && make_dir(path);
-	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-zerocap/config", stack->config);
-	/* A chooser that logs every time it is asked: restore tokens must skip it. */
-	snprintf(text, sizeof(text), "[screencast]\nchooser_cmd=sh -c 'echo asked >> %s/chooser.log; "
-		"echo output:%s'\nmax_fps=30\naccess_cmd=echo \"$2\" >> %s/access.log\n", stack->dir,
-		output, stack->dir);
-#else
-	ok = ok && write_file(path, "[preferred]\ndefault=none\n"
-		"org.freedesktop.impl.portal.ScreenCast=wlr\n");
-	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-wlr", stack->config);
-	ok = ok && make_dir(path);
-	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-wlr/config", stack->config);
-	snprintf(text, sizeof(text), "[screencast]\noutput_name=%s\nchooser_type=none\n"
-		"max_fps=30\n", output);
-#endif
-	ok = ok && write_file(path, text);
-	return ok;
-}
-
-static void stack_env(struct stack *stack) {
-	int n = 0;
-	snprintf(stack->env[n++], sizeof(stack->env[0]), "XDG_RUNTIME_DIR=%s", stack->run);
-	snprintf(stack->env[n++], sizeof(stack->env[0]), "XDG_CONFIG_HOME=%s", stack->config);
-	snprintf(stack->env[n++], sizeof(stack->env[0]), "HOME=%s", stack->home);
-	snprintf(stack->env[n++], sizeof(stack->env[0]), "XDG_CURRENT_DESKTOP=%s", DESKTOP);
-	snprintf(stack->env[n++], sizeof(stack->env[0]), "DBUS_SESSION_BUS_ADDRESS=%s",
-		stack->bus_address);
-	snprintf(stack->env[n++], sizeof(stack->env[0]), "XDG_SESSION_TYPE=wayland");
-	snprintf(stack->env[n++], sizeof(stack->env[0]), "WAYLAND_DEBUG=1");
-#ifdef ZT_PORTAL_ZEROCAP
-	snprintf(stack->env[n++], sizeof(stack->env[0]), "XDG_DESKTOP_PORTAL_DIR=%s",
-		stack->portals);
-#endif
-	for (int i = 0; i < n; i++) {
-		stack->envp[i] = stack->env[i];
-	}
-	stack->envp[n] = NULL;
-}
-
-static bool name_has_owner(GDBusConnection *bus, const char *name) {
-	GVariant *reply = g_dbus_connection_call_sync(bus, "org.freedesktop.DBus",
-		"/org/freedesktop/DBus", "org.freedesktop.DBus", "NameHasOwner",
-		g_variant_new("(s)", name), G_VARIANT_TYPE("(b)"), G_DBUS_CALL_FLAGS_NONE, 2000,
-		NULL, NULL);
-	gboolean has = FALSE;
-	if (reply != NULL) {
-		g_variant_get(reply, "(b)", &has);
-		g_variant_unref(reply);
-	}
-	return has;
-}
-
-static bool wait_name(GDBusConnection *bus, const char *name, pid_t pid, int timeout_ms) {
-	for (long start = now_ms(); now_ms() - start < timeout_ms;) {
-		if (name_has_owner(bus, name)) {
-			return true;
-		}
-		if (pid > 0 && waitpid(pid, NULL, WNOHANG) == pid) {
-			return false;
-		}
-		usleep(50000);
-	}
-	return false;
-}
-
-static void stop_process(pid_t *pid, const char *name, const char *dir, const char *log) {
-	if (*pid <= 0) {
-		return;
-	}
-	kill(*pid, SIGTERM);
-	int status = ct_wait(*pid, 5000);
-	ZT_CHECK(status != -1, "%s did not stop on SIGTERM (killed)", name);
-	if (status != -1 && WIFSIGNALED(status) && WTERMSIG(status) != SIGTERM) {
-		ZT_CHECK(false, "%s died of signal %d", name, WTERMSIG(status));
-		ct_print_log(dir, log);
-	}
-	*pid = -1;
-}
-
-/*
- * Processes that the bus started for us (xdg-permission-store, ...) carry
- * our bus address in their environment; they are ended by pid.
- */
-static void stop_activated(const struct stack *stack) {
-	DIR *proc = opendir("/proc");
-	if (proc == NULL) {
-		return;
-	}
-	char needle[600];
-	snprintf(needle, sizeof(needle), "DBUS_SESSION_BUS_ADDRESS=%s", stack->bus_address);
-	struct dirent *entry;
-	while ((entry = readdir(proc)) != NULL) {
-		pid_t pid = (pid_t)atoi(entry->d_name);
-		if (pid <= 0 || pid == getpid()) {
-			continue;
-		}
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-		FILE *f = fopen(path, "r");
-		if (f == NULL) {
-			continue;
-		}
-		char var[4096];
-		size_t len = 0;
-		int c;
-		bool ours = false;
-		while (!ours && (c = fgetc(f)) != EOF) {
-			if (c != '\0' && len + 1 < sizeof(var)) {
-				var[len++] = (char)c;
-				continue;
-			}
-			var[len] = '\0';
-			ours = strcmp(var, needle) == 0;
-			len = 0;
-		}
-		fclose(f);
-		if (ours) {
-			fprintf(stderr, "  ending pid %d, started through our bus\n", (int)pid);
-			kill(pid, SIGTERM);
-		}
-	}
-	closedir(proc);
-}
-
-static void stack_stop(struct stack *stack) {
-	stop_process(&stack->xdp, "xdg-desktop-portal", stack->dir, "xdp.log");
-	stop_process(&stack->xdpw, BACKEND_TITLE, stack->dir, BACKEND_LOG);
-	stop_process(&stack->wireplumber, "wireplumber", stack->dir, "wireplumber.log");
-	stop_process(&stack->pipewire, "pipewire", stack->dir, "pipewire.log");
-	stop_activated(stack);
-	stop_process(&stack->dbus, "dbus-daemon", stack->dir, "dbus.log");
-}
-
-/* Starts the stack; on failure stops what it started. bus gets a connection. */
-static bool stack_start(struct stack *stack, struct zt_compositor *comp, GDBusConnection **bus) {
-	*bus = NULL;
-	stack->dbus = stack->pipewire = stack->wireplumber = stack->xdpw = stack->xdp = -1;
-	snprintf(stack->wayland, sizeof(stack->wayland), "%s/%s", getenv("XDG_RUNTIME_DIR"),
-		comp->socket);
-	if (!stack_files(stack, "HEADLESS-1")) {
-		return false;
-	}
-	char bus_path[400];
-	snprintf(bus_path, sizeof(bus_path), "%s/bus", stack->run);
-	snprintf(stack->bus_address, sizeof(stack->bus_address), "unix:path=%s", bus_path);
-	stack_env(stack);
-	char address[600];
-	snprintf(address, sizeof(address), "--address=%s", stack->bus_address);
-	const char *dbus_argv[] = {"dbus-daemon", "--session", "--nofork", "--nopidfile", address,
-		NULL};
-	stack->dbus = ct_spawn(stack->dir, stack->wayland, dbus_argv, stack->envp, "dbus.log");
-	if (!wait_path(bus_path, stack->dbus, 10000)) {
-		ZT_CHECK(false, "dbus-daemon did not come up");
-		ct_print_log(stack->dir, "dbus.log");
-		stack_stop(stack);
-		return false;
-	}
-	GError *error = NULL;
-	*bus = g_dbus_connection_new_for_address_sync(stack->bus_address,
-		G_DBUS_CONNECTION_FLAGS_AUTHENTICATION_CLIENT |
-		G_DBUS_CONNECTION_FLAGS_MESSAGE_BUS_CONNECTION, NULL, NULL, &error);
-	if (*bus == NULL) {
-		ZT_CHECK(false, "cannot connect to our bus: %s", error->message);
-		g_error_free(error);
-		stack_stop(stack);
-		return false;
-	}
-
-	const char *pipewire_argv[] = {"pipewire", NULL};
-	stack->pipewire = ct_spawn(stack->dir, NULL, pipewire_argv, stack->envp, "pipewire.log");
-	char pw_socket[400];
-	snprintf(pw_socket, sizeof(pw_socket), "%s/pipewire-0", stack->run);
-	bool ok = wait_path(pw_socket, stack->pipewire, 10000);
-	ZT_CHECK(ok, "pipewire did not come up");
-	if (!ok) {
-		ct_print_log(stack->dir, "pipewire.log");
-	}
-	const char *wireplumber_argv[] = {"wireplumber", NULL};
-	if (ok) {
-		stack->wireplumber = ct_spawn(stack->dir, NULL, wireplumber_argv, stack->envp,
-			"wireplumber.log");
-		/* Let it register as the session manager before the portal streams. */
-		usleep(300000);
-		ok = waitpid(stack->wireplumber, NULL, WNOHANG) == 0;
-		ZT_CHECK(ok, "wireplumber exited");
-		if (!ok) {
-			ct_print_log(stack->dir, "wireplumber.log");
-		}
-	}
-#ifdef ZT_PORTAL_ZEROCAP
-	const char *xdpw_argv[] = {getenv("ZC_PORTAL"), NULL};
-#else
-	const char *xdpw_argv[] = {XDPW, "-l", "DEBUG", NULL};
-#endif
-	if (ok) {
-		stack->xdpw = ct_spawn(stack->dir, stack->wayland, xdpw_argv, stack->envp,
-			BACKEND_LOG);
-		ok = wait_name(*bus, BACKEND_NAME, stack->xdpw, 10000);
-		ZT_CHECK(ok, "%s did not take its D-Bus name", BACKEND_TITLE);
-		if (!ok) {
-			ct_print_log(stack->dir, BACKEND_LOG);
-		}
-	}
-	const char *xdp_argv[] = {XDP, "-v", NULL};
-	if (ok) {
-		stack->xdp = ct_spawn(stack->dir, NULL, xdp_argv, stack->envp, "xdp.log");
-		ok = wait_name(*bus, "org.freedesktop.portal.Desktop", stack->xdp, 15000);
-		ZT_CHECK(ok, "xdg-desktop-portal did not take its D-Bus name");
-		if (!ok) {
-			ct_print_log(stack->dir, "xdp.log");
-		}
-	}
-	if (!ok) {
-		g_object_unref(*bus);
-		*bus = NULL;
-		stack_stop(stack);
-	}
-	return ok;
-}
-
-/* ---- the ScreenCast portal ---- */
-
-#define PORTAL_NAME "org.freedesktop.portal.Desktop"
-#define PORTAL_PATH "/org/freedesktop/portal/desktop"
-#define SCREENCAST "org.freedesktop.portal.ScreenCast"
-
-struct portal {
-	GDBusConnection *bus;
-	guint subscription;
-	/* Request::Response signals as they came: path, code, results */
-	struct {
-		char path[256];
-		guint32 code;
-		GVariant *results;
-	} responses[8];
-	int n_responses;
-	char session[256];
-	guint32 node;
-	int width, height;
-	char restore_token[128]; /* from Start (persist_mode 2); sent back when set */
-	bool persist;
-};
-
-static void handle_response(GDBusConnection *bus, const char *sender, const char *path,
-		const char *interface, const char *signal, GVariant *parameters, gpointer data) {
-	struct portal *portal = data;
-	if (portal->n_responses == LEN(portal->responses)) {
-		return;
-	}
-	int i = portal->n_responses++;
-	snprintf(portal->responses[i].path, sizeof(portal->responses[i].path), "%s", path);
-	g_variant_get(parameters, "(u@a{sv})", &portal->responses[i].code,
-		&portal->responses[i].results);
-}
-
-/* The response to request handle, within timeout_ms; NULL if none. */
-static GVariant *wait_response(struct portal *portal, const char *handle, guint32 *code,
-		int timeout_ms) {
-	for (long start = now_ms(); now_ms() - start < timeout_ms;) {
-		for (int i = 0; i < portal->n_responses; i++) {
-			if (strcmp(portal->responses[i].path, handle) == 0) {
-				*code = portal->responses[i].code;
-				return portal->responses[i].results;
-			}
-		}
-		if (!g_main_context_iteration(NULL, FALSE)) {
-			usleep(10000);
-		}
-	}
-	return NULL;
-}
-
-/* Calls a portal method that answers through a Request; its results or NULL. */
-static GVariant *portal_request(struct portal *portal, const char *method,
-		GVariant *parameters, const char *what) {
-	GError *error = NULL;
-	GVariant *reply = g_dbus_connection_call_sync(portal->bus, PORTAL_NAME, PORTAL_PATH,
-		SCREENCAST, method, parameters, G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE,
-		20000, NULL, &error);
-	if (reply == NULL) {
-		ZT_CHECK(false, "%s: %s failed: %s", what, method, error->message);
-		g_error_free(error);
-		return NULL;
-	}
-	const char *handle = NULL;
-	g_variant_get(reply, "(&o)", &handle);
-	guint32 code = 99;
-	GVariant *results = wait_response(portal, handle, &code, 20000);
-	ZT_CHECK(results != NULL, "%s: no Response to %s", what, method);
-	ZT_CHECK(results == NULL || code == 0, "%s: %s answered %u (0 is success)", what, method,
-		code);
-	g_variant_unref(reply);
-	return results != NULL && code == 0 ? results : NULL;
-}
-
-static guint32 portal_property(struct portal *portal, const char *name) {
-	GVariant *reply = g_dbus_connection_call_sync(portal->bus, PORTAL_NAME, PORTAL_PATH,
-		"org.freedesktop.DBus.Properties", "Get", g_variant_new("(ss)", SCREENCAST, name),
-		G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL, NULL);
-	guint32 value = 0;
-	if (reply != NULL) {
-		GVariant *inner = NULL;
-		g_variant_get(reply, "(v)", &inner);
-		if (g_variant_is_of_type(inner, G_VARIANT_TYPE_UINT32)) {
-			value = g_variant_get_uint32(inner);
-		}
-		g_variant_unref(inner);
-		g_variant_unref(reply);
-	}
-	return value;
-}
-
-/* CreateSession, SelectSources (a monitor, embedded cursor), Start. */
-static bool portal_start(struct portal *portal) {
-	portal->subscription = g_dbus_connection_signal_subscribe(portal->bus, PORTAL_NAME,
-		"org.freedesktop.portal.Request", "Response", NULL, NULL,
-		G_DBUS_SIGNAL_FLAGS_NONE, handle_response, portal, NULL);
-	guint32 version = portal_property(portal, "version");
-	guint32 sources = portal_property(portal, "AvailableSourceTypes");
-	guint32 cursors = portal_property(portal, "AvailableCursorModes");
-	fprintf(stderr, "  ScreenCast portal version %u, source types %#x, cursor modes %#x\n",
-		version, sources, cursors);
-	ZT_CHECK(version >= 1 && (sources & 1) != 0 && (cursors & 2) != 0,
-		"the ScreenCast portal offers no monitor with an embedded cursor");
-
-	GVariantBuilder options;
-	g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string("zt1"));
-	g_variant_builder_add(&options, "{sv}", "session_handle_token",
-		g_variant_new_string("ztsession"));
-	GVariant *results = portal_request(portal, "CreateSession",
-		g_variant_new("(a{sv})", &options), "CreateSession");
-	const char *session = NULL;
-	if (results == NULL || !g_variant_lookup(results, "session_handle", "&s", &session)) {
-		ZT_CHECK(results == NULL, "CreateSession: no session_handle in its response");
-		return false;
-	}
-	snprintf(portal->session, sizeof(portal->session), "%s", session);
-
-	g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string("zt2"));
-	g_variant_builder_add(&options, "{sv}", "types", g_variant_new_uint32(1));
-	g_variant_builder_add(&options, "{sv}", "multiple", g_variant_new_boolean(FALSE));
-	g_variant_builder_add(&options, "{sv}", "cursor_mode", g_variant_new_uint32(2));
-	if (portal->persist) {
-		g_variant_builder_add(&options, "{sv}", "persist_mode", g_variant_new_uint32(2));
-	}
-	if (portal->restore_token[0] != '\0') {
-		g_variant_builder_add(&options, "{sv}", "restore_token",
-			g_variant_new_string(portal->restore_token));
-	}
-	if (portal_request(portal, "SelectSources", g_variant_new("(oa{sv})", portal->session,
-			&options), "SelectSources") == NULL) {
-		return false;
-	}
-
-	g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string("zt3"));
-	results = portal_request(portal, "Start", g_variant_new("(osa{sv})", portal->session, "",
-		&options), "Start");
-	GVariant *streams = results != NULL ?
-		g_variant_lookup_value(results, "streams", G_VARIANT_TYPE("a(ua{sv})")) : NULL;
-	bool one = streams != NULL && g_variant_n_children(streams) == 1;
-	ZT_CHECK(results == NULL || one, "Start: expected one stream in its response");
-	if (!one) {
-		if (streams != NULL) {
-			g_variant_unref(streams);
-		}
-		return false;
-	}
-	const char *token = NULL;
-	if (g_variant_lookup(results, "restore_token", "&s", &token)) {
-		snprintf(portal->restore_token, sizeof(portal->restore_token), "%s", token);
-	}
-	GVariant *props = NULL;
-	g_variant_get_child(streams, 0, "(u@a{sv})", &portal->node, &props);
-	gint32 w = 0, h = 0;
-	g_variant_lookup(props, "size", "(ii)", &w, &h);
-	portal->width = w;
-	portal->height = h;
-	fprintf(stderr, "  Start: PipeWire node %u, size %dx%d\n", portal->node, w, h);
-	g_variant_unref(props);
-	g_variant_unref(streams);
-	return true;
-}
-
-/* OpenPipeWireRemote: an fd for a consumer; -1 on failure. */
-static int portal_remote(struct portal *portal) {
-	GError *error = NULL;
-	GUnixFDList *fds = NULL;
-	GVariant *reply = g_dbus_connection_call_with_unix_fd_list_sync(portal->bus, PORTAL_NAME,
-		PORTAL_PATH, SCREENCAST, "OpenPipeWireRemote",
-		g_variant_new("(oa{sv})", portal->session, NULL), G_VARIANT_TYPE("(h)"),
-		G_DBUS_CALL_FLAGS_NONE, 10000, NULL, &fds, NULL, &error);
-	if (reply == NULL) {
-		ZT_CHECK(false, "OpenPipeWireRemote failed: %s", error->message);
-		g_error_free(error);
-		return -1;
-	}
-	gint32 index = -1;
-	g_variant_get(reply, "(h)", &index);
-	int fd = fds != NULL ? g_unix_fd_list_get(fds, index, NULL) : -1;
-	ZT_CHECK(fd >= 0, "OpenPipeWireRemote gave no fd");
-	g_variant_unref(reply);
-	if (fds != NULL) {
-		g_object_unref(fds);
-	}
-	return fd;
-}
-
-static void portal_close(struct portal *portal) {
-	if (portal->session[0] != '\0') {
-		GVariant *reply = g_dbus_connection_call_sync(portal->bus, PORTAL_NAME,
-			portal->session, "org.freedesktop.portal.Session", "Close", NULL, NULL,
-			G_DBUS_CALL_FLAGS_NONE, 10000, NULL, NULL);
-		ZT_CHECK(reply != NULL, "Session.Close failed: the share had ended");
-		if (reply != NULL) {
-			g_variant_unref(reply);
-		}
-	}
-	if (portal->subscription != 0) {
-		g_dbus_connection_signal_unsubscribe(portal->bus, portal->subscription);
-	}
-	for (int i = 0; i < portal->n_responses; i++) {
-		g_variant_unref(portal->responses[i].results);
-	}
-	portal->n_responses = 0;
-}
-
 /* The one rect that differs from the scene before (all of them for scene A). */
 static void change_scene(struct zt_compositor *comp, int index) {
 	const struct scene_def *scene = &scenes[index];
@@ -694,42 +171,23 @@ static int xdpw_version(char *text, size_t size) {
 /* ---- the consumer ---- */
 
 /*
- * What a screen-sharing application does with the portal's PipeWire remote
- * (OBS's PipeWire source, the browsers' WebRTC capturers): one input
- * stream on the node, connected once and active until the share ends,
- * buffers mapped, every frame looked at and given back at once. Frames are
- * classified here, on PipeWire's thread; the test reads the results under
- * the thread loop's lock.
+ * The consumer (portal-stack.h) looks at every frame: frames are classified
+ * here, on PipeWire's thread; the test reads the results under the thread
+ * loop's lock.
  */
 #define MAX_FRAMES 200
 
 struct consumer {
+	struct ct_consumer pw;
 	const char *name; /* in messages and in the names of saved frames */
 	const char *dir; /* unmatched frames are saved there as PPM */
-	struct pw_thread_loop *loop;
-	struct pw_context *context;
-	struct pw_core *core;
-	struct pw_stream *stream;
-	struct spa_hook core_listener, stream_listener;
-	uint64_t connected_ns; /* CLOCK_MONOTONIC when it connected */
 	/* PipeWire's thread writes, the test reads (locked) */
-	struct spa_video_info_raw format;
-	bool have_format;
-	bool error;
-	char error_text[160];
 	int results[MAX_FRAMES]; /* scene index, -1 for none */
 	uint64_t pts_ns[MAX_FRAMES]; /* the compositor's presentation time */
 	uint64_t arrived_ns[MAX_FRAMES];
 	int n_frames;
-	int corrupted; /* buffers xdpw marked corrupted: not frames */
 	int dropped; /* frames past MAX_FRAMES */
 };
-
-static uint64_t now_ns(void) {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
-}
 
 /* Which scene image is (index into scenes), -1 for none; mismatch counts. */
 static int classify(const struct ct_image *image, int bad[N_SCENES]) {
@@ -769,16 +227,16 @@ static void save_ppm(const struct consumer *consumer, int index, const struct ct
 }
 
 /* The BGRx or RGBx pixels of a buffer as RGB; false if they cannot be read. */
-static bool buffer_image(const struct consumer *consumer, const struct spa_buffer *buffer,
-		struct ct_image *image) {
+static bool buffer_image(const struct spa_video_info_raw *format,
+		const struct spa_buffer *buffer, struct ct_image *image) {
 	const struct spa_data *d = &buffer->datas[0];
-	uint32_t width = consumer->format.size.width, height = consumer->format.size.height;
+	uint32_t width = format->size.width, height = format->size.height;
 	int32_t stride = d->chunk->stride != 0 ? d->chunk->stride : (int32_t)width * 4;
 	if (d->data == NULL || stride < (int32_t)width * 4 ||
 			d->chunk->offset + (uint64_t)stride * height > d->maxsize) {
 		return false;
 	}
-	bool bgr = consumer->format.format == SPA_VIDEO_FORMAT_BGRx;
+	bool bgr = format->format == SPA_VIDEO_FORMAT_BGRx;
 	image->width = (int)width;
 	image->height = (int)height;
 	image->rgb = malloc((size_t)width * height * 3);
@@ -798,27 +256,21 @@ static bool buffer_image(const struct consumer *consumer, const struct spa_buffe
 	return true;
 }
 
-static void consumer_frame(struct consumer *consumer, struct pw_buffer *pw_buffer) {
-	struct spa_buffer *buffer = pw_buffer->buffer;
-	struct spa_meta_header *header = spa_buffer_find_meta_data(buffer, SPA_META_Header,
-		sizeof(*header));
-	const struct spa_data *d = &buffer->datas[0];
-	if ((header != NULL && (header->flags & SPA_META_HEADER_FLAG_CORRUPTED)) ||
-			(d->chunk->flags & SPA_CHUNK_FLAG_CORRUPTED) || d->chunk->size == 0) {
-		consumer->corrupted++;
-		return;
-	}
+static void consumer_frame(void *data, const struct spa_buffer *buffer,
+		const struct spa_video_info_raw *format, const struct spa_meta_header *header,
+		uint64_t arrived_ns) {
+	struct consumer *consumer = data;
 	if (consumer->n_frames == MAX_FRAMES) {
 		consumer->dropped++;
 		return;
 	}
 	int i = consumer->n_frames++;
-	consumer->arrived_ns[i] = now_ns();
+	consumer->arrived_ns[i] = arrived_ns;
 	consumer->pts_ns[i] = header != NULL ? (uint64_t)header->pts : 0;
 	struct ct_image image = {0};
 	int bad[N_SCENES] = {0};
 	consumer->results[i] = -1;
-	if (consumer->have_format && buffer_image(consumer, buffer, &image)) {
+	if (format != NULL && buffer_image(format, buffer, &image)) {
 		consumer->results[i] = classify(&image, bad);
 		if (consumer->results[i] < 0) {
 			fprintf(stderr, "  %s: frame %d matches no scene "
@@ -832,165 +284,27 @@ static void consumer_frame(struct consumer *consumer, struct pw_buffer *pw_buffe
 	}
 }
 
-static void handle_process(void *data) {
-	struct consumer *consumer = data;
-	struct pw_buffer *pw_buffer;
-	while ((pw_buffer = pw_stream_dequeue_buffer(consumer->stream)) != NULL) {
-		consumer_frame(consumer, pw_buffer);
-		pw_stream_queue_buffer(consumer->stream, pw_buffer);
-	}
-	pw_thread_loop_signal(consumer->loop, false);
-}
-
-static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *param) {
-	struct consumer *consumer = data;
-	if (param == NULL || id != SPA_PARAM_Format) {
-		return;
-	}
-	uint32_t media_type, media_subtype;
-	if (spa_format_parse(param, &media_type, &media_subtype) < 0 ||
-			media_type != SPA_MEDIA_TYPE_video ||
-			media_subtype != SPA_MEDIA_SUBTYPE_raw ||
-			spa_format_video_raw_parse(param, &consumer->format) < 0) {
-		return;
-	}
-	consumer->have_format = true;
-	uint8_t storage[1024];
-	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
-	const struct spa_pod *params[2];
-	params[0] = spa_pod_builder_add_object(&b,
-		SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
-		SPA_PARAM_BUFFERS_dataType,
-		SPA_POD_CHOICE_FLAGS_Int((1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr)));
-	params[1] = spa_pod_builder_add_object(&b,
-		SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
-		SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Header),
-		SPA_PARAM_META_size, SPA_POD_Int(sizeof(struct spa_meta_header)));
-	pw_stream_update_params(consumer->stream, params, 2);
-}
-
-static void handle_state_changed(void *data, enum pw_stream_state old,
-		enum pw_stream_state state, const char *error) {
-	struct consumer *consumer = data;
-	if (state == PW_STREAM_STATE_ERROR) {
-		consumer->error = true;
-		snprintf(consumer->error_text, sizeof(consumer->error_text), "%s",
-			error != NULL ? error : "unknown");
-	}
-	pw_thread_loop_signal(consumer->loop, false);
-}
-
-static const struct pw_stream_events stream_events = {
-	PW_VERSION_STREAM_EVENTS,
-	.state_changed = handle_state_changed,
-	.param_changed = handle_param_changed,
-	.process = handle_process,
-};
-
-static void handle_core_error(void *data, uint32_t id, int seq, int res, const char *message) {
-	struct consumer *consumer = data;
-	if (id == PW_ID_CORE) {
-		consumer->error = true;
-		snprintf(consumer->error_text, sizeof(consumer->error_text), "core: %s", message);
-		pw_thread_loop_signal(consumer->loop, false);
-	}
-}
-
-static const struct pw_core_events core_events = {
-	PW_VERSION_CORE_EVENTS,
-	.error = handle_core_error,
-};
-
-/* Connects to node through the portal's remote fd (taken over); false on failure. */
+/* A consumer of node that classifies every frame; false on failure. */
 static bool consumer_start(struct consumer *consumer, const char *name, const char *dir,
 		int fd, uint32_t node) {
 	memset(consumer, 0, sizeof(*consumer));
 	consumer->name = name;
 	consumer->dir = dir;
-	consumer->loop = pw_thread_loop_new(name, NULL);
-	consumer->context = consumer->loop != NULL ?
-		pw_context_new(pw_thread_loop_get_loop(consumer->loop), NULL, 0) : NULL;
-	if (consumer->context == NULL || pw_thread_loop_start(consumer->loop) < 0) {
-		ZT_CHECK(false, "%s: cannot start a PipeWire thread loop", name);
-		close(fd);
-		return false;
-	}
-	pw_thread_loop_lock(consumer->loop);
-	consumer->core = pw_context_connect_fd(consumer->context, fd, NULL, 0);
-	if (consumer->core == NULL) {
-		pw_thread_loop_unlock(consumer->loop);
-		ZT_CHECK(false, "%s: cannot connect to PipeWire through the portal's fd", name);
-		return false;
-	}
-	pw_core_add_listener(consumer->core, &consumer->core_listener, &core_events, consumer);
-	consumer->stream = pw_stream_new(consumer->core, name, pw_properties_new(
-		PW_KEY_MEDIA_TYPE, "Video", PW_KEY_MEDIA_CATEGORY, "Capture",
-		PW_KEY_MEDIA_ROLE, "Screen", NULL));
-	if (consumer->stream == NULL) {
-		pw_thread_loop_unlock(consumer->loop);
-		ZT_CHECK(false, "%s: cannot create a PipeWire stream", name);
-		return false;
-	}
-	pw_stream_add_listener(consumer->stream, &consumer->stream_listener, &stream_events,
-		consumer);
-	uint8_t storage[1024];
-	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
-	const struct spa_pod *params[1];
-	params[0] = spa_pod_builder_add_object(&b,
-		SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat,
-		SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
-		SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
-		SPA_FORMAT_VIDEO_format, SPA_POD_CHOICE_ENUM_Id(3, SPA_VIDEO_FORMAT_BGRx,
-			SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_RGBx),
-		SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle(
-			&SPA_RECTANGLE(OUTPUT_W, OUTPUT_H), &SPA_RECTANGLE(1, 1),
-			&SPA_RECTANGLE(8192, 8192)),
-		SPA_FORMAT_VIDEO_framerate, SPA_POD_CHOICE_RANGE_Fraction(
-			&SPA_FRACTION(60, 1), &SPA_FRACTION(0, 1), &SPA_FRACTION(360, 1)));
-	consumer->connected_ns = now_ns();
-	int res = pw_stream_connect(consumer->stream, PW_DIRECTION_INPUT, node,
-		PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS, params, 1);
-	pw_thread_loop_unlock(consumer->loop);
-	ZT_CHECK(res >= 0, "%s: pw_stream_connect: %s", name, spa_strerror(res));
-	return res >= 0;
-}
-
-/* Disconnects (the application leaving the share) and frees everything. */
-static void consumer_stop(struct consumer *consumer) {
-	if (consumer->loop == NULL) {
-		return;
-	}
-	pw_thread_loop_lock(consumer->loop);
-	if (consumer->stream != NULL) {
-		pw_stream_disconnect(consumer->stream);
-		pw_stream_destroy(consumer->stream);
-		consumer->stream = NULL;
-	}
-	if (consumer->core != NULL) {
-		pw_core_disconnect(consumer->core);
-		consumer->core = NULL;
-	}
-	pw_thread_loop_unlock(consumer->loop);
-	pw_thread_loop_stop(consumer->loop);
-	if (consumer->context != NULL) {
-		pw_context_destroy(consumer->context);
-		consumer->context = NULL;
-	}
-	pw_thread_loop_destroy(consumer->loop);
-	consumer->loop = NULL;
+	return ct_consumer_start(&consumer->pw, name, fd, node, OUTPUT_W, OUTPUT_H,
+		consumer_frame, consumer);
 }
 
 /* Waits until a frame after `after` shows scene; its index or -1. */
 static int wait_scene(struct consumer *consumer, int after, int scene, int timeout_ms) {
 	int found = -1;
 	bool error = false;
-	for (long start = now_ms(); found < 0 && !error && now_ms() - start < timeout_ms;) {
-		pw_thread_loop_lock(consumer->loop);
+	for (long start = ct_now_ms(); found < 0 && !error && ct_now_ms() - start < timeout_ms;) {
+		pw_thread_loop_lock(consumer->pw.loop);
 		for (int i = after + 1; found < 0 && i < consumer->n_frames; i++) {
 			found = consumer->results[i] == scene ? i : -1;
 		}
-		error = consumer->error;
-		pw_thread_loop_unlock(consumer->loop);
+		error = consumer->pw.error;
+		pw_thread_loop_unlock(consumer->pw.loop);
 		usleep(10000);
 	}
 	return found;
@@ -1005,7 +319,7 @@ static int wait_scene(struct consumer *consumer, int after, int scene, int timeo
  * last redrawn delays the whole stream by as long as the screen was still.
  */
 static void consumer_check(struct consumer *consumer, int first) {
-	pw_thread_loop_lock(consumer->loop);
+	pw_thread_loop_lock(consumer->pw.loop);
 	int n = consumer->n_frames, none = 0, backwards = 0, last = first;
 	int pts_backwards = 0, pts_stale = 0, pts_late = 0;
 	for (int i = 0; i < n; i++) {
@@ -1017,13 +331,15 @@ static void consumer_check(struct consumer *consumer, int first) {
 		}
 		uint64_t pts = consumer->pts_ns[i];
 		pts_backwards += i > 0 && pts < consumer->pts_ns[i - 1];
-		pts_stale += pts < consumer->connected_ns;
+		pts_stale += pts < consumer->pw.connected_ns;
 		pts_late += pts > consumer->arrived_ns[i];
 	}
 	fprintf(stderr, "  %s: %d frames, %d corrupted buffers (skipped)%s; first %s\n",
-		consumer->name, n, consumer->corrupted,
-		consumer->dropped > 0 ? ", some dropped" : "", n > 0 && consumer->results[0] >= 0 ? scenes[consumer->results[0]].name : "-");
-	ZT_CHECK(!consumer->error, "%s: PipeWire error: %s", consumer->name, consumer->error_text);
+		consumer->name, n, consumer->pw.corrupted,
+		consumer->dropped > 0 ? ", some dropped" : "",
+		n > 0 && consumer->results[0] >= 0 ? scenes[consumer->results[0]].name : "-");
+	ZT_CHECK(!consumer->pw.error, "%s: PipeWire error: %s", consumer->name,
+		consumer->pw.error_text);
 	ZT_CHECK(n > 0 && consumer->results[0] == first, "%s: the first frame is not %s",
 		consumer->name, scenes[first].name);
 	ZT_CHECK(none == 0, "%s: %d of %d frames match no scene", consumer->name, none, n);
@@ -1036,7 +352,7 @@ static void consumer_check(struct consumer *consumer, int first) {
 		pts_stale);
 	ZT_CHECK(pts_late == 0, "%s: %d frames are stamped after they arrived", consumer->name,
 		pts_late);
-	pw_thread_loop_unlock(consumer->loop);
+	pw_thread_loop_unlock(consumer->pw.loop);
 }
 
 /* One consumer's share: waits for its first frame, then each change. */
@@ -1045,13 +361,13 @@ static void consume(struct consumer *consumer, struct zt_compositor *comp, int f
 	int at = wait_scene(consumer, -1, first, 10000);
 	ZT_CHECK(at >= 0, "%s: no frame shows %s", consumer->name, scenes[first].name);
 	for (int s = first + 1; at >= 0 && s <= last; s++) {
-		long t = now_ms();
+		long t = ct_now_ms();
 		change_scene(comp, s);
 		at = wait_scene(consumer, at, s, 10000);
 		ZT_CHECK(at >= 0, "%s: no frame shows %s after the change", consumer->name,
 			scenes[s].name);
 		fprintf(stderr, "  %s: %s from frame %d, %ld ms after the change\n",
-			consumer->name, scenes[s].name, at, now_ms() - t);
+			consumer->name, scenes[s].name, at, ct_now_ms() - t);
 	}
 	/* A moment for late frames, then every frame is checked. */
 	usleep(300000);
@@ -1085,7 +401,7 @@ static int count_lines(const char *dir, const char *file, const char *text) {
 #define XDPW_FAILED_STOPPED "frame capture failed: capture session stopped"
 #define XDPW_FAILED_CONSTRAINTS "frame capture failed: buffer constraint mismatch"
 
-static void check_share_alive(const struct stack *stack, const char *when) {
+static void check_share_alive(const struct ct_stack *stack, const char *when) {
 #ifdef ZT_PORTAL_ZEROCAP
 	/* stream.c's lines when a share ends or a capture fails. */
 	ZT_CHECK(count_lines(stack->dir, BACKEND_LOG, "closing its session") == 0 &&
@@ -1118,7 +434,7 @@ static void print_lines(const char *dir, const char *log, const char *text) {
 }
 
 /* org.freedesktop.portal.Screenshot, not interactive: a PNG of the scene. */
-static void check_screenshot(struct portal *portal, int scene_index, const char *dir) {
+static void check_screenshot(struct ct_portal *portal, int scene_index, const char *dir) {
 	GVariantBuilder options;
 	g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
 	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string("zts"));
@@ -1136,7 +452,7 @@ static void check_screenshot(struct portal *portal, int scene_index, const char 
 	const char *handle = NULL;
 	g_variant_get(reply, "(&o)", &handle);
 	guint32 code = 99;
-	GVariant *results = wait_response(portal, handle, &code, 20000);
+	GVariant *results = ct_portal_wait_response(portal, handle, &code, 20000);
 	const char *uri = NULL;
 	ZT_CHECK(results != NULL && code == 0 && g_variant_lookup(results, "uri", "&s", &uri) &&
 		strncmp(uri, "file://", 7) == 0, "Screenshot answered %u with a file URI", code);
@@ -1237,13 +553,13 @@ static void check_bad_calls(GDBusConnection *bus) {
 	if (ok != NULL) {
 		g_variant_unref(ok);
 	}
-	ZT_CHECK(name_has_owner(bus, BACKEND_NAME), "the backend still serves after the bad calls");
+	ZT_CHECK(ct_name_has_owner(bus, BACKEND_NAME), "the backend still serves after the bad calls");
 }
 #endif
 
 static void test_screencast(enum ct_protocol protocol) {
 	zt_section("ScreenCast portal -> " BACKEND_TITLE " -> PipeWire -> a consumer");
-	struct stack stack = {0};
+	struct ct_stack stack = {0};
 	if (!ct_tmpdir(stack.dir, sizeof(stack.dir))) {
 		return;
 	}
@@ -1259,21 +575,25 @@ static void test_screencast(enum ct_protocol protocol) {
 	ZT_CHECK(zt_cmd(&comp, "cursor %d %d", CURSOR_X, CURSOR_Y), "cursor: %s", comp.reply);
 
 	GDBusConnection *bus = NULL;
-	if (!stack_start(&stack, &comp, &bus)) {
+	struct ct_stack_options options = {
+		.backend = BACKEND, .output = "HEADLESS-1", .max_fps = 30, .wayland_debug = true,
+		.debug_log = true,
+	};
+	if (!ct_stack_start(&stack, &options, &comp, &bus)) {
 		zt_compositor_stop(&comp);
 		ct_tmpdir_remove(stack.dir);
 		return;
 	}
-	struct portal portal = {.bus = bus};
+	struct ct_portal portal = {.bus = bus};
 #ifdef ZT_PORTAL_ZEROCAP
 	portal.persist = true;
 #endif
 	int fd = -1;
-	if (portal_start(&portal)) {
+	if (ct_portal_start(&portal)) {
 		ZT_CHECK(portal.width == OUTPUT_W && portal.height == OUTPUT_H,
 			"the stream is %dx%d, expected %dx%d", portal.width, portal.height, OUTPUT_W,
 			OUTPUT_H);
-		fd = portal_remote(&portal);
+		fd = ct_portal_remote(&portal);
 	}
 	struct consumer consumer;
 	if (fd >= 0 && consumer_start(&consumer, "consumer 1", stack.dir, fd, portal.node)) {
@@ -1287,17 +607,17 @@ static void test_screencast(enum ct_protocol protocol) {
 		 * buffer_constraints (xdpw logs an error and goes on); the share
 		 * lives on, and the next consumer gets new buffers and frames.
 		 */
-		consumer_stop(&consumer);
+		ct_consumer_stop(&consumer.pw);
 		usleep(300000);
 		check_share_alive(&stack, "after the first consumer left");
-		fd = portal_remote(&portal);
+		fd = ct_portal_remote(&portal);
 		if (fd >= 0 &&
 				consumer_start(&consumer, "consumer 2", stack.dir, fd, portal.node)) {
 			/* A still screen gives a new consumer nothing: it waits for a change. */
 			usleep(300000);
 			change_scene(&comp, 3);
 			consume(&consumer, &comp, 3, 3);
-			consumer_stop(&consumer);
+			ct_consumer_stop(&consumer.pw);
 			usleep(300000);
 		}
 		check_share_alive(&stack, "after the second consumer left");
@@ -1306,30 +626,30 @@ static void test_screencast(enum ct_protocol protocol) {
 	}
 #ifdef ZT_PORTAL_ZEROCAP
 	check_bad_calls(bus);
-	/* While the portal listens for Responses (portal_close stops that). */
+	/* While the portal listens for Responses (ct_portal_close stops that). */
 	check_screenshot(&portal, 3, stack.dir);
 	ZT_CHECK(count_lines(stack.dir, "access.log", "") >= 1,
 		"the frontend asked the backend's Access prompt before the screenshot");
 #endif
-	portal_close(&portal);
+	ct_portal_close(&portal);
 #ifdef ZT_PORTAL_ZEROCAP
 	/* A new session with the first one's token: started without asking again. */
 	ZT_CHECK(portal.restore_token[0] != '\0', "Start gave a restore token (persist_mode 2)");
 	ZT_CHECK(count_lines(stack.dir, "chooser.log", "asked") == 1, "the chooser was asked once");
 	if (portal.restore_token[0] != '\0') {
-		struct portal again = {.bus = bus, .persist = true};
+		struct ct_portal again = {.bus = bus, .persist = true};
 		snprintf(again.restore_token, sizeof(again.restore_token), "%s", portal.restore_token);
-		ZT_CHECK(portal_start(&again) && again.width == OUTPUT_W,
+		ZT_CHECK(ct_portal_start(&again) && again.width == OUTPUT_W,
 			"a session restored from the token starts (%dx%d)", again.width, again.height);
 		ZT_CHECK(count_lines(stack.dir, "chooser.log", "asked") == 1,
 			"the restored session did not ask the chooser (%d times asked)",
 			count_lines(stack.dir, "chooser.log", "asked"));
-		portal_close(&again);
+		ct_portal_close(&again);
 	}
 #endif
 	g_object_unref(bus);
 	ZT_CHECK(zt_compositor_alive(&comp), "the compositor is still running");
-	stack_stop(&stack);
+	ct_stack_stop(&stack);
 	ct_check_protocol(stack.dir, BACKEND_LOG, protocol, BACKEND_TITLE);
 	zt_compositor_stop(&comp);
 	ct_tmpdir_remove(stack.dir);
@@ -1342,9 +662,9 @@ int main(void) {
 	enum ct_protocol protocol = CT_EXT_IMAGE_COPY_CAPTURE;
 	bool have_all = getenv("ZC_PORTAL") != NULL;
 #else
-	if (!ct_have_program(XDPW) || !ct_have_program("dpkg-query")) {
+	if (!ct_have_program(CT_XDPW) || !ct_have_program("dpkg-query")) {
 		/* scripts/dev installs it: missing is a failure, not a skip. */
-		ZT_CHECK(false, "%s or dpkg-query is not installed", XDPW);
+		ZT_CHECK(false, "%s or dpkg-query is not installed", CT_XDPW);
 		return zt_finish();
 	}
 	char version[64];
@@ -1367,7 +687,7 @@ int main(void) {
 		ct_protocol_name(protocol));
 	bool have_all = v >= 0;
 #endif
-	static const char *const programs[] = {"dbus-daemon", "pipewire", "wireplumber", XDP};
+	static const char *const programs[] = {"dbus-daemon", "pipewire", "wireplumber", CT_XDP};
 	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
 		/* scripts/dev installs them: missing is a failure, not a skip. */
 		bool have = ct_have_program(programs[i]);

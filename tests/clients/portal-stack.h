@@ -1,0 +1,150 @@
+/*
+ * The screen-sharing stack of a desktop, private to one process: a session
+ * dbus-daemon on its own socket, pipewire, wireplumber, a ScreenCast portal
+ * backend (xdg-desktop-portal-wlr or xdg-desktop-portal-zerocap) and the
+ * xdg-desktop-portal frontend, all under one directory (runtime, config,
+ * home, logs) that the caller owns. Used by test-xdpw.c (tests 'xdpw' and
+ * 'portal') and by the portal benchmark (bench/portal-bench.c).
+ *
+ * Also here: the org.freedesktop.portal.ScreenCast calls an application
+ * makes (GDBus), and a libpipewire consumer of the stream that hands each
+ * frame to a callback on PipeWire's thread.
+ *
+ * Failures are recorded with ZT_CHECK. Every wait is bounded.
+ */
+#ifndef CT_PORTAL_STACK_H
+#define CT_PORTAL_STACK_H
+
+#include <gio/gio.h>
+#include <pipewire/pipewire.h>
+#include <spa/param/video/format-utils.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "fixture.h"
+
+#define CT_XDP "/usr/libexec/xdg-desktop-portal"
+#define CT_XDPW "/usr/libexec/xdg-desktop-portal-wlr"
+#define CT_PORTAL_NAME "org.freedesktop.portal.Desktop"
+#define CT_PORTAL_PATH "/org/freedesktop/portal/desktop"
+
+long ct_now_ms(void);
+uint64_t ct_now_ns(void);
+
+/* ---- the desktop stack ---- */
+
+enum ct_backend {
+	CT_BACKEND_XDPW, /* CT_XDPW */
+	CT_BACKEND_ZEROCAP, /* $ZC_PORTAL, its .portal file in $ZC_PORTAL_DIR */
+};
+
+struct ct_stack_options {
+	enum ct_backend backend;
+	const char *output; /* what the backend shares (its config, no chooser) */
+	int max_fps; /* the backend's max_fps */
+	bool wayland_debug; /* WAYLAND_DEBUG=1: the backend's protocol in its log */
+	bool debug_log; /* xdpw: -l DEBUG */
+};
+
+struct ct_stack {
+	char dir[256]; /* set by the caller: everything goes below it */
+	struct ct_stack_options options;
+	char run[300], config[300], home[300], portals[300];
+	char bus_address[512];
+	char wayland[400]; /* absolute WAYLAND_DISPLAY */
+	/* started in this order, stopped the other way round */
+	pid_t dbus, pipewire, wireplumber, backend, xdp;
+	char env[8][700];
+	const char *envp[9];
+};
+
+/* The backend's D-Bus name, log file (in dir) and name in messages. */
+const char *ct_backend_bus_name(enum ct_backend backend);
+const char *ct_backend_log(enum ct_backend backend);
+const char *ct_backend_title(enum ct_backend backend);
+
+/*
+ * Starts the stack for comp's socket with stack->dir and options; on
+ * failure stops what it started. bus gets a connection to the stack's bus.
+ */
+bool ct_stack_start(struct ct_stack *stack, const struct ct_stack_options *options,
+	struct zt_compositor *comp, GDBusConnection **bus);
+void ct_stack_stop(struct ct_stack *stack);
+
+bool ct_name_has_owner(GDBusConnection *bus, const char *name);
+
+/* ---- the ScreenCast portal ---- */
+
+struct ct_portal {
+	GDBusConnection *bus;
+	guint subscription;
+	/* Request::Response signals as they came: path, code, results */
+	struct {
+		char path[256];
+		guint32 code;
+		GVariant *results;
+	} responses[8];
+	int n_responses;
+	char session[256];
+	guint32 node;
+	int width, height;
+	char restore_token[128]; /* from Start (persist_mode 2); sent back when set */
+	bool persist;
+};
+
+/* CreateSession, SelectSources (a monitor, embedded cursor), Start. */
+bool ct_portal_start(struct ct_portal *portal);
+/* OpenPipeWireRemote: an fd for a consumer; -1 on failure. */
+int ct_portal_remote(struct ct_portal *portal);
+/* Session.Close, and no more listening for responses. */
+void ct_portal_close(struct ct_portal *portal);
+/* The response to request handle, within timeout_ms; NULL if none. */
+GVariant *ct_portal_wait_response(struct ct_portal *portal, const char *handle,
+	guint32 *code, int timeout_ms);
+
+/* ---- the consumer ---- */
+
+/*
+ * A frame: a buffer that is not marked corrupted, mapped; header may be
+ * NULL. Called on PipeWire's thread, with the loop locked; the buffer goes
+ * back to the stream when it returns.
+ */
+typedef void (*ct_consumer_frame_fn)(void *data, const struct spa_buffer *buffer,
+	const struct spa_video_info_raw *format, const struct spa_meta_header *header,
+	uint64_t arrived_ns);
+
+/*
+ * What a screen-sharing application does with the portal's PipeWire remote
+ * (OBS's PipeWire source, the browsers' WebRTC capturers): one input
+ * stream on the node, BGRx or RGBx, connected once and active until it
+ * leaves, buffers mapped, every frame given back at once. Read what the
+ * thread writes under pw_thread_loop_lock(consumer->loop).
+ */
+struct ct_consumer {
+	const char *name;
+	ct_consumer_frame_fn frame;
+	void *data;
+	struct pw_thread_loop *loop;
+	struct pw_context *context;
+	struct pw_core *core;
+	struct pw_stream *stream;
+	struct spa_hook core_listener, stream_listener;
+	uint64_t connected_ns; /* CLOCK_MONOTONIC when it connected */
+	/* PipeWire's thread writes */
+	struct spa_video_info_raw format;
+	bool have_format;
+	bool error;
+	char error_text[160];
+	int corrupted; /* buffers marked corrupted: not frames */
+};
+
+/*
+ * Connects to node through the portal's remote fd (taken over), asking for
+ * width x height at first; false on failure.
+ */
+bool ct_consumer_start(struct ct_consumer *consumer, const char *name, int fd, uint32_t node,
+	int width, int height, ct_consumer_frame_fn frame, void *data);
+/* Disconnects (the application leaving the share) and frees everything. */
+void ct_consumer_stop(struct ct_consumer *consumer);
+
+#endif
