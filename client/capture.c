@@ -102,6 +102,7 @@ struct zcl_capture {
 
 	bool image_of_target; /* its size is the target's (not a cursor image's) */
 	bool ended; /* stopped or failed was told */
+	bool stopping; /* to be told it stopped (stop_captures) */
 	bool dry;
 	int unknown_failures;
 	uint64_t frames, dry_spells;
@@ -727,21 +728,43 @@ static void capture_fail(struct zcl_capture *capture, enum zcl_error error, cons
 	}
 }
 
-void zcl_captures_lost(struct zcl_client *client) {
+/*
+ * Tells every capture that matches (target NULL: all of them) that it
+ * stopped. A stopped callback may destroy any capture, its own or others
+ * (a portal stream destroys its capture and its cursor's), so the walk
+ * starts over after each call, and captures told already are skipped.
+ */
+static void stop_captures(struct zcl_client *client, struct zcl_target *target, bool all) {
 	struct zcl_capture *capture;
 	wl_list_for_each(capture, &client->captures, link) {
-		capture_stop(capture);
+		if (all || capture->target == target) {
+			capture->stopping = true;
+		}
 	}
+	bool told;
+	do {
+		told = false;
+		wl_list_for_each(capture, &client->captures, link) {
+			if (!capture->stopping) {
+				continue;
+			}
+			capture->stopping = false;
+			if (!all) {
+				capture->target = NULL;
+			}
+			capture_stop(capture);
+			told = true;
+			break;
+		}
+	} while (told);
+}
+
+void zcl_captures_lost(struct zcl_client *client) {
+	stop_captures(client, NULL, true);
 }
 
 void zcl_captures_target_gone(struct zcl_client *client, struct zcl_target *target) {
-	struct zcl_capture *capture;
-	wl_list_for_each(capture, &client->captures, link) {
-		if (capture->target == target) {
-			capture_stop(capture);
-			capture->target = NULL;
-		}
-	}
+	stop_captures(client, target, false);
 }
 
 /* Creation */

@@ -84,7 +84,7 @@ const char *ct_backend_title(enum ct_backend backend) {
  * zerocap.portal.
  */
 static bool zerocap_files(struct ct_stack *stack) {
-	char path[512], text[1024];
+	char path[512], text[2048];
 	char portal_file[600];
 	snprintf(portal_file, sizeof(portal_file), "%s/zerocap.portal",
 		getenv("ZC_PORTAL_DIR") != NULL ? getenv("ZC_PORTAL_DIR") : ".");
@@ -106,10 +106,15 @@ static bool zerocap_files(struct ct_stack *stack) {
 	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-zerocap", stack->config);
 	ok = ok && make_dir(path);
 	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-zerocap/config", stack->config);
-	/* A chooser that logs every time it is asked: restore tokens must skip it. */
+	/*
+	 * A chooser that logs every time it is asked (restore tokens must skip
+	 * it), answers nothing while DIR/deny exists (the user cancelled), and
+	 * else what DIR/choice says, or the output.
+	 */
 	snprintf(text, sizeof(text), "[screencast]\nchooser_cmd=sh -c 'echo asked >> %s/chooser.log; "
-		"echo output:%s'\nmax_fps=%d\naccess_cmd=echo \"$2\" >> %s/access.log\n", stack->dir,
-		stack->options.output, stack->options.max_fps, stack->dir);
+		"test -e %s/deny && exit 1; cat %s/choice 2>/dev/null || echo output:%s'\n"
+		"max_fps=%d\naccess_cmd=echo \"$2\" >> %s/access.log\n", stack->dir, stack->dir,
+		stack->dir, stack->options.output, stack->options.max_fps, stack->dir);
 	return ok && write_file(path, text);
 }
 
@@ -259,6 +264,38 @@ void ct_stack_stop(struct ct_stack *stack) {
 	stop_process(&stack->dbus, "dbus-daemon", stack->dir, "dbus.log");
 }
 
+/* Starts the backend; true once it owns its D-Bus name. */
+static bool start_backend(struct ct_stack *stack, GDBusConnection *bus) {
+	enum ct_backend backend = stack->options.backend;
+	const char *zerocap_argv[] = {getenv("ZC_PORTAL"), NULL};
+	const char *xdpw_argv[] = {CT_XDPW, stack->options.debug_log ? "-l" : NULL, "DEBUG",
+		NULL};
+	stack->backend = ct_spawn(stack->dir, stack->wayland,
+		backend == CT_BACKEND_ZEROCAP ? zerocap_argv : xdpw_argv, stack->envp,
+		ct_backend_log(backend));
+	bool ok = wait_name(bus, ct_backend_bus_name(backend), stack->backend, 10000);
+	ZT_CHECK(ok, "%s did not take its D-Bus name", ct_backend_title(backend));
+	if (!ok) {
+		ct_print_log(stack->dir, ct_backend_log(backend));
+	}
+	return ok;
+}
+
+bool ct_stack_restart_backend(struct ct_stack *stack, GDBusConnection *bus, int sig) {
+	if (stack->backend > 0) {
+		kill(stack->backend, sig);
+		int status = ct_wait(stack->backend, 5000);
+		ZT_CHECK(status != -1, "%s did not end on signal %d",
+			ct_backend_title(stack->options.backend), sig);
+		stack->backend = -1;
+	}
+	for (long start = ct_now_ms(); ct_name_has_owner(bus,
+			ct_backend_bus_name(stack->options.backend)) && ct_now_ms() - start < 5000;) {
+		usleep(20000);
+	}
+	return start_backend(stack, bus);
+}
+
 bool ct_stack_start(struct ct_stack *stack, const struct ct_stack_options *options,
 		struct zt_compositor *comp, GDBusConnection **bus) {
 	*bus = NULL;
@@ -316,19 +353,7 @@ bool ct_stack_start(struct ct_stack *stack, const struct ct_stack_options *optio
 			ct_print_log(stack->dir, "wireplumber.log");
 		}
 	}
-	enum ct_backend backend = options->backend;
-	const char *zerocap_argv[] = {getenv("ZC_PORTAL"), NULL};
-	const char *xdpw_argv[] = {CT_XDPW, options->debug_log ? "-l" : NULL, "DEBUG", NULL};
-	if (ok) {
-		stack->backend = ct_spawn(stack->dir, stack->wayland,
-			backend == CT_BACKEND_ZEROCAP ? zerocap_argv : xdpw_argv, stack->envp,
-			ct_backend_log(backend));
-		ok = wait_name(*bus, ct_backend_bus_name(backend), stack->backend, 10000);
-		ZT_CHECK(ok, "%s did not take its D-Bus name", ct_backend_title(backend));
-		if (!ok) {
-			ct_print_log(stack->dir, ct_backend_log(backend));
-		}
-	}
+	ok = ok && start_backend(stack, *bus);
 	const char *xdp_argv[] = {CT_XDP, "-v", NULL};
 	if (ok) {
 		stack->xdp = ct_spawn(stack->dir, NULL, xdp_argv, stack->envp, "xdp.log");
@@ -376,9 +401,13 @@ GVariant *ct_portal_wait_response(struct ct_portal *portal, const char *handle,
 	return NULL;
 }
 
-/* Calls a portal method that answers through a Request; its results or NULL. */
-static GVariant *portal_request(struct ct_portal *portal, const char *method,
-		GVariant *parameters, const char *what) {
+/*
+ * Calls a portal method that answers through a Request; its results or
+ * NULL. code NULL: any response but 0 fails the test; else it gets the
+ * response's code.
+ */
+static GVariant *portal_request_code(struct ct_portal *portal, const char *method,
+		GVariant *parameters, const char *what, guint32 *code_out) {
 	GError *error = NULL;
 	GVariant *reply = g_dbus_connection_call_sync(portal->bus, CT_PORTAL_NAME, CT_PORTAL_PATH,
 		SCREENCAST, method, parameters, G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE,
@@ -393,10 +422,19 @@ static GVariant *portal_request(struct ct_portal *portal, const char *method,
 	guint32 code = 99;
 	GVariant *results = ct_portal_wait_response(portal, handle, &code, 20000);
 	ZT_CHECK(results != NULL, "%s: no Response to %s", what, method);
-	ZT_CHECK(results == NULL || code == 0, "%s: %s answered %u (0 is success)", what, method,
-		code);
+	if (code_out != NULL) {
+		*code_out = code;
+	} else {
+		ZT_CHECK(results == NULL || code == 0, "%s: %s answered %u (0 is success)", what,
+			method, code);
+	}
 	g_variant_unref(reply);
 	return results != NULL && code == 0 ? results : NULL;
+}
+
+static GVariant *portal_request(struct ct_portal *portal, const char *method,
+		GVariant *parameters, const char *what) {
+	return portal_request_code(portal, method, parameters, what, NULL);
 }
 
 static guint32 portal_property(struct ct_portal *portal, const char *name) {
@@ -428,11 +466,18 @@ bool ct_portal_start(struct ct_portal *portal) {
 	ZT_CHECK(version >= 1 && (sources & 1) != 0 && (cursors & 2) != 0,
 		"the ScreenCast portal offers no monitor with an embedded cursor");
 
+	/* Tokens of their own for every session, so that sessions may overlap. */
+	static int sessions;
+	char tokens[4][32];
+	sessions++;
+	for (int i = 0; i < 4; i++) {
+		snprintf(tokens[i], sizeof(tokens[i]), "zt%d_%d", i, sessions);
+	}
 	GVariantBuilder options;
 	g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string("zt1"));
+	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string(tokens[1]));
 	g_variant_builder_add(&options, "{sv}", "session_handle_token",
-		g_variant_new_string("ztsession"));
+		g_variant_new_string(tokens[0]));
 	GVariant *results = portal_request(portal, "CreateSession",
 		g_variant_new("(a{sv})", &options), "CreateSession");
 	const char *session = NULL;
@@ -443,10 +488,12 @@ bool ct_portal_start(struct ct_portal *portal) {
 	snprintf(portal->session, sizeof(portal->session), "%s", session);
 
 	g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string("zt2"));
-	g_variant_builder_add(&options, "{sv}", "types", g_variant_new_uint32(1));
+	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string(tokens[2]));
+	g_variant_builder_add(&options, "{sv}", "types",
+		g_variant_new_uint32(portal->types != 0 ? portal->types : 1));
 	g_variant_builder_add(&options, "{sv}", "multiple", g_variant_new_boolean(FALSE));
-	g_variant_builder_add(&options, "{sv}", "cursor_mode", g_variant_new_uint32(2));
+	g_variant_builder_add(&options, "{sv}", "cursor_mode",
+		g_variant_new_uint32(portal->cursor_mode != 0 ? portal->cursor_mode : 2));
 	if (portal->persist) {
 		g_variant_builder_add(&options, "{sv}", "persist_mode", g_variant_new_uint32(2));
 	}
@@ -460,9 +507,9 @@ bool ct_portal_start(struct ct_portal *portal) {
 	}
 
 	g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
-	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string("zt3"));
-	results = portal_request(portal, "Start", g_variant_new("(osa{sv})", portal->session, "",
-		&options), "Start");
+	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string(tokens[3]));
+	results = portal_request_code(portal, "Start", g_variant_new("(osa{sv})", portal->session,
+		"", &options), "Start", portal->expect_refusal ? &portal->start_code : NULL);
 	GVariant *streams = results != NULL ?
 		g_variant_lookup_value(results, "streams", G_VARIANT_TYPE("a(ua{sv})")) : NULL;
 	bool one = streams != NULL && g_variant_n_children(streams) == 1;
@@ -533,8 +580,42 @@ void ct_portal_close(struct ct_portal *portal) {
 
 /* ---- the consumer ---- */
 
+/* The BGRx or RGBx pixels of a buffer as RGB; false if they cannot be read. */
+bool ct_buffer_image(const struct spa_video_info_raw *format,
+		const struct spa_buffer *buffer, struct ct_image *image) {
+	const struct spa_data *d = &buffer->datas[0];
+	uint32_t width = format->size.width, height = format->size.height;
+	int32_t stride = d->chunk->stride != 0 ? d->chunk->stride : (int32_t)width * 4;
+	if (d->data == NULL || stride < (int32_t)width * 4 ||
+			d->chunk->offset + (uint64_t)stride * height > d->maxsize) {
+		return false;
+	}
+	bool bgr = format->format == SPA_VIDEO_FORMAT_BGRx;
+	image->width = (int)width;
+	image->height = (int)height;
+	image->rgb = malloc((size_t)width * height * 3);
+	if (image->rgb == NULL) {
+		return false;
+	}
+	const uint8_t *src = (const uint8_t *)d->data + d->chunk->offset;
+	for (uint32_t y = 0; y < height; y++) {
+		const uint8_t *row = src + (size_t)y * stride;
+		uint8_t *out = image->rgb + (size_t)y * width * 3;
+		for (uint32_t x = 0; x < width; x++) {
+			out[x * 3 + 0] = row[x * 4 + (bgr ? 2 : 0)];
+			out[x * 3 + 1] = row[x * 4 + 1];
+			out[x * 3 + 2] = row[x * 4 + (bgr ? 0 : 2)];
+		}
+	}
+	return true;
+}
+
+
 static void consumer_frame(struct ct_consumer *consumer, struct pw_buffer *pw_buffer) {
 	struct spa_buffer *buffer = pw_buffer->buffer;
+	if (consumer->options.buffer != NULL) {
+		consumer->options.buffer(consumer->data, buffer, ct_now_ns());
+	}
 	struct spa_meta_header *header = spa_buffer_find_meta_data(buffer, SPA_META_Header,
 		sizeof(*header));
 	const struct spa_data *d = &buffer->datas[0];
@@ -573,7 +654,8 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 	consumer->have_format = true;
 	uint8_t storage[1024];
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
-	const struct spa_pod *params[2];
+	const struct spa_pod *params[3];
+	uint32_t n_params = 2;
 	params[0] = spa_pod_builder_add_object(&b,
 		SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
 		SPA_PARAM_BUFFERS_dataType,
@@ -582,7 +664,16 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 		SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
 		SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Header),
 		SPA_PARAM_META_size, SPA_POD_Int(sizeof(struct spa_meta_header)));
-	pw_stream_update_params(consumer->stream, params, 2);
+	if (consumer->options.cursor_meta) {
+		/* What OBS asks for: room for a 64x64 bitmap, up to 256x256. */
+		size_t head = sizeof(struct spa_meta_cursor) + sizeof(struct spa_meta_bitmap);
+		params[n_params++] = spa_pod_builder_add_object(&b,
+			SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
+			SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Cursor),
+			SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int((int)(head + 64 * 64 * 4),
+				(int)(head + 4), (int)(head + 256 * 256 * 4)));
+	}
+	pw_stream_update_params(consumer->stream, params, n_params);
 }
 
 static void handle_state_changed(void *data, enum pw_stream_state old,
@@ -619,7 +710,16 @@ static const struct pw_core_events core_events = {
 
 bool ct_consumer_start(struct ct_consumer *consumer, const char *name, int fd, uint32_t node,
 		int width, int height, ct_consumer_frame_fn frame, void *data) {
+	return ct_consumer_start_with(consumer, name, fd, node, width, height, frame, data, NULL);
+}
+
+bool ct_consumer_start_with(struct ct_consumer *consumer, const char *name, int fd,
+		uint32_t node, int width, int height, ct_consumer_frame_fn frame, void *data,
+		const struct ct_consumer_options *options) {
 	memset(consumer, 0, sizeof(*consumer));
+	if (options != NULL) {
+		consumer->options = *options;
+	}
 	consumer->name = name;
 	consumer->frame = frame;
 	consumer->data = data;

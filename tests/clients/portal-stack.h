@@ -21,6 +21,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "clients.h"
 #include "fixture.h"
 
 #define CT_XDP "/usr/libexec/xdg-desktop-portal"
@@ -70,6 +71,11 @@ const char *ct_backend_title(enum ct_backend backend);
 bool ct_stack_start(struct ct_stack *stack, const struct ct_stack_options *options,
 	struct zt_compositor *comp, GDBusConnection **bus);
 void ct_stack_stop(struct ct_stack *stack);
+/*
+ * Ends the backend with sig (it must be gone within 5 s) and starts it
+ * again: a user's portal crashing and D-Bus activation bringing it back.
+ */
+bool ct_stack_restart_backend(struct ct_stack *stack, GDBusConnection *bus, int sig);
 
 bool ct_name_has_owner(GDBusConnection *bus, const char *name);
 
@@ -90,9 +96,13 @@ struct ct_portal {
 	int width, height;
 	char restore_token[128]; /* from Start (persist_mode 2); sent back when set */
 	bool persist;
+	guint32 types, cursor_mode; /* SelectSources; 0: a monitor, embedded cursor */
+	/* Start may be refused: start_code gets its response code, no check fails. */
+	bool expect_refusal;
+	guint32 start_code;
 };
 
-/* CreateSession, SelectSources (a monitor, embedded cursor), Start. */
+/* CreateSession, SelectSources (types, cursor_mode), Start. */
 bool ct_portal_start(struct ct_portal *portal);
 /* OpenPipeWireRemote: an fd for a consumer; -1 on failure. */
 int ct_portal_remote(struct ct_portal *portal);
@@ -113,6 +123,15 @@ typedef void (*ct_consumer_frame_fn)(void *data, const struct spa_buffer *buffer
 	const struct spa_video_info_raw *format, const struct spa_meta_header *header,
 	uint64_t arrived_ns);
 
+/* Every buffer as it arrives, before any check (cursor-only buffers too). */
+typedef void (*ct_consumer_buffer_fn)(void *data, const struct spa_buffer *buffer,
+	uint64_t arrived_ns);
+
+struct ct_consumer_options {
+	bool cursor_meta; /* ask for SPA_META_Cursor */
+	ct_consumer_buffer_fn buffer; /* may be NULL */
+};
+
 /*
  * What a screen-sharing application does with the portal's PipeWire remote
  * (OBS's PipeWire source, the browsers' WebRTC capturers): one input
@@ -129,6 +148,7 @@ struct ct_consumer {
 	struct pw_core *core;
 	struct pw_stream *stream;
 	struct spa_hook core_listener, stream_listener;
+	struct ct_consumer_options options;
 	uint64_t connected_ns; /* CLOCK_MONOTONIC when it connected */
 	/* PipeWire's thread writes */
 	struct spa_video_info_raw format;
@@ -144,6 +164,13 @@ struct ct_consumer {
  */
 bool ct_consumer_start(struct ct_consumer *consumer, const char *name, int fd, uint32_t node,
 	int width, int height, ct_consumer_frame_fn frame, void *data);
+/* The same with options (NULL: none). */
+bool ct_consumer_start_with(struct ct_consumer *consumer, const char *name, int fd,
+	uint32_t node, int width, int height, ct_consumer_frame_fn frame, void *data,
+	const struct ct_consumer_options *options);
+/* The BGRx or RGBx pixels of a buffer as RGB (ct_image_finish it); false if unreadable. */
+bool ct_buffer_image(const struct spa_video_info_raw *format, const struct spa_buffer *buffer,
+	struct ct_image *image);
 /* Disconnects (the application leaving the share) and frees everything. */
 void ct_consumer_stop(struct ct_consumer *consumer);
 

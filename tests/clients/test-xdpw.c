@@ -226,36 +226,6 @@ static void save_ppm(const struct consumer *consumer, int index, const struct ct
 	}
 }
 
-/* The BGRx or RGBx pixels of a buffer as RGB; false if they cannot be read. */
-static bool buffer_image(const struct spa_video_info_raw *format,
-		const struct spa_buffer *buffer, struct ct_image *image) {
-	const struct spa_data *d = &buffer->datas[0];
-	uint32_t width = format->size.width, height = format->size.height;
-	int32_t stride = d->chunk->stride != 0 ? d->chunk->stride : (int32_t)width * 4;
-	if (d->data == NULL || stride < (int32_t)width * 4 ||
-			d->chunk->offset + (uint64_t)stride * height > d->maxsize) {
-		return false;
-	}
-	bool bgr = format->format == SPA_VIDEO_FORMAT_BGRx;
-	image->width = (int)width;
-	image->height = (int)height;
-	image->rgb = malloc((size_t)width * height * 3);
-	if (image->rgb == NULL) {
-		return false;
-	}
-	const uint8_t *src = (const uint8_t *)d->data + d->chunk->offset;
-	for (uint32_t y = 0; y < height; y++) {
-		const uint8_t *row = src + (size_t)y * stride;
-		uint8_t *out = image->rgb + (size_t)y * width * 3;
-		for (uint32_t x = 0; x < width; x++) {
-			out[x * 3 + 0] = row[x * 4 + (bgr ? 2 : 0)];
-			out[x * 3 + 1] = row[x * 4 + 1];
-			out[x * 3 + 2] = row[x * 4 + (bgr ? 0 : 2)];
-		}
-	}
-	return true;
-}
-
 static void consumer_frame(void *data, const struct spa_buffer *buffer,
 		const struct spa_video_info_raw *format, const struct spa_meta_header *header,
 		uint64_t arrived_ns) {
@@ -270,7 +240,7 @@ static void consumer_frame(void *data, const struct spa_buffer *buffer,
 	struct ct_image image = {0};
 	int bad[N_SCENES] = {0};
 	consumer->results[i] = -1;
-	if (format != NULL && buffer_image(format, buffer, &image)) {
+	if (format != NULL && ct_buffer_image(format, buffer, &image)) {
 		consumer->results[i] = classify(&image, bad);
 		if (consumer->results[i] < 0) {
 			fprintf(stderr, "  %s: frame %d matches no scene "

@@ -1,0 +1,507 @@
+/*
+ * xdg-desktop-portal-zerocap through the whole desktop stack (portal-stack.h:
+ * dbus-daemon, pipewire, wireplumber, Debian's xdg-desktop-portal, our
+ * backend, the reference compositor), in what a share lives through after
+ * it started:
+ *
+ * - cursor mode Metadata: the frames hold no cursor, every buffer carries
+ *   SPA_META_Cursor (position, hotspot; the bitmap, the compositor's arrow
+ *   pixel for pixel, once); a cursor moving over a still picture arrives in
+ *   a buffer with no pixels; a hidden cursor is id 0;
+ * - the output's mode changes twice mid-stream: the same stream
+ *   renegotiates to each size, and frames of that size follow;
+ * - a consumer process killed mid-stream (SIGKILL) costs nothing: the share
+ *   lives, and a new consumer gets frames of the next change;
+ * - the user cancels the chooser: Start answers 1 and nothing is shared;
+ * - a window share through the chooser survives a resize loop, every size
+ *   renegotiated and streamed;
+ * - the backend killed mid-share and started again (what D-Bus activation
+ *   does): the frontend lives, and a new share streams;
+ * - the compositor going away: the backend closes its session (the
+ *   frontend forwards Session::Closed), logs it and exits with status 0.
+ *
+ * Pixels, metas and sizes come from the consumer's PipeWire buffers; every
+ * wait is bounded.
+ */
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <spa/buffer/meta.h>
+#include "arrow.h"
+#include "portal-stack.h"
+#include "window.h"
+
+#define OUTPUT_W 640
+#define OUTPUT_H 480
+#define BACKGROUND 0x202020u
+#define WAIT_MS 8000
+
+/* What a consumer saw, written on PipeWire's thread under its loop lock. */
+struct watch {
+	struct ct_consumer pw;
+	int frames, empty; /* buffers with pixels; with none (the cursor only) */
+	uint32_t width, height; /* of the last frame */
+	uint32_t mark; /* colour of the last frame at MARK_X, MARK_Y */
+	int cursor_pixels; /* opaque arrow pixels found in the last frame at the cursor */
+	/* SPA_META_Cursor of the last buffer */
+	bool cursor_meta, cursor_valid;
+	int32_t cx, cy, hx, hy;
+	int bitmaps, bitmap_bad;
+	uint32_t bitmap_w, bitmap_h;
+};
+
+#define MARK_X 30
+#define MARK_Y 30
+static int cursor_x = 300, cursor_y = 200;
+
+static void check_bitmap(struct watch *w, const struct spa_meta_bitmap *bitmap) {
+	w->bitmaps++;
+	w->bitmap_w = bitmap->size.width;
+	w->bitmap_h = bitmap->size.height;
+	w->bitmap_bad = 0;
+	const uint8_t *pixels = SPA_PTROFF(bitmap, bitmap->offset, const uint8_t);
+	for (uint32_t y = 0; y < bitmap->size.height; y++) {
+		const uint32_t *row = (const uint32_t *)(pixels + (size_t)y * bitmap->stride);
+		for (uint32_t x = 0; x < bitmap->size.width; x++) {
+			w->bitmap_bad += row[x] != zt_arrow_argb((int)x, (int)y);
+		}
+	}
+	w->bitmap_bad += bitmap->format != SPA_VIDEO_FORMAT_BGRA;
+}
+
+static void on_buffer(void *data, const struct spa_buffer *buffer, uint64_t arrived_ns) {
+	struct watch *w = data;
+	const struct spa_data *d = &buffer->datas[0];
+	if (d->chunk->size == 0 && !(d->chunk->flags & SPA_CHUNK_FLAG_CORRUPTED)) {
+		w->empty++;
+	}
+	struct spa_meta_cursor *mc = spa_buffer_find_meta_data(buffer, SPA_META_Cursor,
+		sizeof(*mc));
+	w->cursor_meta = mc != NULL;
+	if (mc == NULL) {
+		return;
+	}
+	w->cursor_valid = spa_meta_cursor_is_valid(mc);
+	if (!w->cursor_valid) {
+		return;
+	}
+	w->cx = mc->position.x;
+	w->cy = mc->position.y;
+	w->hx = mc->hotspot.x;
+	w->hy = mc->hotspot.y;
+	if (mc->bitmap_offset >= sizeof(*mc)) {
+		const struct spa_meta_bitmap *bitmap = SPA_PTROFF(mc, mc->bitmap_offset,
+			const struct spa_meta_bitmap);
+		if (bitmap->size.width > 0) {
+			check_bitmap(w, bitmap);
+		}
+	}
+}
+
+static void on_frame(void *data, const struct spa_buffer *buffer,
+		const struct spa_video_info_raw *format, const struct spa_meta_header *header,
+		uint64_t arrived_ns) {
+	struct watch *w = data;
+	struct ct_image image = {0};
+	if (format == NULL || !ct_buffer_image(format, buffer, &image)) {
+		return;
+	}
+	w->frames++;
+	w->width = (uint32_t)image.width;
+	w->height = (uint32_t)image.height;
+	w->mark = ct_image_pixel(&image, MARK_X, MARK_Y);
+	w->cursor_pixels = 0;
+	for (int y = 0; y < ZT_ARROW_HEIGHT; y++) {
+		for (int x = 0; x < ZT_ARROW_WIDTH; x++) {
+			int px = cursor_x + x, py = cursor_y + y;
+			if ((zt_arrow_argb(x, y) >> 24) == 0xff && px < image.width &&
+					py < image.height && ct_image_pixel(&image, px, py) != BACKGROUND) {
+				w->cursor_pixels++;
+			}
+		}
+	}
+	ct_image_finish(&image);
+}
+
+static bool watch_start(struct watch *w, const char *name, struct ct_portal *portal,
+		bool cursor_meta) {
+	memset(w, 0, sizeof(*w));
+	int fd = ct_portal_remote(portal);
+	const struct ct_consumer_options options = {.cursor_meta = cursor_meta, .buffer = on_buffer};
+	return fd >= 0 && ct_consumer_start_with(&w->pw, name, fd, portal->node, portal->width,
+		portal->height, on_frame, w, &options);
+}
+
+/* Waits until cond holds for w (checked under the loop lock). */
+static bool watch_until(struct watch *w, bool (*cond)(const struct watch *, const void *),
+		const void *arg, int timeout_ms) {
+	bool ok = false;
+	for (long start = ct_now_ms(); !ok && ct_now_ms() - start < timeout_ms;) {
+		pw_thread_loop_lock(w->pw.loop);
+		ok = cond(w, arg);
+		pw_thread_loop_unlock(w->pw.loop);
+		if (!ok) {
+			usleep(20000);
+		}
+	}
+	return ok;
+}
+
+static bool has_frames(const struct watch *w, const void *arg) {
+	return w->frames >= *(const int *)arg;
+}
+
+static bool mark_is(const struct watch *w, const void *arg) {
+	return w->frames > 0 && w->mark == *(const uint32_t *)arg;
+}
+
+static bool cursor_at(const struct watch *w, const void *arg) {
+	const int32_t *xy = arg;
+	return w->cursor_valid && w->cx == xy[0] && w->cy == xy[1];
+}
+
+static bool cursor_hidden(const struct watch *w, const void *arg) {
+	return w->cursor_meta && !w->cursor_valid;
+}
+
+static bool sized(const struct watch *w, const void *arg) {
+	const uint32_t *wh = arg;
+	return w->frames > 0 && w->width == wh[0] && w->height == wh[1];
+}
+
+static void set_mark(struct zt_compositor *comp, uint32_t rgb) {
+	ZT_CHECK(zt_cmd(comp, "rect mark 20 20 40 40 %06xff", rgb), "rect: %s", comp->reply);
+}
+
+static void test_metadata(struct zt_compositor *comp, GDBusConnection *bus) {
+	zt_section("cursor mode Metadata: SPA_META_Cursor, no cursor in the pixels");
+	ZT_CHECK(zt_cmd(comp, "cursor show"), "cursor show");
+	ZT_CHECK(zt_cmd(comp, "cursor %d %d", cursor_x, cursor_y), "cursor: %s", comp->reply);
+	set_mark(comp, 0xff0000);
+	struct ct_portal portal = {.bus = bus, .cursor_mode = 4};
+	struct watch w;
+	if (!ct_portal_start(&portal) || !watch_start(&w, "metadata", &portal, true)) {
+		ct_portal_close(&portal);
+		return;
+	}
+	int one = 1;
+	const int32_t at[2] = {cursor_x, cursor_y};
+	ZT_CHECK(watch_until(&w, has_frames, &one, WAIT_MS) &&
+		watch_until(&w, cursor_at, at, WAIT_MS), "a frame with the cursor at %d,%d "
+		"(frames %d, meta %d, valid %d, at %d,%d)", cursor_x, cursor_y, w.frames,
+		w.cursor_meta, w.cursor_valid, w.cx, w.cy);
+	pw_thread_loop_lock(w.pw.loop);
+	ZT_CHECK(w.hx == 0 && w.hy == 0, "hotspot 0,0 (got %d,%d)", w.hx, w.hy);
+	ZT_CHECK(w.bitmaps >= 1 && w.bitmap_w == ZT_ARROW_WIDTH &&
+		w.bitmap_h == ZT_ARROW_HEIGHT && w.bitmap_bad == 0,
+		"the bitmap is the arrow (%d bitmaps, %ux%u, %d pixels differ)", w.bitmaps,
+		w.bitmap_w, w.bitmap_h, w.bitmap_bad);
+	ZT_CHECK(w.cursor_pixels == 0, "the frame holds no cursor (%d arrow pixels at %d,%d)",
+		w.cursor_pixels, cursor_x, cursor_y);
+	int frames = w.frames, bitmaps = w.bitmaps;
+	pw_thread_loop_unlock(w.pw.loop);
+
+	/* The picture is still: the move comes in a buffer of its own. */
+	const int32_t moved[2] = {420, 260};
+	ZT_CHECK(zt_cmd(comp, "cursor %d %d", moved[0], moved[1]), "cursor: %s", comp->reply);
+	ZT_CHECK(watch_until(&w, cursor_at, moved, WAIT_MS), "the cursor moved to 420,260 "
+		"(at %d,%d)", w.cx, w.cy);
+	pw_thread_loop_lock(w.pw.loop);
+	ZT_CHECK(w.empty >= 1 && w.frames == frames, "the move came without pixels "
+		"(%d empty buffers, frames %d -> %d)", w.empty, frames, w.frames);
+	ZT_CHECK(w.bitmaps == bitmaps, "the same image is not sent again (%d bitmaps)",
+		w.bitmaps);
+	pw_thread_loop_unlock(w.pw.loop);
+
+	set_mark(comp, 0x00ff00);
+	const uint32_t green = 0x00ff00;
+	ZT_CHECK(watch_until(&w, mark_is, &green, WAIT_MS), "a change of the picture streams");
+	ZT_CHECK(zt_cmd(comp, "cursor hide"), "cursor hide");
+	ZT_CHECK(watch_until(&w, cursor_hidden, NULL, WAIT_MS), "a hidden cursor is id 0");
+	ZT_CHECK(zt_cmd(comp, "cursor show"), "cursor show");
+	ct_consumer_stop(&w.pw);
+	ct_portal_close(&portal);
+}
+
+static void test_mode_change(struct zt_compositor *comp, GDBusConnection *bus) {
+	zt_section("the output's mode changes mid-stream: the stream renegotiates");
+	struct ct_portal portal = {.bus = bus};
+	struct watch w;
+	if (!ct_portal_start(&portal) || !watch_start(&w, "modes", &portal, false)) {
+		ct_portal_close(&portal);
+		return;
+	}
+	const uint32_t sizes[][2] = {{800, 600}, {OUTPUT_W, OUTPUT_H}};
+	for (size_t i = 0; i < 2; i++) {
+		ZT_CHECK(zt_cmd(comp, "output HEADLESS-1 mode %u %u", sizes[i][0], sizes[i][1]),
+			"mode: %s", comp->reply);
+		ZT_CHECK(watch_until(&w, sized, sizes[i], WAIT_MS), "frames of %ux%u (last %ux%u)",
+			sizes[i][0], sizes[i][1], w.width, w.height);
+	}
+	ZT_CHECK(!w.pw.error, "the consumer's stream has no error (%s)", w.pw.error_text);
+	ct_consumer_stop(&w.pw);
+	ct_portal_close(&portal); /* fails the test if the session ended */
+}
+
+/* The child: a consumer of node through fd that says "frame" on stdout at its first. */
+static int child_consumer(int fd, uint32_t node) {
+	pw_init(NULL, NULL);
+	struct watch w;
+	memset(&w, 0, sizeof(w));
+	if (!ct_consumer_start(&w.pw, "doomed", fd, node, OUTPUT_W, OUTPUT_H, on_frame, &w)) {
+		return 1;
+	}
+	int one = 1;
+	if (watch_until(&w, has_frames, &one, WAIT_MS)) {
+		printf("frame\n");
+		fflush(stdout);
+	}
+	pause(); /* until killed */
+	return 0;
+}
+
+static void test_consumer_killed(struct zt_compositor *comp, struct ct_stack *stack,
+		GDBusConnection *bus) {
+	zt_section("a consumer killed mid-stream costs nothing but its stream");
+	struct ct_portal portal = {.bus = bus};
+	if (!ct_portal_start(&portal)) {
+		ct_portal_close(&portal);
+		return;
+	}
+	int fd = ct_portal_remote(&portal);
+	int out[2];
+	if (fd < 0 || pipe2(out, O_CLOEXEC) < 0) {
+		ZT_CHECK(false, "remote or pipe");
+		ct_portal_close(&portal);
+		return;
+	}
+	pid_t child = fork();
+	if (child == 0) {
+		dup2(out[1], STDOUT_FILENO);
+		char fd_arg[16], node_arg[16];
+		snprintf(fd_arg, sizeof(fd_arg), "%d", fd);
+		snprintf(node_arg, sizeof(node_arg), "%u", portal.node);
+		fcntl(fd, F_SETFD, 0);
+		execl("/proc/self/exe", "test-portal-life", "--consume", fd_arg, node_arg, NULL);
+		_exit(127);
+	}
+	close(out[1]);
+	close(fd);
+	char line[32] = "";
+	FILE *from = fdopen(out[0], "r");
+	struct pollfd pfd = {.fd = out[0], .events = POLLIN};
+	bool got = poll(&pfd, 1, WAIT_MS) == 1 && fgets(line, sizeof(line), from) != NULL &&
+		strcmp(line, "frame\n") == 0;
+	ZT_CHECK(got, "the consumer process got a frame");
+	kill(child, SIGKILL);
+	ZT_CHECK(ct_wait(child, 5000) != -1, "the consumer process is gone");
+	fclose(from);
+	set_mark(comp, 0x0000ff);
+	usleep(300000);
+	ZT_CHECK(kill(stack->backend, 0) == 0 &&
+		ct_name_has_owner(bus, ct_backend_bus_name(CT_BACKEND_ZEROCAP)),
+		"the backend lives on");
+	struct watch w;
+	if (watch_start(&w, "after", &portal, false)) {
+		set_mark(comp, 0xffff00);
+		const uint32_t yellow = 0xffff00;
+		ZT_CHECK(watch_until(&w, mark_is, &yellow, WAIT_MS),
+			"a new consumer of the same share sees the next change");
+		ct_consumer_stop(&w.pw);
+	}
+	ct_portal_close(&portal);
+}
+
+static int chooser_asked(const char *dir) {
+	char path[600];
+	snprintf(path, sizeof(path), "%s/chooser.log", dir);
+	FILE *f = fopen(path, "r");
+	int n = 0;
+	char line[64];
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		n++;
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	return n;
+}
+
+static bool write_text(const char *dir, const char *name, const char *text) {
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	bool ok = f != NULL && fputs(text, f) >= 0;
+	return f != NULL && fclose(f) == 0 && ok;
+}
+
+static void remove_file(const char *dir, const char *name) {
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	unlink(path);
+}
+
+static void test_denied(struct ct_stack *stack, GDBusConnection *bus) {
+	zt_section("the user cancels the chooser: nothing is shared");
+	int asked = chooser_asked(stack->dir);
+	ZT_CHECK(write_text(stack->dir, "deny", "1\n"), "deny");
+	struct ct_portal portal = {.bus = bus, .expect_refusal = true};
+	bool started = ct_portal_start(&portal);
+	ZT_CHECK(!started && portal.start_code == 1, "Start is cancelled (started %d, code %u)",
+		started, portal.start_code);
+	ZT_CHECK(chooser_asked(stack->dir) == asked + 1, "the chooser was asked");
+	remove_file(stack->dir, "deny");
+	portal.session[0] = '\0'; /* the frontend closed it with the refusal */
+	ct_portal_close(&portal);
+}
+
+static void test_window_resize(struct zt_compositor *comp, struct ct_stack *stack,
+		GDBusConnection *bus) {
+	zt_section("a window share survives a resize loop");
+	struct zt_window win;
+	const char *args[] = {"--size", "300x200", NULL};
+	if (!zt_window_start(&win, comp, "zt.portal", args)) {
+		ZT_CHECK(false, "the window client started");
+		return;
+	}
+	ZT_CHECK(write_text(stack->dir, "choice", "window:zt.portal\n"), "choice");
+	struct ct_portal portal = {.bus = bus, .types = 2};
+	struct watch w;
+	if (ct_portal_start(&portal) && watch_start(&w, "window", &portal, false)) {
+		ZT_CHECK(portal.width == 300 && portal.height == 200, "Start: 300x200 (got %dx%d)",
+			portal.width, portal.height);
+		static const uint32_t sizes[][2] = {
+			{400, 250}, {220, 300}, {500, 120}, {301, 201}, {640, 400}, {300, 200},
+		};
+		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			ZT_CHECK(zt_cmd(comp, "window-resize %d %u %u", win.id, sizes[i][0],
+				sizes[i][1]), "window-resize: %s", comp->reply);
+			ZT_CHECK(watch_until(&w, sized, sizes[i], WAIT_MS),
+				"resize %zu: frames of %ux%u (last %ux%u)", i, sizes[i][0], sizes[i][1],
+				w.width, w.height);
+		}
+		ZT_CHECK(!w.pw.error, "the consumer's stream has no error (%s)", w.pw.error_text);
+		ct_consumer_stop(&w.pw);
+	}
+	ct_portal_close(&portal); /* fails the test if the session ended */
+	remove_file(stack->dir, "choice");
+	zt_window_stop(&win);
+}
+
+static void test_backend_restart(struct zt_compositor *comp, struct ct_stack *stack,
+		GDBusConnection *bus) {
+	zt_section("the backend dies mid-share and comes back: new shares stream");
+	struct ct_portal portal = {.bus = bus};
+	struct watch w;
+	bool streaming = ct_portal_start(&portal) && watch_start(&w, "before", &portal, false);
+	int one = 1;
+	ZT_CHECK(streaming && watch_until(&w, has_frames, &one, WAIT_MS), "a share streams");
+	ZT_CHECK(ct_stack_restart_backend(stack, bus, SIGKILL), "the backend started again");
+	if (streaming) {
+		ct_consumer_stop(&w.pw);
+	}
+	portal.session[0] = '\0'; /* went with the backend */
+	ct_portal_close(&portal);
+	ZT_CHECK(kill(stack->xdp, 0) == 0, "the frontend lives on");
+	struct ct_portal again = {.bus = bus};
+	if (ct_portal_start(&again) && watch_start(&w, "after restart", &again, false)) {
+		set_mark(comp, 0xff00ff);
+		const uint32_t magenta = 0xff00ff;
+		ZT_CHECK(watch_until(&w, mark_is, &magenta, WAIT_MS), "the new share streams");
+		ct_consumer_stop(&w.pw);
+	}
+	ct_portal_close(&again);
+}
+
+static void handle_closed(GDBusConnection *bus, const char *sender, const char *path,
+		const char *interface, const char *signal, GVariant *parameters, gpointer data) {
+	(*(int *)data)++;
+}
+
+static void test_compositor_gone(struct zt_compositor *comp, struct ct_stack *stack,
+		GDBusConnection *bus) {
+	zt_section("the compositor goes away: the session closes, the backend exits cleanly");
+	struct ct_portal portal = {.bus = bus};
+	struct watch w;
+	bool streaming = ct_portal_start(&portal) && watch_start(&w, "last", &portal, false);
+	int one = 1;
+	ZT_CHECK(streaming && watch_until(&w, has_frames, &one, WAIT_MS), "a share streams");
+	int closed = 0;
+	guint sub = g_dbus_connection_signal_subscribe(bus, CT_PORTAL_NAME,
+		"org.freedesktop.portal.Session", "Closed", portal.session, NULL,
+		G_DBUS_SIGNAL_FLAGS_NONE, handle_closed, &closed, NULL);
+	zt_compositor_stop(comp);
+	for (long start = ct_now_ms(); closed == 0 && ct_now_ms() - start < WAIT_MS;) {
+		if (!g_main_context_iteration(NULL, FALSE)) {
+			usleep(10000);
+		}
+	}
+	ZT_CHECK(closed == 1, "the application got Session::Closed (%d)", closed);
+	int status = ct_wait(stack->backend, 5000);
+	ZT_CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		"the backend exited with status 0 (%s)", ct_status_str(status));
+	stack->backend = -1;
+	ZT_CHECK(ct_file_contains(stack->dir, ct_backend_log(CT_BACKEND_ZEROCAP),
+		"the compositor went away"), "the backend said why");
+	g_dbus_connection_signal_unsubscribe(bus, sub);
+	if (streaming) {
+		ct_consumer_stop(&w.pw);
+	}
+	portal.session[0] = '\0';
+	ct_portal_close(&portal);
+	ZT_CHECK(kill(stack->xdp, 0) == 0, "the frontend lives on");
+}
+
+int main(int argc, char *argv[]) {
+	if (argc == 4 && strcmp(argv[1], "--consume") == 0) {
+		return child_consumer(atoi(argv[2]), (uint32_t)strtoul(argv[3], NULL, 10));
+	}
+	static const char *const programs[] = {"dbus-daemon", "pipewire", "wireplumber", CT_XDP};
+	bool have_all = getenv("ZC_PORTAL") != NULL;
+	ZT_CHECK(have_all, "ZC_PORTAL is set");
+	for (size_t i = 0; i < sizeof(programs) / sizeof(programs[0]); i++) {
+		/* scripts/dev installs them: missing is a failure, not a skip. */
+		bool have = ct_have_program(programs[i]);
+		ZT_CHECK(have, "%s is not installed", programs[i]);
+		have_all = have_all && have;
+	}
+	if (!have_all) {
+		return zt_finish();
+	}
+	signal(SIGPIPE, SIG_IGN);
+	pw_init(NULL, NULL);
+	struct ct_stack stack = {0};
+	struct zt_compositor comp;
+	char size[32];
+	snprintf(size, sizeof(size), "%dx%d", OUTPUT_W, OUTPUT_H);
+	const char *args[] = {"--output", size, NULL};
+	GDBusConnection *bus = NULL;
+	if (ct_tmpdir(stack.dir, sizeof(stack.dir))) {
+		if (zt_compositor_start(&comp, args)) {
+			const struct ct_stack_options options = {
+				.backend = CT_BACKEND_ZEROCAP, .output = "HEADLESS-1", .max_fps = 60,
+			};
+			if (ct_stack_start(&stack, &options, &comp, &bus)) {
+				test_metadata(&comp, bus);
+				test_mode_change(&comp, bus);
+				test_consumer_killed(&comp, &stack, bus);
+				test_denied(&stack, bus);
+				test_window_resize(&comp, &stack, bus);
+				test_backend_restart(&comp, &stack, bus);
+				test_compositor_gone(&comp, &stack, bus);
+				g_object_unref(bus);
+				ct_stack_stop(&stack);
+			} else {
+				zt_compositor_stop(&comp);
+			}
+		}
+		ct_tmpdir_remove(stack.dir);
+	}
+	pw_deinit();
+	return zt_finish();
+}
