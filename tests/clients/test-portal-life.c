@@ -17,6 +17,11 @@
  *   renegotiated and streamed;
  * - the backend killed mid-share and started again (what D-Bus activation
  *   does): the frontend lives, and a new share streams;
+ * - the compositor's policy (--policy=list --allow xdg-desktop-portal-zerocap)
+ *   shows the capture globals to the backend only: zerocap-shot, not on
+ *   the list, finds nothing to capture with while the backend streams;
+ * - the compositor revoking the backend's captures ends the share
+ *   (Session::Closed), and the next share streams again;
  * - the compositor going away: the backend closes its session (the
  *   frontend forwards Session::Closed), logs it and exits with status 0.
  *
@@ -423,6 +428,56 @@ static void handle_closed(GDBusConnection *bus, const char *sender, const char *
 	(*(int *)data)++;
 }
 
+/* Listens for Session::Closed of portal's session; *closed counts them. */
+static guint watch_closed(GDBusConnection *bus, const struct ct_portal *portal, int *closed) {
+	*closed = 0;
+	return g_dbus_connection_signal_subscribe(bus, CT_PORTAL_NAME,
+		"org.freedesktop.portal.Session", "Closed", portal->session, NULL,
+		G_DBUS_SIGNAL_FLAGS_NONE, handle_closed, closed, NULL);
+}
+
+static void wait_closed(const int *closed) {
+	for (long start = ct_now_ms(); *closed == 0 && ct_now_ms() - start < WAIT_MS;) {
+		if (!g_main_context_iteration(NULL, FALSE)) {
+			usleep(10000);
+		}
+	}
+}
+
+static void test_policy(struct zt_compositor *comp, struct ct_stack *stack,
+		GDBusConnection *bus) {
+	zt_section("the policy shows the capture globals to the portal only; revoking ends a share");
+	struct ct_portal portal = {.bus = bus};
+	struct watch w;
+	bool streaming = ct_portal_start(&portal) && watch_start(&w, "listed", &portal, false);
+	int one = 1;
+	ZT_CHECK(streaming && watch_until(&w, has_frames, &one, WAIT_MS), "the backend streams");
+	const char *shot[] = {getenv("ZC_SHOT"), "-q", "-", NULL};
+	ZT_CHECK(shot[0] != NULL && !ct_run(stack->dir, comp->socket, shot, 10000, "shot.log") &&
+		ct_file_contains(stack->dir, "shot.log", "does not advertise"),
+		"zerocap-shot, not listed, sees no capture globals");
+	int closed;
+	guint sub = watch_closed(bus, &portal, &closed);
+	ZT_CHECK(zt_cmd(comp, "revoke %d", (int)stack->backend), "revoke: %s", comp->reply);
+	wait_closed(&closed);
+	ZT_CHECK(closed == 1, "revoked: the application got Session::Closed (%d)", closed);
+	g_dbus_connection_signal_unsubscribe(bus, sub);
+	if (streaming) {
+		ct_consumer_stop(&w.pw);
+	}
+	portal.session[0] = '\0';
+	ct_portal_close(&portal);
+	ZT_CHECK(kill(stack->backend, 0) == 0, "the backend lives on");
+	struct ct_portal again = {.bus = bus};
+	if (ct_portal_start(&again) && watch_start(&w, "after revoke", &again, false)) {
+		set_mark(comp, 0x00ffff);
+		const uint32_t cyan = 0x00ffff;
+		ZT_CHECK(watch_until(&w, mark_is, &cyan, WAIT_MS), "a new share streams");
+		ct_consumer_stop(&w.pw);
+	}
+	ct_portal_close(&again);
+}
+
 static void test_compositor_gone(struct zt_compositor *comp, struct ct_stack *stack,
 		GDBusConnection *bus) {
 	zt_section("the compositor goes away: the session closes, the backend exits cleanly");
@@ -431,16 +486,10 @@ static void test_compositor_gone(struct zt_compositor *comp, struct ct_stack *st
 	bool streaming = ct_portal_start(&portal) && watch_start(&w, "last", &portal, false);
 	int one = 1;
 	ZT_CHECK(streaming && watch_until(&w, has_frames, &one, WAIT_MS), "a share streams");
-	int closed = 0;
-	guint sub = g_dbus_connection_signal_subscribe(bus, CT_PORTAL_NAME,
-		"org.freedesktop.portal.Session", "Closed", portal.session, NULL,
-		G_DBUS_SIGNAL_FLAGS_NONE, handle_closed, &closed, NULL);
+	int closed;
+	guint sub = watch_closed(bus, &portal, &closed);
 	zt_compositor_stop(comp);
-	for (long start = ct_now_ms(); closed == 0 && ct_now_ms() - start < WAIT_MS;) {
-		if (!g_main_context_iteration(NULL, FALSE)) {
-			usleep(10000);
-		}
-	}
+	wait_closed(&closed);
 	ZT_CHECK(closed == 1, "the application got Session::Closed (%d)", closed);
 	int status = ct_wait(stack->backend, 5000);
 	ZT_CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
@@ -479,7 +528,8 @@ int main(int argc, char *argv[]) {
 	struct zt_compositor comp;
 	char size[32];
 	snprintf(size, sizeof(size), "%dx%d", OUTPUT_W, OUTPUT_H);
-	const char *args[] = {"--output", size, NULL};
+	const char *args[] = {"--output", size, "--policy=list", "--allow",
+		"xdg-desktop-portal-zerocap", NULL};
 	GDBusConnection *bus = NULL;
 	if (ct_tmpdir(stack.dir, sizeof(stack.dir))) {
 		if (zt_compositor_start(&comp, args)) {
@@ -493,6 +543,7 @@ int main(int argc, char *argv[]) {
 				test_denied(&stack, bus);
 				test_window_resize(&comp, &stack, bus);
 				test_backend_restart(&comp, &stack, bus);
+				test_policy(&comp, &stack, bus);
 				test_compositor_gone(&comp, &stack, bus);
 				g_object_unref(bus);
 				ct_stack_stop(&stack);
