@@ -495,6 +495,27 @@ static int export_sync_file(int fd) {
 	return -1;
 }
 
+/* The buffer's planes and index into info. */
+static void describe_buffer(const struct zcl_buffer *buffer, struct zcl_frame_info *info) {
+	info->width = buffer->width;
+	info->height = buffer->height;
+	info->format = buffer->format;
+	info->modifier = buffer->modifier;
+	info->dmabuf = buffer->bo != NULL;
+	info->n_planes = buffer->n_planes;
+	memcpy(info->fds, buffer->fds, sizeof(info->fds));
+	memcpy(info->offsets, buffer->offsets, sizeof(info->offsets));
+	memcpy(info->strides, buffer->strides, sizeof(info->strides));
+	info->data = buffer->data;
+	info->buffer_index = -1;
+	const struct zcl_capture *capture = buffer->capture;
+	for (int i = 0; capture != NULL && i < capture->n_buffers; i++) {
+		if (capture->buffers[i] == buffer) {
+			info->buffer_index = i;
+		}
+	}
+}
+
 static void frame_ready(void *data, struct ext_image_copy_capture_frame_v1 *f) {
 	struct zcl_capture *capture = data;
 	struct zcl_buffer *buffer = capture->frame_buffer;
@@ -523,16 +544,7 @@ static void frame_ready(void *data, struct ext_image_copy_capture_frame_v1 *f) {
 	}
 	struct zcl_frame_info *info = &frame->info;
 	*info = capture->frame_info;
-	info->width = buffer->width;
-	info->height = buffer->height;
-	info->format = buffer->format;
-	info->modifier = buffer->modifier;
-	info->dmabuf = buffer->bo != NULL;
-	info->n_planes = buffer->n_planes;
-	memcpy(info->fds, buffer->fds, sizeof(info->fds));
-	memcpy(info->offsets, buffer->offsets, sizeof(info->offsets));
-	memcpy(info->strides, buffer->strides, sizeof(info->strides));
-	info->data = buffer->data;
+	describe_buffer(buffer, info);
 	info->damage = frame->damage;
 	info->n_damage = frame->n_damage;
 	info->sequence = capture->frames++;
@@ -959,6 +971,21 @@ uint64_t zcl_capture_get_frames(const struct zcl_capture *capture) {
 
 uint64_t zcl_capture_get_dry_spells(const struct zcl_capture *capture) {
 	return capture->dry_spells;
+}
+
+int zcl_capture_get_buffer_count(const struct zcl_capture *capture) {
+	return capture->n_buffers;
+}
+
+bool zcl_capture_get_buffer(const struct zcl_capture *capture, int index,
+		struct zcl_frame_info *info) {
+	if (index < 0 || index >= capture->n_buffers) {
+		return false;
+	}
+	memset(info, 0, sizeof(*info));
+	info->sync_fd = -1;
+	describe_buffer(capture->buffers[index], info);
+	return true;
 }
 
 const struct zcl_frame_info *zcl_frame_get_info(const struct zcl_frame *frame) {

@@ -169,6 +169,12 @@ struct zcl_frame_info {
 	 */
 	int sync_fd;
 	uint64_t sequence; /* frames delivered by this capture before this one */
+	/*
+	 * Its buffer's index in the capture's pool (zcl_capture_get_buffer), for
+	 * applications that hand the pool's buffers on themselves, e.g. as
+	 * PipeWire buffers: frame i is always written into buffer i.
+	 */
+	int buffer_index;
 };
 
 struct zcl_capture_listener {
@@ -200,6 +206,16 @@ void zcl_capture_destroy(struct zcl_capture *capture);
 /* Frames delivered, and times a frame waited for a free buffer. */
 uint64_t zcl_capture_get_frames(const struct zcl_capture *capture);
 uint64_t zcl_capture_get_dry_spells(const struct zcl_capture *capture);
+
+/*
+ * The current pool (re-made before each constraints callback): how many
+ * buffers, and buffer index's planes as a frame in it reports them (no
+ * damage, times or sync_fd). A buffer is written only while the
+ * application holds no frame of it. false if there is no such buffer.
+ */
+int zcl_capture_get_buffer_count(const struct zcl_capture *capture);
+bool zcl_capture_get_buffer(const struct zcl_capture *capture, int index,
+	struct zcl_frame_info *info);
 
 const struct zcl_frame_info *zcl_frame_get_info(const struct zcl_frame *frame);
 /* Gives the buffer back to the pool. The frame must not be used after. */

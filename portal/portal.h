@@ -73,6 +73,8 @@ struct zcp_session {
 	char *start_choice;
 };
 
+#define ZCP_MAX_BUFFERS 8
+
 /* The PipeWire side of one shared target. */
 struct zcp_stream {
 	struct zcp_session *session;
@@ -82,7 +84,21 @@ struct zcp_stream {
 	struct spa_hook listener;
 	uint32_t width, height, node_id;
 	bool format_set, streaming, connected, failed;
-	struct zcl_frame *pending; /* the newest frame, until process() copies it */
+	struct zcl_frame *pending; /* the newest frame, until process() sends it */
+	uint32_t cursor_mode;
+	/*
+	 * dma-bufs: when the capture's pool is dma-bufs (pool_dmabuf) and the
+	 * consumer took the format with their modifier (dmabuf), PipeWire buffer
+	 * i is the pool's buffer i: held[i] while it is ours (dequeued),
+	 * queued[i] the frame in it while the consumer has it.
+	 */
+	bool pool_dmabuf, dmabuf;
+	uint64_t modifier;
+	int n_planes;
+	struct pw_buffer *buffers[ZCP_MAX_BUFFERS];
+	bool held[ZCP_MAX_BUFFERS];
+	struct zcl_frame *queued[ZCP_MAX_BUFFERS];
+	struct spa_source *retry; /* a frame waits for its buffer to come back */
 	/* Cursor mode Metadata: the cursor, sent in SPA_META_Cursor. */
 	struct zcl_cursor *cursor;
 	struct zcl_cursor_info cursor_info;

@@ -2,16 +2,29 @@
  * A PipeWire video source fed by a libzerocap-client capture.
  *
  * The stream is the driver: a new capture frame triggers one graph cycle,
- * and process() copies the frame into a dequeued buffer (memfd, BGRx) with
- * its presentation time and damage in metas. In cursor mode Metadata a
- * cursor of libzerocap-client follows the pointer, and every buffer says
- * where it is (SPA_META_Cursor, with the bitmap when it changed); a cursor
- * that moves over a still picture sends a buffer with no pixels (chunk
- * size 0) and only the cursor, as consumers such as OBS expect. The
- * stream is created once
- * the capture knows its size; its node id answers Start. Consumers that
- * hold every buffer cost a frame now and then, nothing else: the capture
- * goes on and the newest frame waits for the next free buffer.
+ * and process() hands the frame to the consumer with its presentation time
+ * and damage in metas. Two ways, by what the consumer takes:
+ *
+ * - dma-bufs, zero copy: when the capture's pool is dma-bufs, the first
+ *   EnumFormat carries their modifier (mandatory); a consumer that takes it
+ *   gets the pool's own buffers as PipeWire buffers, buffer i being the
+ *   pool's buffer i. A frame is queued in its buffer as it is; the frame is
+ *   released (and the compositor may write that buffer again) only when the
+ *   consumer has given the buffer back. The compositor's `ready` comes after
+ *   its GPU finished, so the consumer reads a complete picture (implicit
+ *   sync).
+ * - shm: a consumer that takes the format without a modifier makes the
+ *   capture use shm buffers (it is re-made once, if it had dma-bufs), and
+ *   process() copies each frame into a memfd buffer (BGRx).
+ *
+ * In cursor mode Metadata a cursor of libzerocap-client follows the
+ * pointer, and every buffer says where it is (SPA_META_Cursor, with the
+ * bitmap when it changed); a cursor that moves over a still picture sends a
+ * buffer with no pixels (chunk size 0) and only the cursor, as consumers
+ * such as OBS expect. The stream is created once the capture knows its
+ * size; its node id answers Start. Consumers that hold every buffer cost a
+ * frame now and then, nothing else: the capture goes on and the newest
+ * frame waits for a free buffer.
  */
 #define _GNU_SOURCE
 #include <drm_fourcc.h>
@@ -20,6 +33,7 @@
 #include <spa/param/buffers.h>
 #include <spa/param/video/format-utils.h>
 #include <spa/utils/result.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,11 +43,13 @@
 #include "portal.h"
 
 #define MIN_BUFFERS 4
-#define MAX_BUFFERS 8
+#define POOL_BUFFERS 6 /* the capture's pool: the PipeWire buffers in dma-buf mode */
 #define MAX_DAMAGE 16
 /* The cursor meta's size for a bitmap of w x h (BGRA). */
 #define CURSOR_META_SIZE(w, h) ((int32_t)(sizeof(struct spa_meta_cursor) + \
 	sizeof(struct spa_meta_bitmap) + (size_t)(w) * (h) * 4))
+/* How soon a frame whose buffer is still with the consumer is tried again. */
+#define RETRY_NS (2 * SPA_NSEC_PER_MSEC)
 
 static int64_t monotonic_ns(void) {
 	struct timespec now;
@@ -45,18 +61,52 @@ static uint32_t frame_stride(uint32_t width) {
 	return width * 4;
 }
 
-static const struct spa_pod *format_param(struct spa_pod_builder *b, uint32_t id,
-		uint32_t width, uint32_t height, double max_fps) {
+/* An EnumFormat for the stream's size: with the pool's modifier, or for shm. */
+static const struct spa_pod *format_param(struct spa_pod_builder *b,
+		const struct zcp_stream *stream, bool with_modifier) {
+	double max_fps = stream->session->server->config.max_fps;
 	uint32_t fps = max_fps > 0 ? (uint32_t)(max_fps + 0.5) : 60;
-	return spa_pod_builder_add_object(b, SPA_TYPE_OBJECT_Format, id,
+	struct spa_pod_frame f;
+	spa_pod_builder_push_object(b, &f, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat);
+	spa_pod_builder_add(b,
 		SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
 		SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
 		SPA_FORMAT_VIDEO_format, SPA_POD_CHOICE_ENUM_Id(3, SPA_VIDEO_FORMAT_BGRx,
 			SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_BGRA),
-		SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle(&SPA_RECTANGLE(width, height)),
+		SPA_FORMAT_VIDEO_size, SPA_POD_Rectangle(&SPA_RECTANGLE(stream->width,
+			stream->height)),
 		SPA_FORMAT_VIDEO_framerate, SPA_POD_Fraction(&SPA_FRACTION(0, 1)),
 		SPA_FORMAT_VIDEO_maxFramerate, SPA_POD_CHOICE_RANGE_Fraction(
-			&SPA_FRACTION(fps, 1), &SPA_FRACTION(1, 1), &SPA_FRACTION(fps, 1)));
+			&SPA_FRACTION(fps, 1), &SPA_FRACTION(1, 1), &SPA_FRACTION(fps, 1)),
+		0);
+	if (with_modifier) {
+		spa_pod_builder_prop(b, SPA_FORMAT_VIDEO_modifier, SPA_POD_PROP_FLAG_MANDATORY);
+		spa_pod_builder_long(b, (int64_t)stream->modifier);
+	}
+	return spa_pod_builder_pop(b, &f);
+}
+
+/* Offers the formats: the pool's dma-bufs first where it has them, then shm. */
+static void announce(struct zcp_stream *stream, bool connect) {
+	uint8_t storage[1024];
+	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
+	const struct spa_pod *params[2];
+	uint32_t n = 0;
+	if (stream->pool_dmabuf) {
+		params[n++] = format_param(&b, stream, true);
+	}
+	params[n++] = format_param(&b, stream, false);
+	if (!connect) {
+		pw_stream_update_params(stream->stream, params, n);
+		return;
+	}
+	int ret = pw_stream_connect(stream->stream, PW_DIRECTION_OUTPUT, PW_ID_ANY,
+		PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_ALLOC_BUFFERS, params, n);
+	if (ret < 0) {
+		fprintf(stderr, "zerocap-portal: cannot connect a stream: %s\n", spa_strerror(ret));
+		return;
+	}
+	stream->connected = true;
 }
 
 static void handle_state_changed(void *data, enum pw_stream_state old,
@@ -87,28 +137,38 @@ static void handle_state_changed(void *data, enum pw_stream_state old,
 	}
 }
 
-static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *param) {
-	struct zcp_stream *stream = data;
-	if (id != SPA_PARAM_Format || param == NULL) {
-		return;
-	}
-	struct spa_video_info_raw info;
-	if (spa_format_video_raw_parse(param, &info) < 0) {
-		return;
-	}
-	stream->format_set = true;
-	uint32_t stride = frame_stride(info.size.width);
+static bool capture_start(struct zcp_stream *stream, enum zcl_buffers buffers);
+
+/* Buffers and metas for the negotiated format: the pool's dma-bufs or memfds. */
+static void send_buffer_params(struct zcp_stream *stream) {
+	uint32_t stride = frame_stride(stream->width);
 	uint8_t storage[1024];
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
 	const struct spa_pod *params[4];
 	uint32_t n_params = 3;
-	params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
-		SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(MIN_BUFFERS, MIN_BUFFERS,
-			MAX_BUFFERS),
-		SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(1),
-		SPA_PARAM_BUFFERS_size, SPA_POD_Int(stride * info.size.height),
-		SPA_PARAM_BUFFERS_stride, SPA_POD_Int(stride),
-		SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(1 << SPA_DATA_MemFd));
+	if (stream->dmabuf) {
+		struct zcl_frame_info info;
+		int n = zcl_capture_get_buffer_count(stream->capture);
+		if (n > ZCP_MAX_BUFFERS || !zcl_capture_get_buffer(stream->capture, 0, &info)) {
+			return; /* the pool is being re-made: its constraints call this again */
+		}
+		params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamBuffers,
+			SPA_PARAM_Buffers,
+			SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(n, n, n),
+			SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(info.n_planes),
+			SPA_PARAM_BUFFERS_size, SPA_POD_Int(info.strides[0] * info.height),
+			SPA_PARAM_BUFFERS_stride, SPA_POD_Int(info.strides[0]),
+			SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(1 << SPA_DATA_DmaBuf));
+	} else {
+		params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamBuffers,
+			SPA_PARAM_Buffers,
+			SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(MIN_BUFFERS, MIN_BUFFERS,
+				ZCP_MAX_BUFFERS),
+			SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(1),
+			SPA_PARAM_BUFFERS_size, SPA_POD_Int(stride * stream->height),
+			SPA_PARAM_BUFFERS_stride, SPA_POD_Int(stride),
+			SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(1 << SPA_DATA_MemFd));
+	}
 	params[1] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
 		SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Header),
 		SPA_PARAM_META_size, SPA_POD_Int(sizeof(struct spa_meta_header)));
@@ -127,8 +187,73 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 	pw_stream_update_params(stream->stream, params, n_params);
 }
 
+static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *param) {
+	struct zcp_stream *stream = data;
+	if (id != SPA_PARAM_Format || param == NULL) {
+		return;
+	}
+	struct spa_video_info_raw info;
+	if (spa_format_video_raw_parse(param, &info) < 0) {
+		return;
+	}
+	stream->format_set = true;
+	bool modifier = spa_pod_find_prop(param, NULL, SPA_FORMAT_VIDEO_modifier) != NULL;
+	stream->dmabuf = modifier && stream->pool_dmabuf;
+	if (!modifier && stream->pool_dmabuf) {
+		/* The consumer takes shm only: the capture moves to shm buffers. */
+		fprintf(stderr, "zerocap-portal: the consumer takes no dma-bufs: copying into shm\n");
+		/* Its frames go with it, held ones too. */
+		stream->pending = NULL;
+		for (int i = 0; i < ZCP_MAX_BUFFERS; i++) {
+			stream->queued[i] = NULL;
+		}
+		zcl_capture_destroy(stream->capture);
+		stream->capture = NULL;
+		stream->pool_dmabuf = false;
+		stream->modifier = DRM_FORMAT_MOD_INVALID;
+		if (!capture_start(stream, ZCL_BUFFERS_SHM)) {
+			stream->failed = true;
+			return;
+		}
+	}
+	send_buffer_params(stream);
+}
+
+/* dma-buf mode: PipeWire buffer i is the pool's buffer i, planes and all. */
+static void add_dmabuf_buffer(struct zcp_stream *stream, struct pw_buffer *buffer) {
+	struct spa_buffer *spa = buffer->buffer;
+	int i = 0;
+	while (i < ZCP_MAX_BUFFERS && stream->buffers[i] != NULL) {
+		i++;
+	}
+	struct zcl_frame_info info;
+	if (i == ZCP_MAX_BUFFERS || !zcl_capture_get_buffer(stream->capture, i, &info) ||
+			!info.dmabuf || (int)spa->n_datas < info.n_planes) {
+		fprintf(stderr, "zerocap-portal: PipeWire asked for a buffer the pool lacks\n");
+		return;
+	}
+	bool mappable = info.modifier == DRM_FORMAT_MOD_LINEAR ||
+		info.modifier == DRM_FORMAT_MOD_INVALID;
+	for (int p = 0; p < info.n_planes; p++) {
+		struct spa_data *d = &spa->datas[p];
+		d->type = SPA_DATA_DmaBuf;
+		d->flags = SPA_DATA_FLAG_READABLE | (mappable ? SPA_DATA_FLAG_MAPPABLE : 0);
+		d->fd = info.fds[p]; /* the library's: not closed here */
+		d->mapoffset = 0;
+		d->maxsize = info.offsets[p] + info.strides[p] * info.height;
+		d->data = NULL;
+	}
+	stream->buffers[i] = buffer;
+	stream->held[i] = false;
+	buffer->user_data = (void *)(uintptr_t)(i + 1);
+}
+
 static void handle_add_buffer(void *data, struct pw_buffer *buffer) {
 	struct zcp_stream *stream = data;
+	if (stream->dmabuf) {
+		add_dmabuf_buffer(stream, buffer);
+		return;
+	}
 	struct spa_data *d = &buffer->buffer->datas[0];
 	size_t size = (size_t)frame_stride(stream->width) * stream->height;
 	int fd = memfd_create("zerocap-portal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
@@ -153,6 +278,18 @@ static void handle_add_buffer(void *data, struct pw_buffer *buffer) {
 }
 
 static void handle_remove_buffer(void *data, struct pw_buffer *buffer) {
+	struct zcp_stream *stream = data;
+	if (buffer->user_data != NULL) {
+		int i = (int)(uintptr_t)buffer->user_data - 1;
+		if (stream->queued[i] != NULL) {
+			zcl_frame_release(stream->queued[i]);
+			stream->queued[i] = NULL;
+		}
+		stream->buffers[i] = NULL;
+		stream->held[i] = false;
+		buffer->user_data = NULL;
+		return;
+	}
 	struct spa_data *d = &buffer->buffer->datas[0];
 	if (d->data != NULL) {
 		munmap(d->data, d->maxsize);
@@ -241,17 +378,84 @@ static void fill_damage(struct zcp_stream *stream, const struct zcl_frame_info *
 	}
 }
 
+
+/* dma-buf mode: buffers the consumer gave back are ours again, their frames released. */
+static void reclaim(struct zcp_stream *stream) {
+	struct pw_buffer *buffer;
+	while ((buffer = pw_stream_dequeue_buffer(stream->stream)) != NULL) {
+		if (buffer->user_data == NULL) {
+			pw_stream_queue_buffer(stream->stream, buffer); /* not one of ours */
+			break;
+		}
+		int i = (int)(uintptr_t)buffer->user_data - 1;
+		stream->held[i] = true;
+		if (stream->queued[i] != NULL) {
+			zcl_frame_release(stream->queued[i]);
+			stream->queued[i] = NULL;
+		}
+	}
+}
+
+/* The buffer for this cycle and what goes in it; NULL: nothing to send now. */
+static struct pw_buffer *take_buffer(struct zcp_stream *stream, struct zcl_frame *frame) {
+	if (!stream->dmabuf) {
+		return pw_stream_dequeue_buffer(stream->stream);
+	}
+	reclaim(stream);
+	int i = -1;
+	if (frame != NULL) {
+		i = zcl_frame_get_info(frame)->buffer_index;
+		if (i < 0 || i >= ZCP_MAX_BUFFERS || stream->buffers[i] == NULL) {
+			return NULL;
+		}
+		if (!stream->held[i]) {
+			/* Given as a cursor-only buffer, not back yet: soon. */
+			struct timespec soon = {0, RETRY_NS};
+			pw_loop_update_timer(stream->session->server->pw_loop, stream->retry, &soon,
+				NULL, false);
+			return NULL;
+		}
+	} else {
+		/* The cursor alone: any buffer of ours, its pixels not read. */
+		for (int k = 0; k < ZCP_MAX_BUFFERS && i < 0; k++) {
+			if (stream->buffers[k] != NULL && stream->held[k]) {
+				i = k;
+			}
+		}
+		if (i < 0) {
+			return NULL;
+		}
+	}
+	stream->held[i] = false;
+	stream->queued[i] = frame;
+	return stream->buffers[i];
+}
+
+/* The chunks of a frame in one of the pool's dma-bufs. */
+static void dmabuf_chunks(const struct zcl_frame_info *info, struct spa_buffer *spa) {
+	for (int p = 0; p < info->n_planes && p < (int)spa->n_datas; p++) {
+		struct spa_chunk *chunk = spa->datas[p].chunk;
+		chunk->offset = info->offsets[p];
+		chunk->stride = (int32_t)info->strides[p];
+		chunk->size = info->strides[p] * info->height;
+		chunk->flags = SPA_CHUNK_FLAG_NONE;
+	}
+}
+
 /*
- * One graph cycle: the newest frame, if any, into a free buffer; a moved
+ * One graph cycle: the newest frame, if any, into its buffer; a moved
  * cursor over an unchanged picture gets a buffer of its own.
  */
 static void handle_process(void *data) {
 	struct zcp_stream *stream = data;
 	struct zcl_frame *frame = stream->pending;
 	if (frame == NULL && !stream->cursor_dirty) {
+		if (stream->dmabuf) {
+			reclaim(stream);
+		}
 		return;
 	}
-	struct pw_buffer *buffer = pw_stream_dequeue_buffer(stream->stream);
+	struct pw_buffer *buffer = take_buffer(stream, frame);
 	if (buffer == NULL) {
 		return; /* every buffer is with the consumer: the frame waits */
 	}
@@ -264,6 +468,8 @@ static void handle_process(void *data) {
 		d->chunk->stride = (int32_t)frame_stride(stream->width);
 		d->chunk->size = 0; /* the cursor only */
 		d->chunk->flags = SPA_CHUNK_FLAG_NONE;
+	} else if (stream->dmabuf) {
+		dmabuf_chunks(info, spa);
 	} else if (!copy_frame(stream, info, d)) {
 		d->chunk->size = 0;
 		d->chunk->flags = SPA_CHUNK_FLAG_CORRUPTED;
@@ -289,8 +495,8 @@ static void handle_process(void *data) {
 		fill_cursor(stream, spa);
 		stream->cursor_dirty = false;
 	}
-	if (frame != NULL) {
-		zcl_frame_release(frame);
+	if (frame != NULL && !stream->dmabuf) {
+		zcl_frame_release(frame); /* copied */
 	}
 	pw_stream_queue_buffer(stream->stream, buffer);
 }
@@ -304,6 +510,13 @@ static const struct pw_stream_events stream_events = {
 	.process = handle_process,
 };
 
+static void handle_retry(void *data, uint64_t expirations) {
+	struct zcp_stream *stream = data;
+	if (stream->streaming) {
+		pw_stream_trigger_process(stream->stream);
+	}
+}
+
 static bool stream_connect(struct zcp_stream *stream) {
 	struct zcp_server *server = stream->session->server;
 	char name[128];
@@ -315,22 +528,18 @@ static bool stream_connect(struct zcp_stream *stream) {
 		return false;
 	}
 	pw_stream_add_listener(stream->stream, &stream->listener, &stream_events, stream);
-	uint8_t storage[1024];
-	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
-	const struct spa_pod *params[1] = {format_param(&b, SPA_PARAM_EnumFormat, stream->width,
-		stream->height, server->config.max_fps)};
-	int ret = pw_stream_connect(stream->stream, PW_DIRECTION_OUTPUT, PW_ID_ANY,
-		PW_STREAM_FLAG_DRIVER | PW_STREAM_FLAG_ALLOC_BUFFERS, params, 1);
-	if (ret < 0) {
-		fprintf(stderr, "zerocap-portal: cannot connect a stream: %s\n", spa_strerror(ret));
-		return false;
-	}
-	stream->connected = true;
-	return true;
+	stream->retry = pw_loop_add_timer(server->pw_loop, handle_retry, stream);
+	announce(stream, true);
+	return stream->connected;
 }
 
 static void handle_frame(void *data, struct zcl_frame *frame) {
 	struct zcp_stream *stream = data;
+	if (stream->retry != NULL) {
+		struct timespec off = {0, 0};
+		pw_loop_update_timer(stream->session->server->pw_loop, stream->retry, &off, NULL,
+			false);
+	}
 	if (stream->pending != NULL) {
 		zcl_frame_release(stream->pending); /* superseded before a buffer was free */
 	}
@@ -342,30 +551,46 @@ static void handle_frame(void *data, struct zcl_frame *frame) {
 
 static void handle_constraints(void *data, uint32_t width, uint32_t height, uint32_t format) {
 	struct zcp_stream *stream = data;
+	struct zcl_frame_info info;
+	bool pool_dmabuf = zcl_capture_get_buffer(stream->capture, 0, &info) && info.dmabuf;
+	uint64_t modifier = pool_dmabuf ? info.modifier : DRM_FORMAT_MOD_INVALID;
+	bool changed = width != stream->width || height != stream->height ||
+		pool_dmabuf != stream->pool_dmabuf || modifier != stream->modifier;
+	stream->width = width;
+	stream->height = height;
+	stream->pool_dmabuf = pool_dmabuf;
+	stream->modifier = modifier;
 	if (stream->stream == NULL) {
-		stream->width = width;
-		stream->height = height;
 		if (!stream_connect(stream)) {
 			stream->failed = true;
 			zcp_session_stream_ready(stream->session, false);
 		}
 		return;
 	}
-	if (width == stream->width && height == stream->height) {
-		return;
-	}
-	/* The source changed size: renegotiate the same stream. */
-	stream->width = width;
-	stream->height = height;
 	if (stream->pending != NULL) {
 		zcl_frame_release(stream->pending);
 		stream->pending = NULL;
 	}
-	uint8_t storage[1024];
-	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
-	const struct spa_pod *params[1] = {format_param(&b, SPA_PARAM_EnumFormat, width, height,
-		stream->session->server->config.max_fps)};
-	pw_stream_update_params(stream->stream, params, 1);
+	if (changed) {
+		/* The source changed size or buffers: renegotiate the same stream. */
+		announce(stream, false);
+	} else if (stream->dmabuf && stream->format_set) {
+		/* The same format, a new pool: PipeWire's buffers must be the new ones. */
+		send_buffer_params(stream);
+	}
+}
+
+/*
+ * Every buffer of the pool is with the consumer or queued: in dma-buf mode
+ * only a cycle gives them back, so cycles run until a frame comes.
+ */
+static void handle_pool_dry(void *data) {
+	struct zcp_stream *stream = data;
+	if (stream->dmabuf && stream->retry != NULL) {
+		struct timespec soon = {0, RETRY_NS};
+		pw_loop_update_timer(stream->session->server->pw_loop, stream->retry, &soon, &soon,
+			false);
+	}
 }
 
 static void handle_stopped(void *data) {
@@ -388,9 +613,31 @@ static void handle_failed(void *data, enum zcl_error error, const char *why) {
 static const struct zcl_capture_listener capture_listener = {
 	.frame = handle_frame,
 	.constraints = handle_constraints,
+	.pool_dry = handle_pool_dry,
 	.stopped = handle_stopped,
 	.failed = handle_failed,
 };
+
+/* The capture: dma-bufs where the compositor offers them (AUTO), or shm. */
+static bool capture_start(struct zcp_stream *stream, enum zcl_buffers buffers) {
+	struct zcp_server *server = stream->session->server;
+	struct zcl_capture_options options = {
+		.format = DRM_FORMAT_XRGB8888,
+		.cursor = stream->cursor_mode == ZCP_CURSOR_EMBEDDED,
+		.buffers = buffers,
+		.n_buffers = POOL_BUFFERS,
+		.max_fps = zcl_client_has_options(server->client) ? server->config.max_fps : 0,
+	};
+	enum zcl_error error;
+	stream->capture = zcl_capture_create(server->client, stream->target, &options,
+		&capture_listener, stream, &error);
+	if (stream->capture == NULL) {
+		fprintf(stderr, "zerocap-portal: cannot capture %s: %s\n",
+			zcl_target_get_name(stream->target), zcl_client_last_error(server->client));
+		return false;
+	}
+	return true;
+}
 
 static void handle_cursor_changed(void *data, const struct zcl_cursor_info *info) {
 	struct zcp_stream *stream = data;
@@ -420,24 +667,15 @@ struct zcp_stream *zcp_stream_create(struct zcp_session *session, struct zcl_tar
 	}
 	stream->session = session;
 	stream->target = target;
+	stream->cursor_mode = cursor_mode;
 	stream->node_id = SPA_ID_INVALID;
-	struct zcl_capture_options options = {
-		.format = DRM_FORMAT_XRGB8888,
-		.cursor = cursor_mode == ZCP_CURSOR_EMBEDDED,
-		.buffers = ZCL_BUFFERS_SHM,
-		.max_fps = zcl_client_has_options(session->server->client) ?
-			session->server->config.max_fps : 0,
-	};
-	enum zcl_error error;
-	stream->capture = zcl_capture_create(session->server->client, target, &options,
-		&capture_listener, stream, &error);
-	if (stream->capture == NULL) {
-		fprintf(stderr, "zerocap-portal: cannot capture %s: %s\n", zcl_target_get_name(target),
-			zcl_client_last_error(session->server->client));
+	stream->modifier = DRM_FORMAT_MOD_INVALID;
+	if (!capture_start(stream, ZCL_BUFFERS_AUTO)) {
 		free(stream);
 		return NULL;
 	}
 	if (cursor_mode == ZCP_CURSOR_METADATA) {
+		enum zcl_error error;
 		stream->cursor = zcl_cursor_create(session->server->client, target, &cursor_listener,
 			stream, &error);
 		if (stream->cursor == NULL) {
@@ -459,7 +697,10 @@ void zcp_stream_destroy(struct zcp_stream *stream) {
 	zcl_cursor_destroy(stream->cursor);
 	if (stream->stream != NULL) {
 		spa_hook_remove(&stream->listener);
-		pw_stream_destroy(stream->stream);
+		pw_stream_destroy(stream->stream); /* removes the buffers: queued frames released */
+	}
+	if (stream->retry != NULL) {
+		pw_loop_destroy_source(stream->session->server->pw_loop, stream->retry);
 	}
 	zcl_capture_destroy(stream->capture);
 	free(stream);

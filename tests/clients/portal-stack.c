@@ -1,5 +1,6 @@
 /* The desktop stack, the ScreenCast portal and a PipeWire consumer: portal-stack.h. */
 #include <dirent.h>
+#include <drm_fourcc.h>
 #include <errno.h>
 #include <gio/gunixfdlist.h>
 #include <signal.h>
@@ -625,6 +626,11 @@ static void consumer_frame(struct ct_consumer *consumer, struct pw_buffer *pw_bu
 		return;
 	}
 	uint64_t arrived_ns = ct_now_ns();
+	if (d->type == SPA_DATA_DmaBuf) {
+		consumer->dmabuf_frames++;
+	} else if (d->type == SPA_DATA_MemFd) {
+		consumer->memfd_frames++;
+	}
 	consumer->frame(consumer->data, buffer, consumer->have_format ? &consumer->format : NULL,
 		header, arrived_ns);
 }
@@ -659,7 +665,8 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 	params[0] = spa_pod_builder_add_object(&b,
 		SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
 		SPA_PARAM_BUFFERS_dataType,
-		SPA_POD_CHOICE_FLAGS_Int((1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr)));
+		SPA_POD_CHOICE_FLAGS_Int((1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr) |
+			(consumer->options.dmabuf ? 1 << SPA_DATA_DmaBuf : 0)));
 	params[1] = spa_pod_builder_add_object(&b,
 		SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
 		SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Header),
@@ -751,21 +758,38 @@ bool ct_consumer_start_with(struct ct_consumer *consumer, const char *name, int 
 		consumer);
 	uint8_t storage[1024];
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
-	const struct spa_pod *params[1];
-	params[0] = spa_pod_builder_add_object(&b,
-		SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat,
-		SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
-		SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
-		SPA_FORMAT_VIDEO_format, SPA_POD_CHOICE_ENUM_Id(3, SPA_VIDEO_FORMAT_BGRx,
-			SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_RGBx),
-		SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle(
-			&SPA_RECTANGLE(width, height), &SPA_RECTANGLE(1, 1),
-			&SPA_RECTANGLE(8192, 8192)),
-		SPA_FORMAT_VIDEO_framerate, SPA_POD_CHOICE_RANGE_Fraction(
-			&SPA_FRACTION(60, 1), &SPA_FRACTION(0, 1), &SPA_FRACTION(360, 1)));
+	const struct spa_pod *params[2];
+	uint32_t n_params = 0;
+	for (int with_modifier = consumer->options.dmabuf; with_modifier >= 0; with_modifier--) {
+		struct spa_pod_frame f;
+		spa_pod_builder_push_object(&b, &f, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat);
+		spa_pod_builder_add(&b,
+			SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
+			SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
+			SPA_FORMAT_VIDEO_format, SPA_POD_CHOICE_ENUM_Id(3, SPA_VIDEO_FORMAT_BGRx,
+				SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_RGBx),
+			SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle(
+				&SPA_RECTANGLE(width, height), &SPA_RECTANGLE(1, 1),
+				&SPA_RECTANGLE(8192, 8192)),
+			SPA_FORMAT_VIDEO_framerate, SPA_POD_CHOICE_RANGE_Fraction(
+				&SPA_FRACTION(60, 1), &SPA_FRACTION(0, 1), &SPA_FRACTION(360, 1)),
+			0);
+		if (with_modifier) {
+			/* What a consumer that maps what it gets can read. */
+			spa_pod_builder_prop(&b, SPA_FORMAT_VIDEO_modifier,
+				SPA_POD_PROP_FLAG_MANDATORY | SPA_POD_PROP_FLAG_DONT_FIXATE);
+			struct spa_pod_frame choice;
+			spa_pod_builder_push_choice(&b, &choice, SPA_CHOICE_Enum, 0);
+			spa_pod_builder_long(&b, (int64_t)DRM_FORMAT_MOD_LINEAR); /* the default */
+			spa_pod_builder_long(&b, (int64_t)DRM_FORMAT_MOD_LINEAR);
+			spa_pod_builder_long(&b, (int64_t)DRM_FORMAT_MOD_INVALID);
+			spa_pod_builder_pop(&b, &choice);
+		}
+		params[n_params++] = spa_pod_builder_pop(&b, &f);
+	}
 	consumer->connected_ns = ct_now_ns();
 	int res = pw_stream_connect(consumer->stream, PW_DIRECTION_INPUT, node,
-		PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS, params, 1);
+		PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS, params, n_params);
 	pw_thread_loop_unlock(consumer->loop);
 	ZT_CHECK(res >= 0, "%s: pw_stream_connect: %s", name, spa_strerror(res));
 	return res >= 0;

@@ -129,6 +129,11 @@ typedef void (*ct_consumer_buffer_fn)(void *data, const struct spa_buffer *buffe
 
 struct ct_consumer_options {
 	bool cursor_meta; /* ask for SPA_META_Cursor */
+	/*
+	 * Take dma-bufs (LINEAR or implicit modifier, mapped to read them) first,
+	 * memfds else; without it only memfds.
+	 */
+	bool dmabuf;
 	ct_consumer_buffer_fn buffer; /* may be NULL */
 };
 
@@ -156,6 +161,7 @@ struct ct_consumer {
 	bool error;
 	char error_text[160];
 	int corrupted; /* buffers marked corrupted: not frames */
+	int dmabuf_frames, memfd_frames; /* frames by the type of their memory */
 };
 
 /*

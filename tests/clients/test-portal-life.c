@@ -27,6 +27,11 @@
  *
  * Pixels, metas and sizes come from the consumer's PipeWire buffers; every
  * wait is bounded.
+ *
+ * Built with ZT_PORTAL_GPU (test gpu-portal-life, in the VM on the GLES2
+ * renderer) the consumers take dma-bufs and each section checks that its
+ * frames came in the compositor's dma-bufs (zero copy); the mode change
+ * section's consumer takes shm only, and gets the copy into memfds.
  */
 #include <fcntl.h>
 #include <poll.h>
@@ -133,11 +138,19 @@ static void on_frame(void *data, const struct spa_buffer *buffer,
 	ct_image_finish(&image);
 }
 
+#ifdef ZT_PORTAL_GPU
+static bool take_dmabuf = true;
+#else
+static bool take_dmabuf = false;
+#endif
+
 static bool watch_start(struct watch *w, const char *name, struct ct_portal *portal,
 		bool cursor_meta) {
 	memset(w, 0, sizeof(*w));
 	int fd = ct_portal_remote(portal);
-	const struct ct_consumer_options options = {.cursor_meta = cursor_meta, .buffer = on_buffer};
+	const struct ct_consumer_options options = {
+		.cursor_meta = cursor_meta, .buffer = on_buffer, .dmabuf = take_dmabuf,
+	};
 	return fd >= 0 && ct_consumer_start_with(&w->pw, name, fd, portal->node, portal->width,
 		portal->height, on_frame, w, &options);
 }
@@ -155,6 +168,20 @@ static bool watch_until(struct watch *w, bool (*cond)(const struct watch *, cons
 		}
 	}
 	return ok;
+}
+
+/* The memory the frames came in: the compositor's dma-bufs where they can. */
+static void check_memory(struct watch *w, const char *what) {
+	pw_thread_loop_lock(w->pw.loop);
+	int dmabuf = w->pw.dmabuf_frames, memfd = w->pw.memfd_frames;
+	pw_thread_loop_unlock(w->pw.loop);
+	if (take_dmabuf) {
+		ZT_CHECK(dmabuf > 0 && memfd == 0, "%s: the frames came in dma-bufs (%d dma-buf, "
+			"%d memfd)", what, dmabuf, memfd);
+	} else {
+		ZT_CHECK(memfd > 0 && dmabuf == 0, "%s: the frames came in memfds (%d dma-buf, "
+			"%d memfd)", what, dmabuf, memfd);
+	}
 }
 
 static bool has_frames(const struct watch *w, const void *arg) {
@@ -229,6 +256,7 @@ static void test_metadata(struct zt_compositor *comp, GDBusConnection *bus) {
 	ZT_CHECK(zt_cmd(comp, "cursor hide"), "cursor hide");
 	ZT_CHECK(watch_until(&w, cursor_hidden, NULL, WAIT_MS), "a hidden cursor is id 0");
 	ZT_CHECK(zt_cmd(comp, "cursor show"), "cursor show");
+	check_memory(&w, "metadata");
 	ct_consumer_stop(&w.pw);
 	ct_portal_close(&portal);
 }
@@ -237,7 +265,12 @@ static void test_mode_change(struct zt_compositor *comp, GDBusConnection *bus) {
 	zt_section("the output's mode changes mid-stream: the stream renegotiates");
 	struct ct_portal portal = {.bus = bus};
 	struct watch w;
-	if (!ct_portal_start(&portal) || !watch_start(&w, "modes", &portal, false)) {
+	/* A consumer of shm only: on dma-buf compositors the backend copies for it. */
+	bool dmabuf = take_dmabuf;
+	take_dmabuf = false;
+	bool started = ct_portal_start(&portal) && watch_start(&w, "modes", &portal, false);
+	take_dmabuf = dmabuf;
+	if (!started) {
 		ct_portal_close(&portal);
 		return;
 	}
@@ -249,6 +282,11 @@ static void test_mode_change(struct zt_compositor *comp, GDBusConnection *bus) {
 			sizes[i][0], sizes[i][1], w.width, w.height);
 	}
 	ZT_CHECK(!w.pw.error, "the consumer's stream has no error (%s)", w.pw.error_text);
+	pw_thread_loop_lock(w.pw.loop);
+	int memfd = w.pw.memfd_frames, dma = w.pw.dmabuf_frames;
+	pw_thread_loop_unlock(w.pw.loop);
+	ZT_CHECK(memfd > 0 && dma == 0, "a shm consumer gets memfds (%d, %d dma-bufs)", memfd,
+		dma);
 	ct_consumer_stop(&w.pw);
 	ct_portal_close(&portal); /* fails the test if the session ended */
 }
@@ -258,7 +296,9 @@ static int child_consumer(int fd, uint32_t node) {
 	pw_init(NULL, NULL);
 	struct watch w;
 	memset(&w, 0, sizeof(w));
-	if (!ct_consumer_start(&w.pw, "doomed", fd, node, OUTPUT_W, OUTPUT_H, on_frame, &w)) {
+	const struct ct_consumer_options options = {.dmabuf = take_dmabuf};
+	if (!ct_consumer_start_with(&w.pw, "doomed", fd, node, OUTPUT_W, OUTPUT_H, on_frame, &w,
+			&options)) {
 		return 1;
 	}
 	int one = 1;
@@ -317,6 +357,7 @@ static void test_consumer_killed(struct zt_compositor *comp, struct ct_stack *st
 		const uint32_t yellow = 0xffff00;
 		ZT_CHECK(watch_until(&w, mark_is, &yellow, WAIT_MS),
 			"a new consumer of the same share sees the next change");
+		check_memory(&w, "after the killed consumer");
 		ct_consumer_stop(&w.pw);
 	}
 	ct_portal_close(&portal);
@@ -391,6 +432,7 @@ static void test_window_resize(struct zt_compositor *comp, struct ct_stack *stac
 				w.width, w.height);
 		}
 		ZT_CHECK(!w.pw.error, "the consumer's stream has no error (%s)", w.pw.error_text);
+		check_memory(&w, "window");
 		ct_consumer_stop(&w.pw);
 	}
 	ct_portal_close(&portal); /* fails the test if the session ended */
