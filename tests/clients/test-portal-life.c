@@ -184,6 +184,21 @@ static void check_memory(struct watch *w, const char *what) {
 	}
 }
 
+/* Waits until no frame came for half a second (the picture is still). */
+static void settle(struct watch *w) {
+	int last = -1;
+	for (long start = ct_now_ms(); ct_now_ms() - start < WAIT_MS;) {
+		pw_thread_loop_lock(w->pw.loop);
+		int frames = w->frames;
+		pw_thread_loop_unlock(w->pw.loop);
+		if (frames == last) {
+			return;
+		}
+		last = frames;
+		usleep(500000);
+	}
+}
+
 static bool has_frames(const struct watch *w, const void *arg) {
 	return w->frames >= *(const int *)arg;
 }
@@ -235,10 +250,16 @@ static void test_metadata(struct zt_compositor *comp, GDBusConnection *bus) {
 		w.bitmap_w, w.bitmap_h, w.bitmap_bad);
 	ZT_CHECK(w.cursor_pixels == 0, "the frame holds no cursor (%d arrow pixels at %d,%d)",
 		w.cursor_pixels, cursor_x, cursor_y);
-	int frames = w.frames, bitmaps = w.bitmaps;
 	pw_thread_loop_unlock(w.pw.loop);
 
-	/* The picture is still: the move comes in a buffer of its own. */
+	/*
+	 * The picture is still (once the capture indicator's border is drawn):
+	 * the move comes in a buffer of its own.
+	 */
+	settle(&w);
+	pw_thread_loop_lock(w.pw.loop);
+	int frames = w.frames, bitmaps = w.bitmaps;
+	pw_thread_loop_unlock(w.pw.loop);
 	const int32_t moved[2] = {420, 260};
 	ZT_CHECK(zt_cmd(comp, "cursor %d %d", moved[0], moved[1]), "cursor: %s", comp->reply);
 	ZT_CHECK(watch_until(&w, cursor_at, moved, WAIT_MS), "the cursor moved to 420,260 "
