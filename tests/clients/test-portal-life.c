@@ -12,6 +12,8 @@
  *   renegotiates to each size, and frames of that size follow;
  * - a consumer process killed mid-stream (SIGKILL) costs nothing: the share
  *   lives, and a new consumer gets frames of the next change;
+ * - GStreamer's pipewiresrc (gst-launch-1.0 ... ! pngenc) takes frames that
+ *   show the scene;
  * - the user cancels the chooser: Start answers 1 and nothing is shared;
  * - a window share through the chooser survives a resize loop, every size
  *   renegotiated and streamed;
@@ -331,6 +333,23 @@ static int child_consumer(int fd, uint32_t node) {
 	return 0;
 }
 
+/*
+ * Runs argv with fd inherited (as it is numbered here) and stdout on out (-1:
+ * ours); the pid, or -1.
+ */
+static pid_t spawn_with_fd(const char *const *argv, int fd, int out) {
+	pid_t child = fork();
+	if (child == 0) {
+		if (out >= 0) {
+			dup2(out, STDOUT_FILENO);
+		}
+		fcntl(fd, F_SETFD, 0);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return child;
+}
+
 static void test_consumer_killed(struct zt_compositor *comp, struct ct_stack *stack,
 		GDBusConnection *bus) {
 	zt_section("a consumer killed mid-stream costs nothing but its stream");
@@ -346,16 +365,11 @@ static void test_consumer_killed(struct zt_compositor *comp, struct ct_stack *st
 		ct_portal_close(&portal);
 		return;
 	}
-	pid_t child = fork();
-	if (child == 0) {
-		dup2(out[1], STDOUT_FILENO);
-		char fd_arg[16], node_arg[16];
-		snprintf(fd_arg, sizeof(fd_arg), "%d", fd);
-		snprintf(node_arg, sizeof(node_arg), "%u", portal.node);
-		fcntl(fd, F_SETFD, 0);
-		execl("/proc/self/exe", "test-portal-life", "--consume", fd_arg, node_arg, NULL);
-		_exit(127);
-	}
+	char fd_arg[16], node_arg[16];
+	snprintf(fd_arg, sizeof(fd_arg), "%d", fd);
+	snprintf(node_arg, sizeof(node_arg), "%u", portal.node);
+	const char *argv[] = {"/proc/self/exe", "--consume", fd_arg, node_arg, NULL};
+	pid_t child = spawn_with_fd(argv, fd, out[1]);
 	close(out[1]);
 	close(fd);
 	char line[32] = "";
@@ -380,6 +394,67 @@ static void test_consumer_killed(struct zt_compositor *comp, struct ct_stack *st
 			"a new consumer of the same share sees the next change");
 		check_memory(&w, "after the killed consumer");
 		ct_consumer_stop(&w.pw);
+	}
+	ct_portal_close(&portal);
+}
+
+/* GStreamer's pipewiresrc on the portal's remote, as GStreamer applications use it. */
+static void test_pipewiresrc(struct zt_compositor *comp, struct ct_stack *stack,
+		GDBusConnection *bus) {
+	zt_section("GStreamer's pipewiresrc takes the stream");
+	struct ct_portal portal = {.bus = bus};
+	int fd = -1;
+	if (!ct_portal_start(&portal) || (fd = ct_portal_remote(&portal)) < 0) {
+		ct_portal_close(&portal);
+		return;
+	}
+	char fd_prop[32], path_prop[32], location[600];
+	snprintf(fd_prop, sizeof(fd_prop), "fd=%d", fd);
+	snprintf(path_prop, sizeof(path_prop), "path=%u", portal.node);
+	snprintf(location, sizeof(location), "location=%s/gst-%%d.png", stack->dir);
+	const char *argv[] = {"/usr/bin/gst-launch-1.0", "-q", "pipewiresrc", fd_prop, path_prop,
+		"num-buffers=3", "!", "videoconvert", "!", "pngenc", "!", "multifilesink",
+		location, NULL};
+	pid_t gst = spawn_with_fd(argv, fd, -1);
+	close(fd);
+	/* A still screen sends nothing new: change it until GStreamer has its frames. */
+	static const uint32_t colors[] = {0x800000, 0x008000, 0x000080, 0x808000, 0x008080,
+		0x800080};
+	int status = -1;
+	for (size_t i = 0; i < sizeof(colors) / sizeof(colors[0]) * 4 && status == -1; i++) {
+		set_mark(comp, colors[i % 6]);
+		usleep(300000);
+		int st;
+		if (waitpid(gst, &st, WNOHANG) == gst) {
+			status = st;
+		}
+	}
+	if (status == -1) {
+		status = ct_wait(gst, 5000);
+	}
+	ZT_CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		"gst-launch-1.0 took 3 buffers and ended (%s)", ct_status_str(status));
+	for (int i = 0; i < 3; i++) {
+		char png[640];
+		snprintf(png, sizeof(png), "%s/gst-%d.png", stack->dir, i);
+		struct ct_image image = {0};
+		bool read = ct_read_png(png, &image);
+		ZT_CHECK(read && image.width == OUTPUT_W && image.height == OUTPUT_H,
+			"GStreamer frame %d: a %dx%d PNG (%dx%d)", i, OUTPUT_W, OUTPUT_H, image.width,
+			image.height);
+		if (read) {
+			uint32_t mark = ct_image_pixel(&image, MARK_X, MARK_Y);
+			bool known = false;
+			for (size_t c = 0; c < sizeof(colors) / sizeof(colors[0]); c++) {
+				known = known || mark == colors[c];
+			}
+			ZT_CHECK(known || i == 0, "GStreamer frame %d shows one of the marks (%06x)", i,
+				mark);
+			ZT_CHECK(ct_image_pixel(&image, 600, 400) == BACKGROUND,
+				"GStreamer frame %d: the background (%06x)", i,
+				ct_image_pixel(&image, 600, 400));
+			ct_image_finish(&image);
+		}
 	}
 	ct_portal_close(&portal);
 }
@@ -603,6 +678,7 @@ int main(int argc, char *argv[]) {
 				test_metadata(&comp, bus);
 				test_mode_change(&comp, bus);
 				test_consumer_killed(&comp, &stack, bus);
+				test_pipewiresrc(&comp, &stack, bus);
 				test_denied(&stack, bus);
 				test_window_resize(&comp, &stack, bus);
 				test_backend_restart(&comp, &stack, bus);
