@@ -977,6 +977,10 @@ int zcl_capture_get_buffer_count(const struct zcl_capture *capture) {
 	return capture->n_buffers;
 }
 
+int zcl_capture_get_device_fd(const struct zcl_capture *capture) {
+	return capture->gbm != NULL ? capture->drm_fd : -1;
+}
+
 bool zcl_capture_get_buffer(const struct zcl_capture *capture, int index,
 		struct zcl_frame_info *info) {
 	if (index < 0 || index >= capture->n_buffers) {

@@ -214,6 +214,8 @@ uint64_t zcl_capture_get_dry_spells(const struct zcl_capture *capture);
  * application holds no frame of it. false if there is no such buffer.
  */
 int zcl_capture_get_buffer_count(const struct zcl_capture *capture);
+/* The DRM device the dma-bufs were allocated on (owned by the capture); -1: none. */
+int zcl_capture_get_device_fd(const struct zcl_capture *capture);
 bool zcl_capture_get_buffer(const struct zcl_capture *capture, int index,
 	struct zcl_frame_info *info);
 

@@ -99,6 +99,21 @@ struct zcp_stream {
 	bool held[ZCP_MAX_BUFFERS];
 	struct zcl_frame *queued[ZCP_MAX_BUFFERS];
 	struct spa_source *retry; /* a frame waits for its buffer to come back */
+	/*
+	 * Explicit sync, where the device has timeline syncobjs and the consumer
+	 * takes SPA_META_SyncTimeline: buffer i has an acquire and a release
+	 * timeline; point[i] is the last point it was queued with, and the
+	 * frame in it is released once the consumer signalled that point on
+	 * the release timeline (releasing[i] until then).
+	 */
+	int drm_fd;
+	struct zcp_timeline {
+		struct spa_meta_sync_timeline *meta;
+		uint32_t acquire, release; /* handles */
+		int acquire_fd, release_fd;
+		uint64_t point;
+		bool releasing;
+	} sync[ZCP_MAX_BUFFERS];
 	/* Cursor mode Metadata: the cursor, sent in SPA_META_Cursor. */
 	struct zcl_cursor *cursor;
 	struct zcl_cursor_info cursor_info;

@@ -12,7 +12,11 @@
  *   released (and the compositor may write that buffer again) only when the
  *   consumer has given the buffer back. The compositor's `ready` comes after
  *   its GPU finished, so the consumer reads a complete picture (implicit
- *   sync).
+ *   sync). Where the device has timeline syncobjs and the consumer takes
+ *   SPA_META_SyncTimeline, every buffer also carries an acquire and a
+ *   release timeline (explicit sync): the acquire point is the frame's
+ *   fence (its sync_file), and the buffer is written again only after the
+ *   consumer signalled the release point.
  * - shm: a consumer that takes the format without a modifier makes the
  *   capture use shm buffers (it is re-made once, if it had dma-bufs), and
  *   process() copies each frame into a memfd buffer (BGRx).
@@ -40,6 +44,7 @@
 #include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
+#include <xf86drm.h>
 #include "portal.h"
 
 #define MIN_BUFFERS 4
@@ -139,29 +144,21 @@ static void handle_state_changed(void *data, enum pw_stream_state old,
 
 static bool capture_start(struct zcp_stream *stream, enum zcl_buffers buffers);
 
-/* Buffers and metas for the negotiated format: the pool's dma-bufs or memfds. */
-static void send_buffer_params(struct zcp_stream *stream) {
-	uint32_t stride = frame_stride(stream->width);
-	uint8_t storage[1024];
-	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
-	const struct spa_pod *params[4];
-	uint32_t n_params = 3;
-	if (stream->dmabuf) {
-		struct zcl_frame_info info;
-		int n = zcl_capture_get_buffer_count(stream->capture);
-		if (n > ZCP_MAX_BUFFERS || !zcl_capture_get_buffer(stream->capture, 0, &info)) {
-			return; /* the pool is being re-made: its constraints call this again */
-		}
-		params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamBuffers,
-			SPA_PARAM_Buffers,
-			SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(n, n, n),
-			SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(info.n_planes),
-			SPA_PARAM_BUFFERS_size, SPA_POD_Int(info.strides[0] * info.height),
-			SPA_PARAM_BUFFERS_stride, SPA_POD_Int(info.strides[0]),
-			SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(1 << SPA_DATA_DmaBuf));
-	} else {
-		params[0] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamBuffers,
-			SPA_PARAM_Buffers,
+/* Whether buffers can carry timeline syncobjs of the capture's device. */
+static bool timelines_supported(struct zcp_stream *stream) {
+	uint64_t cap = 0;
+	stream->drm_fd = zcl_capture_get_device_fd(stream->capture);
+	return stream->drm_fd >= 0 &&
+		drmGetCap(stream->drm_fd, DRM_CAP_SYNCOBJ_TIMELINE, &cap) == 0 && cap != 0;
+}
+
+/* A Buffers param: dma-bufs of info's layout (with timelines: two blocks more), or memfds. */
+static const struct spa_pod *buffers_param(struct spa_pod_builder *b,
+		const struct zcp_stream *stream, const struct zcl_frame_info *info, int n,
+		bool timelines) {
+	if (info == NULL) {
+		uint32_t stride = frame_stride(stream->width);
+		return spa_pod_builder_add_object(b, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
 			SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(MIN_BUFFERS, MIN_BUFFERS,
 				ZCP_MAX_BUFFERS),
 			SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(1),
@@ -169,22 +166,69 @@ static void send_buffer_params(struct zcp_stream *stream) {
 			SPA_PARAM_BUFFERS_stride, SPA_POD_Int(stride),
 			SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(1 << SPA_DATA_MemFd));
 	}
-	params[1] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
-		SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Header),
-		SPA_PARAM_META_size, SPA_POD_Int(sizeof(struct spa_meta_header)));
-	params[2] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
-		SPA_PARAM_META_type, SPA_POD_Id(SPA_META_VideoDamage),
-		SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int(
-			sizeof(struct spa_meta_region) * MAX_DAMAGE, sizeof(struct spa_meta_region),
-			sizeof(struct spa_meta_region) * MAX_DAMAGE));
-	if (stream->cursor != NULL) {
-		params[n_params++] = spa_pod_builder_add_object(&b, SPA_TYPE_OBJECT_ParamMeta,
-			SPA_PARAM_Meta,
-			SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Cursor),
-			SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int(CURSOR_META_SIZE(64, 64),
-				CURSOR_META_SIZE(1, 1), CURSOR_META_SIZE(256, 256)));
+	struct spa_pod_frame f;
+	spa_pod_builder_push_object(b, &f, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers);
+	spa_pod_builder_add(b,
+		SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(n, n, n),
+		SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(info->n_planes + (timelines ? 2 : 0)),
+		SPA_PARAM_BUFFERS_size, SPA_POD_Int(info->strides[0] * info->height),
+		SPA_PARAM_BUFFERS_stride, SPA_POD_Int(info->strides[0]),
+		SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(1 << SPA_DATA_DmaBuf),
+		0);
+	if (timelines) {
+		/* Only when the consumer took the SyncTimeline meta too. */
+		spa_pod_builder_prop(b, SPA_PARAM_BUFFERS_metaType, SPA_POD_PROP_FLAG_MANDATORY);
+		spa_pod_builder_int(b, 1 << SPA_META_SyncTimeline);
 	}
-	pw_stream_update_params(stream->stream, params, n_params);
+	return spa_pod_builder_pop(b, &f);
+}
+
+/* A Meta param: of size, or (min != max) of size within min..max. */
+static const struct spa_pod *meta_param(struct spa_pod_builder *b, uint32_t type, int32_t size,
+		int32_t min, int32_t max) {
+	if (min == max) {
+		return spa_pod_builder_add_object(b, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
+			SPA_PARAM_META_type, SPA_POD_Id(type),
+			SPA_PARAM_META_size, SPA_POD_Int(size));
+	}
+	return spa_pod_builder_add_object(b, SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
+		SPA_PARAM_META_type, SPA_POD_Id(type),
+		SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int(size, min, max));
+}
+
+/*
+ * Buffers and metas for the negotiated format: the pool's dma-bufs (with
+ * timelines first where they can be) or memfds.
+ */
+static void send_buffer_params(struct zcp_stream *stream) {
+	uint8_t storage[2048];
+	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
+	const struct spa_pod *params[8];
+	uint32_t n = 0;
+	if (stream->dmabuf) {
+		struct zcl_frame_info info;
+		int count = zcl_capture_get_buffer_count(stream->capture);
+		if (count > ZCP_MAX_BUFFERS || !zcl_capture_get_buffer(stream->capture, 0, &info)) {
+			return; /* the pool is being re-made: its constraints call this again */
+		}
+		if (timelines_supported(stream)) {
+			params[n++] = buffers_param(&b, stream, &info, count, true);
+			params[n++] = meta_param(&b, SPA_META_SyncTimeline,
+				sizeof(struct spa_meta_sync_timeline), 0, 0);
+		}
+		params[n++] = buffers_param(&b, stream, &info, count, false);
+	} else {
+		params[n++] = buffers_param(&b, stream, NULL, 0, false);
+	}
+	params[n++] = meta_param(&b, SPA_META_Header, sizeof(struct spa_meta_header), 0, 0);
+	params[n++] = meta_param(&b, SPA_META_VideoDamage,
+		sizeof(struct spa_meta_region) * MAX_DAMAGE, sizeof(struct spa_meta_region),
+		sizeof(struct spa_meta_region) * MAX_DAMAGE);
+	if (stream->cursor != NULL) {
+		params[n++] = meta_param(&b, SPA_META_Cursor, CURSOR_META_SIZE(64, 64),
+			CURSOR_META_SIZE(1, 1), CURSOR_META_SIZE(256, 256));
+	}
+	pw_stream_update_params(stream->stream, params, n);
 }
 
 static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *param) {
@@ -219,6 +263,87 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 	send_buffer_params(stream);
 }
 
+/* Buffer i's acquire and release timelines, in the two blocks after its planes. */
+static void timeline_make(struct zcp_stream *stream, int i, struct spa_meta_sync_timeline *meta,
+		struct spa_data *blocks) {
+	struct zcp_timeline *t = &stream->sync[i];
+	memset(t, 0, sizeof(*t));
+	t->acquire_fd = t->release_fd = -1;
+	if (drmSyncobjCreate(stream->drm_fd, 0, &t->acquire) != 0 ||
+			drmSyncobjCreate(stream->drm_fd, 0, &t->release) != 0 ||
+			drmSyncobjHandleToFD(stream->drm_fd, t->acquire, &t->acquire_fd) != 0 ||
+			drmSyncobjHandleToFD(stream->drm_fd, t->release, &t->release_fd) != 0) {
+		fprintf(stderr, "zerocap-portal: cannot make timeline syncobjs: %s\n", strerror(errno));
+		return; /* the consumer waits on nothing: it sees no points */
+	}
+	int fds[2] = {t->acquire_fd, t->release_fd};
+	for (int k = 0; k < 2; k++) {
+		blocks[k].type = SPA_DATA_SyncObj;
+		blocks[k].flags = SPA_DATA_FLAG_READABLE;
+		blocks[k].fd = fds[k];
+		blocks[k].mapoffset = 0;
+		blocks[k].maxsize = 0;
+		blocks[k].data = NULL;
+	}
+	t->meta = meta;
+}
+
+static void timeline_free(struct zcp_stream *stream, int i) {
+	struct zcp_timeline *t = &stream->sync[i];
+	if (t->acquire_fd >= 0) {
+		close(t->acquire_fd);
+	}
+	if (t->release_fd >= 0) {
+		close(t->release_fd);
+	}
+	uint32_t handles[2] = {t->acquire, t->release};
+	for (int k = 0; k < 2; k++) {
+		if (handles[k] != 0) {
+			drmSyncobjDestroy(stream->drm_fd, handles[k]);
+		}
+	}
+	memset(t, 0, sizeof(*t));
+	t->acquire_fd = t->release_fd = -1;
+}
+
+/*
+ * Queues buffer i with the next point: acquired when the frame's fence
+ * signals (at once without one, e.g. a cursor-only buffer), released by
+ * the consumer at the same point.
+ */
+static void timeline_queue(struct zcp_stream *stream, int i, int sync_fd) {
+	struct zcp_timeline *t = &stream->sync[i];
+	if (t->meta == NULL) {
+		return;
+	}
+	uint64_t point = ++t->point;
+	uint32_t fence = 0;
+	bool imported = sync_fd >= 0 && drmSyncobjCreate(stream->drm_fd, 0, &fence) == 0 &&
+		drmSyncobjImportSyncFile(stream->drm_fd, fence, sync_fd) == 0 &&
+		drmSyncobjTransfer(stream->drm_fd, t->acquire, point, fence, 0, 0) == 0;
+	if (fence != 0) {
+		drmSyncobjDestroy(stream->drm_fd, fence);
+	}
+	if (!imported) {
+		drmSyncobjTimelineSignal(stream->drm_fd, &t->acquire, &point, 1);
+	}
+	t->meta->acquire_point = point;
+	t->meta->release_point = point;
+	/* Cleared by a consumer that will signal the release point. */
+	t->meta->flags = SPA_META_SYNC_TIMELINE_UNSCHEDULED_RELEASE;
+}
+
+/* Whether the consumer signalled buffer i's release point (true without timelines). */
+static bool timeline_released(struct zcp_stream *stream, int i) {
+	struct zcp_timeline *t = &stream->sync[i];
+	if (t->meta == NULL || t->point == 0 ||
+			(t->meta->flags & SPA_META_SYNC_TIMELINE_UNSCHEDULED_RELEASE)) {
+		return true; /* nothing to wait for: it will not be signalled */
+	}
+	return drmSyncobjTimelineWait(stream->drm_fd, &t->release, &t->point, 1, 0,
+		DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT, NULL) == 0;
+}
+
 /* dma-buf mode: PipeWire buffer i is the pool's buffer i, planes and all. */
 static void add_dmabuf_buffer(struct zcp_stream *stream, struct pw_buffer *buffer) {
 	struct spa_buffer *spa = buffer->buffer;
@@ -246,6 +371,11 @@ static void add_dmabuf_buffer(struct zcp_stream *stream, struct pw_buffer *buffe
 	stream->buffers[i] = buffer;
 	stream->held[i] = false;
 	buffer->user_data = (void *)(uintptr_t)(i + 1);
+	struct spa_meta_sync_timeline *meta = spa_buffer_find_meta_data(spa,
+		SPA_META_SyncTimeline, sizeof(*meta));
+	if (meta != NULL && (int)spa->n_datas >= info.n_planes + 2) {
+		timeline_make(stream, i, meta, &spa->datas[info.n_planes]);
+	}
 }
 
 static void handle_add_buffer(void *data, struct pw_buffer *buffer) {
@@ -287,6 +417,7 @@ static void handle_remove_buffer(void *data, struct pw_buffer *buffer) {
 		}
 		stream->buffers[i] = NULL;
 		stream->held[i] = false;
+		timeline_free(stream, i);
 		buffer->user_data = NULL;
 		return;
 	}
@@ -388,11 +519,29 @@ static void reclaim(struct zcp_stream *stream) {
 			break;
 		}
 		int i = (int)(uintptr_t)buffer->user_data - 1;
+		stream->sync[i].releasing = true;
+	}
+	/* Back, and (with timelines) released by the consumer: the compositor may write it. */
+	bool waiting = false;
+	for (int i = 0; i < ZCP_MAX_BUFFERS; i++) {
+		if (!stream->sync[i].releasing) {
+			continue;
+		}
+		if (!timeline_released(stream, i)) {
+			waiting = true;
+			continue;
+		}
+		stream->sync[i].releasing = false;
 		stream->held[i] = true;
 		if (stream->queued[i] != NULL) {
 			zcl_frame_release(stream->queued[i]);
 			stream->queued[i] = NULL;
 		}
+	}
+	if (waiting) {
+		struct timespec soon = {0, RETRY_NS};
+		pw_loop_update_timer(stream->session->server->pw_loop, stream->retry, &soon, NULL,
+			false);
 	}
 }
 
@@ -495,7 +644,10 @@ static void handle_process(void *data) {
 		fill_cursor(stream, spa);
 		stream->cursor_dirty = false;
 	}
-	if (frame != NULL && !stream->dmabuf) {
+	if (stream->dmabuf) {
+		timeline_queue(stream, (int)(uintptr_t)buffer->user_data - 1,
+			info != NULL ? info->sync_fd : -1);
+	} else if (frame != NULL) {
 		zcl_frame_release(frame); /* copied */
 	}
 	pw_stream_queue_buffer(stream->stream, buffer);
@@ -670,6 +822,10 @@ struct zcp_stream *zcp_stream_create(struct zcp_session *session, struct zcl_tar
 	stream->cursor_mode = cursor_mode;
 	stream->node_id = SPA_ID_INVALID;
 	stream->modifier = DRM_FORMAT_MOD_INVALID;
+	stream->drm_fd = -1;
+	for (int i = 0; i < ZCP_MAX_BUFFERS; i++) {
+		stream->sync[i].acquire_fd = stream->sync[i].release_fd = -1;
+	}
 	if (!capture_start(stream, ZCL_BUFFERS_AUTO)) {
 		free(stream);
 		return NULL;

@@ -2,6 +2,7 @@
 #include <dirent.h>
 #include <drm_fourcc.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <gio/gunixfdlist.h>
 #include <signal.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <xf86drm.h>
 #include <spa/utils/result.h>
 #include "clients.h"
 #include "portal-stack.h"
@@ -631,8 +633,38 @@ static void consumer_frame(struct ct_consumer *consumer, struct pw_buffer *pw_bu
 	} else if (d->type == SPA_DATA_MemFd) {
 		consumer->memfd_frames++;
 	}
+	struct spa_meta_sync_timeline *timeline = consumer->drm_fd >= 0 ?
+		spa_buffer_find_meta_data(buffer, SPA_META_SyncTimeline, sizeof(*timeline)) : NULL;
+	uint32_t acquire = 0, release = 0;
+	if (timeline != NULL && buffer->n_datas >= 3) {
+		/* Explicit sync: the last two blocks are the acquire and release timelines. */
+		const struct spa_data *a = &buffer->datas[buffer->n_datas - 2];
+		const struct spa_data *r = &buffer->datas[buffer->n_datas - 1];
+		uint64_t point = timeline->acquire_point;
+		bool ok = a->type == SPA_DATA_SyncObj && r->type == SPA_DATA_SyncObj &&
+			drmSyncobjFDToHandle(consumer->drm_fd, (int)a->fd, &acquire) == 0 &&
+			drmSyncobjFDToHandle(consumer->drm_fd, (int)r->fd, &release) == 0 &&
+			drmSyncobjTimelineWait(consumer->drm_fd, &acquire, &point, 1,
+				(int64_t)ct_now_ns() + 2000000000, DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT,
+				NULL) == 0;
+		consumer->sync_errors += !ok;
+		consumer->synced_frames += ok;
+		/* The promise to signal the release point. */
+		timeline->flags &= ~SPA_META_SYNC_TIMELINE_UNSCHEDULED_RELEASE;
+	}
 	consumer->frame(consumer->data, buffer, consumer->have_format ? &consumer->format : NULL,
 		header, arrived_ns);
+	if (release != 0) {
+		uint64_t point = timeline->release_point;
+		consumer->sync_errors += drmSyncobjTimelineSignal(consumer->drm_fd, &release, &point,
+			1) != 0;
+	}
+	if (acquire != 0) {
+		drmSyncobjDestroy(consumer->drm_fd, acquire);
+	}
+	if (release != 0) {
+		drmSyncobjDestroy(consumer->drm_fd, release);
+	}
 }
 
 static void handle_process(void *data) {
@@ -660,17 +692,30 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 	consumer->have_format = true;
 	uint8_t storage[1024];
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
-	const struct spa_pod *params[3];
-	uint32_t n_params = 2;
-	params[0] = spa_pod_builder_add_object(&b,
+	const struct spa_pod *params[6];
+	uint32_t n_params = 0;
+	int types = (1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr) |
+		(consumer->options.dmabuf ? 1 << SPA_DATA_DmaBuf : 0);
+	if (consumer->drm_fd >= 0) {
+		/* Timelines first, where the producer has them. */
+		params[n_params++] = spa_pod_builder_add_object(&b,
+			SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
+			SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(types),
+			SPA_PARAM_BUFFERS_metaType, SPA_POD_CHOICE_FLAGS_Int(1 << SPA_META_SyncTimeline));
+	}
+	params[n_params++] = spa_pod_builder_add_object(&b,
 		SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
-		SPA_PARAM_BUFFERS_dataType,
-		SPA_POD_CHOICE_FLAGS_Int((1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr) |
-			(consumer->options.dmabuf ? 1 << SPA_DATA_DmaBuf : 0)));
-	params[1] = spa_pod_builder_add_object(&b,
+		SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(types));
+	params[n_params++] = spa_pod_builder_add_object(&b,
 		SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
 		SPA_PARAM_META_type, SPA_POD_Id(SPA_META_Header),
 		SPA_PARAM_META_size, SPA_POD_Int(sizeof(struct spa_meta_header)));
+	if (consumer->drm_fd >= 0) {
+		params[n_params++] = spa_pod_builder_add_object(&b,
+			SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
+			SPA_PARAM_META_type, SPA_POD_Id(SPA_META_SyncTimeline),
+			SPA_PARAM_META_size, SPA_POD_Int(sizeof(struct spa_meta_sync_timeline)));
+	}
 	if (consumer->options.cursor_meta) {
 		/* What OBS asks for: room for a 64x64 bitmap, up to 256x256. */
 		size_t head = sizeof(struct spa_meta_cursor) + sizeof(struct spa_meta_bitmap);
@@ -724,8 +769,14 @@ bool ct_consumer_start_with(struct ct_consumer *consumer, const char *name, int 
 		uint32_t node, int width, int height, ct_consumer_frame_fn frame, void *data,
 		const struct ct_consumer_options *options) {
 	memset(consumer, 0, sizeof(*consumer));
+	consumer->drm_fd = -1;
 	if (options != NULL) {
 		consumer->options = *options;
+	}
+	if (consumer->options.dmabuf && consumer->options.sync_device != NULL) {
+		consumer->drm_fd = open(consumer->options.sync_device, O_RDWR | O_CLOEXEC);
+		ZT_CHECK(consumer->drm_fd >= 0, "%s: cannot open %s", name,
+			consumer->options.sync_device);
 	}
 	consumer->name = name;
 	consumer->frame = frame;
@@ -817,5 +868,9 @@ void ct_consumer_stop(struct ct_consumer *consumer) {
 	}
 	pw_thread_loop_destroy(consumer->loop);
 	consumer->loop = NULL;
+	if (consumer->drm_fd >= 0) {
+		close(consumer->drm_fd);
+		consumer->drm_fd = -1;
+	}
 }
 

@@ -134,6 +134,12 @@ struct ct_consumer_options {
 	 * memfds else; without it only memfds.
 	 */
 	bool dmabuf;
+	/*
+	 * With dmabuf: take SPA_META_SyncTimeline too (explicit sync) where the
+	 * producer offers it, on the DRM device at sync_device; wait for each
+	 * acquire point before reading, signal the release point after.
+	 */
+	const char *sync_device;
 	ct_consumer_buffer_fn buffer; /* may be NULL */
 };
 
@@ -162,6 +168,9 @@ struct ct_consumer {
 	char error_text[160];
 	int corrupted; /* buffers marked corrupted: not frames */
 	int dmabuf_frames, memfd_frames; /* frames by the type of their memory */
+	int synced_frames; /* frames with timelines: acquired, then released */
+	int sync_errors; /* acquire points that did not signal, or ioctls that failed */
+	int drm_fd;
 };
 
 /*

@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <xf86drm.h>
 #include <spa/buffer/meta.h>
 #include "arrow.h"
 #include "portal-stack.h"
@@ -142,9 +143,26 @@ static void on_frame(void *data, const struct spa_buffer *buffer,
 
 #ifdef ZT_PORTAL_GPU
 static bool take_dmabuf = true;
+#define SYNC_DEVICE "/dev/dri/card0"
 #else
 static bool take_dmabuf = false;
+#define SYNC_DEVICE NULL
 #endif
+
+/* Whether the device has timeline syncobjs: then the frames must come with them. */
+static bool device_has_timelines(void) {
+#ifdef ZT_PORTAL_GPU
+	int fd = open(SYNC_DEVICE, O_RDWR | O_CLOEXEC);
+	uint64_t cap = 0;
+	bool has = fd >= 0 && drmGetCap(fd, DRM_CAP_SYNCOBJ_TIMELINE, &cap) == 0 && cap != 0;
+	if (fd >= 0) {
+		close(fd);
+	}
+	return has;
+#else
+	return false;
+#endif
+}
 
 static bool watch_start(struct watch *w, const char *name, struct ct_portal *portal,
 		bool cursor_meta) {
@@ -152,6 +170,7 @@ static bool watch_start(struct watch *w, const char *name, struct ct_portal *por
 	int fd = ct_portal_remote(portal);
 	const struct ct_consumer_options options = {
 		.cursor_meta = cursor_meta, .buffer = on_buffer, .dmabuf = take_dmabuf,
+		.sync_device = SYNC_DEVICE,
 	};
 	return fd >= 0 && ct_consumer_start_with(&w->pw, name, fd, portal->node, portal->width,
 		portal->height, on_frame, w, &options);
@@ -176,10 +195,16 @@ static bool watch_until(struct watch *w, bool (*cond)(const struct watch *, cons
 static void check_memory(struct watch *w, const char *what) {
 	pw_thread_loop_lock(w->pw.loop);
 	int dmabuf = w->pw.dmabuf_frames, memfd = w->pw.memfd_frames;
+	int synced = w->pw.synced_frames, sync_errors = w->pw.sync_errors;
 	pw_thread_loop_unlock(w->pw.loop);
 	if (take_dmabuf) {
 		ZT_CHECK(dmabuf > 0 && memfd == 0, "%s: the frames came in dma-bufs (%d dma-buf, "
 			"%d memfd)", what, dmabuf, memfd);
+		bool timelines = device_has_timelines();
+		ZT_CHECK(timelines ? synced == dmabuf && sync_errors == 0 : synced == 0,
+			"%s: %s (%d of %d frames with timelines, %d sync errors)", what,
+			timelines ? "explicit sync on every frame" : "implicit sync (no timelines here)",
+			synced, dmabuf, sync_errors);
 	} else {
 		ZT_CHECK(memfd > 0 && dmabuf == 0, "%s: the frames came in memfds (%d dma-buf, "
 			"%d memfd)", what, dmabuf, memfd);
@@ -319,7 +344,7 @@ static int child_consumer(int fd, uint32_t node) {
 	pw_init(NULL, NULL);
 	struct watch w;
 	memset(&w, 0, sizeof(w));
-	const struct ct_consumer_options options = {.dmabuf = take_dmabuf};
+	const struct ct_consumer_options options = {.dmabuf = take_dmabuf, .sync_device = SYNC_DEVICE};
 	if (!ct_consumer_start_with(&w.pw, "doomed", fd, node, OUTPUT_W, OUTPUT_H, on_frame, &w,
 			&options)) {
 		return 1;
