@@ -318,10 +318,12 @@ bool ct_stack_start(struct ct_stack *stack, const struct ct_stack_options *optio
 	}
 	enum ct_backend backend = options->backend;
 	const char *zerocap_argv[] = {getenv("ZC_PORTAL"), NULL};
-	const char *xdpw_argv[] = {CT_XDPW, options->debug_log ? "-l" : NULL, "DEBUG", NULL};
+	const char *xdpw_argv[] = {CT_XDPW, NULL};
+	const char *xdpw_debug_argv[] = {CT_XDPW, "-l", "DEBUG", NULL};
+	const char *const *backend_argv = backend == CT_BACKEND_ZEROCAP ? zerocap_argv :
+		options->debug_log ? xdpw_debug_argv : xdpw_argv;
 	if (ok) {
-		stack->backend = ct_spawn(stack->dir, stack->wayland,
-			backend == CT_BACKEND_ZEROCAP ? zerocap_argv : xdpw_argv, stack->envp,
+		stack->backend = ct_spawn(stack->dir, stack->wayland, backend_argv, stack->envp,
 			ct_backend_log(backend));
 		ok = wait_name(*bus, ct_backend_bus_name(backend), stack->backend, 10000);
 		ZT_CHECK(ok, "%s did not take its D-Bus name", ct_backend_title(backend));
