@@ -197,6 +197,24 @@ static bool wait_first_frame(struct ct_consumer *consumer, struct frames *frames
 	return false;
 }
 
+/*
+ * One end of the window: its time into edge and the CPU times, together
+ * under the consumer's lock so that frames count from the same instant.
+ */
+static uint64_t window_edge(struct ct_consumer *consumer, uint64_t *edge, struct cpu *cpu,
+		pid_t comp, const struct ct_stack *stack) {
+	if (consumer->loop != NULL) {
+		pw_thread_loop_lock(consumer->loop);
+	}
+	uint64_t now = ct_now_ns();
+	*edge = now;
+	read_cpu(cpu, comp, stack);
+	if (consumer->loop != NULL) {
+		pw_thread_loop_unlock(consumer->loop);
+	}
+	return now;
+}
+
 static int run(const struct options *options, struct frames *frames) {
 	bool none = strcmp(options->backend, "none") == 0;
 	struct ct_stack stack = {0};
@@ -245,25 +263,10 @@ static int run(const struct options *options, struct frames *frames) {
 	if (ok) {
 		sleep_s(options->warmup_s);
 		struct cpu c0, c1;
-		if (consumer.loop != NULL) {
-			pw_thread_loop_lock(consumer.loop);
-		}
-		uint64_t t0 = ct_now_ns();
-		frames->window_start = t0;
-		read_cpu(&c0, comp.pid, none ? NULL : &stack);
-		if (consumer.loop != NULL) {
-			pw_thread_loop_unlock(consumer.loop);
-		}
+		const struct ct_stack *measured = none ? NULL : &stack;
+		uint64_t t0 = window_edge(&consumer, &frames->window_start, &c0, comp.pid, measured);
 		sleep_s(options->duration_s);
-		if (consumer.loop != NULL) {
-			pw_thread_loop_lock(consumer.loop);
-		}
-		uint64_t t1 = ct_now_ns();
-		frames->window_end = t1;
-		read_cpu(&c1, comp.pid, none ? NULL : &stack);
-		if (consumer.loop != NULL) {
-			pw_thread_loop_unlock(consumer.loop);
-		}
+		uint64_t t1 = window_edge(&consumer, &frames->window_end, &c1, comp.pid, measured);
 		ok = !consumer.error;
 		ZT_CHECK(ok, "PipeWire error: %s", consumer.error_text);
 		ZT_CHECK(zt_compositor_alive(&comp), "the compositor is running");
