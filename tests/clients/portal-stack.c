@@ -271,10 +271,11 @@ void ct_stack_stop(struct ct_stack *stack) {
 static bool start_backend(struct ct_stack *stack, GDBusConnection *bus) {
 	enum ct_backend backend = stack->options.backend;
 	const char *zerocap_argv[] = {getenv("ZC_PORTAL"), NULL};
-	const char *xdpw_argv[] = {CT_XDPW, stack->options.debug_log ? "-l" : NULL, "DEBUG",
-		NULL};
-	stack->backend = ct_spawn(stack->dir, stack->wayland,
-		backend == CT_BACKEND_ZEROCAP ? zerocap_argv : xdpw_argv, stack->envp,
+	const char *xdpw_argv[] = {CT_XDPW, NULL};
+	const char *xdpw_debug_argv[] = {CT_XDPW, "-l", "DEBUG", NULL};
+	const char *const *backend_argv = backend == CT_BACKEND_ZEROCAP ? zerocap_argv :
+		stack->options.debug_log ? xdpw_debug_argv : xdpw_argv;
+	stack->backend = ct_spawn(stack->dir, stack->wayland, backend_argv, stack->envp,
 		ct_backend_log(backend));
 	bool ok = wait_name(bus, ct_backend_bus_name(backend), stack->backend, 10000);
 	ZT_CHECK(ok, "%s did not take its D-Bus name", ct_backend_title(backend));

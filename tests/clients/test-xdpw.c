@@ -7,7 +7,9 @@
  * frontend with XDG_CURRENT_DESKTOP=zerocap-test and a
  * zerocap-test-portals.conf that routes ScreenCast to wlr; all under one
  * temporary directory (runtime, config, home), all stopped and removed at
- * the end, and every wait bounded.
+ * the end, and every wait bounded. The stack, the portal calls and the
+ * consumer's PipeWire side are in portal-stack.c (the portal benchmark
+ * runs on them too); the scenes and the checks are here.
  *
  * The test drives the ScreenCast portal over D-Bus the way an application
  * does (GDBus): CreateSession, SelectSources (a monitor, embedded cursor),
