@@ -1,6 +1,7 @@
 /*
  * Pacing: a session limited to N frames per second gets its frames no
- * closer than 1/N s apart even when the output changes faster, an
+ * closer than 1/N s apart (less the slack of twice 2 ms) even when the
+ * output changes faster, an
  * unlimited one follows the output, and a static output gets no frames at
  * all (the compositor renders nothing for capture alone).
  */

@@ -107,8 +107,11 @@ ZC_API void zc_output_source_destroy(struct zc_output_source *source);
 /*
  * Pacing: sessions get at most fps frames per second (0, the default: as
  * many as the output shows). Frames are never rendered for capture alone;
- * this only spaces out the ones a session gets. Applies to sessions created
- * afterwards; zc_capture_request_set_max_fps sets one session's rate.
+ * this only spaces out the ones a session gets: over time at most fps, each
+ * frame at most a quarter interval (2 ms at most) before its slot, so an
+ * output slightly faster than the limit still gives the limit. Applies to
+ * sessions created afterwards; zc_capture_request_set_max_fps sets one
+ * session's rate.
  */
 ZC_API void zc_capture_manager_set_max_fps(struct zc_capture_manager *manager, double fps);
 

@@ -232,7 +232,7 @@ struct zc_session {
 	pixman_region32_t damage;
 	/* Pacing: at most one ready frame per interval (0: no limit). */
 	uint64_t min_interval_ns;
-	uint64_t last_ready_ns;
+	uint64_t pace_due_ns; /* the next frame's slot; 0: none yet */
 	struct wl_event_source *pace_timer;
 	struct wl_event_source *retry_timer;
 	uint64_t frames_ready;

@@ -119,15 +119,25 @@ void zc_session_set_max_fps(struct zc_session *session, double fps) {
 	}
 }
 
+/*
+ * How early a frame may be for its slot: a source that runs a little faster
+ * than the limit (a 60.6 Hz output under a limit of 60) is not held back a
+ * whole timer tick each frame.
+ */
+static uint64_t pace_slack(const struct zc_session *session) {
+	uint64_t quarter = session->min_interval_ns / 4;
+	return quarter < 2000000 ? quarter : 2000000;
+}
+
 /* True when the next frame must wait for its slot; arms the timer. */
 static bool session_paced(struct zc_session *session) {
-	if (session->min_interval_ns == 0 || session->last_ready_ns == 0 ||
+	if (session->min_interval_ns == 0 || session->pace_due_ns == 0 ||
 			session->source->loop == NULL) {
 		return false;
 	}
-	uint64_t due = session->last_ready_ns + session->min_interval_ns;
+	uint64_t due = session->pace_due_ns;
 	uint64_t now = now_ns();
-	if (now >= due) {
+	if (now + pace_slack(session) >= due) {
 		return false;
 	}
 	int ms = (int)((due - now + 999999) / 1000000);
@@ -187,7 +197,20 @@ static void session_mark_written(struct zc_session *session, struct wl_resource 
 }
 
 void zc_session_frame_ready(struct zc_session *session, struct wl_resource *buffer) {
-	session->last_ready_ns = now_ns();
+	/*
+	 * The next slot: one interval after this one, keeping the phase for a
+	 * frame that came early within the slack, and counted from now (less
+	 * the slack) for one that came late. Slots are an interval apart and a
+	 * frame is never earlier than its slot less the slack, so over time
+	 * the rate stays at most the limit.
+	 */
+	uint64_t now = now_ns();
+	uint64_t slack = pace_slack(session);
+	uint64_t base = now - slack;
+	if (session->pace_due_ns > base) {
+		base = session->pace_due_ns;
+	}
+	session->pace_due_ns = session->min_interval_ns > 0 ? base + session->min_interval_ns : 0;
 	if (buffer != NULL) {
 		session_mark_written(session, buffer);
 	}
