@@ -87,12 +87,11 @@ struct zcp_stream {
 	struct zcl_frame *pending; /* the newest frame, until process() sends it */
 	uint32_t cursor_mode;
 	/*
-	 * dma-bufs: when the capture's pool is dma-bufs (pool_dmabuf) and the
-	 * consumer took the format with their modifier (dmabuf), PipeWire buffer
-	 * i is the pool's buffer i: held[i] while it is ours (dequeued),
-	 * queued[i] the frame in it while the consumer has it.
+	 * PipeWire buffer i is the pool's buffer i (dma-bufs: pool_dmabuf, or
+	 * memfds): held[i] while it is ours (dequeued), queued[i] the frame in
+	 * it while the consumer has it.
 	 */
-	bool pool_dmabuf, dmabuf;
+	bool pool_dmabuf;
 	uint64_t modifier;
 	int n_planes;
 	struct pw_buffer *buffers[ZCP_MAX_BUFFERS];

@@ -3,23 +3,23 @@
  *
  * The stream is the driver: a new capture frame triggers one graph cycle,
  * and process() hands the frame to the consumer with its presentation time
- * and damage in metas. Two ways, by what the consumer takes:
+ * and damage in metas. No pixel is copied: the PipeWire buffers are the
+ * capture's own pool, buffer i being the pool's buffer i. A frame is queued
+ * in its buffer as it is; the frame is released (and the compositor may
+ * write that buffer again) only when the consumer has given the buffer
+ * back. By what the consumer takes:
  *
- * - dma-bufs, zero copy: when the capture's pool is dma-bufs, the first
- *   EnumFormat carries their modifier (mandatory); a consumer that takes it
- *   gets the pool's own buffers as PipeWire buffers, buffer i being the
- *   pool's buffer i. A frame is queued in its buffer as it is; the frame is
- *   released (and the compositor may write that buffer again) only when the
- *   consumer has given the buffer back. The compositor's `ready` comes after
+ * - dma-bufs: when the capture's pool is dma-bufs, the first EnumFormat
+ *   carries their modifier (mandatory). The compositor's `ready` comes after
  *   its GPU finished, so the consumer reads a complete picture (implicit
  *   sync). Where the device has timeline syncobjs and the consumer takes
  *   SPA_META_SyncTimeline, every buffer also carries an acquire and a
  *   release timeline (explicit sync): the acquire point is the frame's
  *   fence (its sync_file), and the buffer is written again only after the
  *   consumer signalled the release point.
- * - shm: a consumer that takes the format without a modifier makes the
- *   capture use shm buffers (it is re-made once, if it had dma-bufs), and
- *   process() copies each frame into a memfd buffer (BGRx).
+ * - shm (memfds, BGRx): a consumer that takes the format without a
+ *   modifier makes the capture use shm buffers (it is re-made once, if it
+ *   had dma-bufs).
  *
  * In cursor mode Metadata a cursor of libzerocap-client follows the
  * pointer, and every buffer says where it is (SPA_META_Cursor, with the
@@ -152,20 +152,9 @@ static bool timelines_supported(struct zcp_stream *stream) {
 		drmGetCap(stream->drm_fd, DRM_CAP_SYNCOBJ_TIMELINE, &cap) == 0 && cap != 0;
 }
 
-/* A Buffers param: dma-bufs of info's layout (with timelines: two blocks more), or memfds. */
+/* A Buffers param: n buffers of the pool's layout (dma-bufs with timelines: two blocks more). */
 static const struct spa_pod *buffers_param(struct spa_pod_builder *b,
-		const struct zcp_stream *stream, const struct zcl_frame_info *info, int n,
-		bool timelines) {
-	if (info == NULL) {
-		uint32_t stride = frame_stride(stream->width);
-		return spa_pod_builder_add_object(b, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers,
-			SPA_PARAM_BUFFERS_buffers, SPA_POD_CHOICE_RANGE_Int(MIN_BUFFERS, MIN_BUFFERS,
-				ZCP_MAX_BUFFERS),
-			SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(1),
-			SPA_PARAM_BUFFERS_size, SPA_POD_Int(stride * stream->height),
-			SPA_PARAM_BUFFERS_stride, SPA_POD_Int(stride),
-			SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(1 << SPA_DATA_MemFd));
-	}
+		const struct zcl_frame_info *info, int n, bool timelines) {
 	struct spa_pod_frame f;
 	spa_pod_builder_push_object(b, &f, SPA_TYPE_OBJECT_ParamBuffers, SPA_PARAM_Buffers);
 	spa_pod_builder_add(b,
@@ -173,7 +162,8 @@ static const struct spa_pod *buffers_param(struct spa_pod_builder *b,
 		SPA_PARAM_BUFFERS_blocks, SPA_POD_Int(info->n_planes + (timelines ? 2 : 0)),
 		SPA_PARAM_BUFFERS_size, SPA_POD_Int(info->strides[0] * info->height),
 		SPA_PARAM_BUFFERS_stride, SPA_POD_Int(info->strides[0]),
-		SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(1 << SPA_DATA_DmaBuf),
+		SPA_PARAM_BUFFERS_dataType, SPA_POD_CHOICE_FLAGS_Int(1 << (info->dmabuf ?
+			SPA_DATA_DmaBuf : SPA_DATA_MemFd)),
 		0);
 	if (timelines) {
 		/* Only when the consumer took the SyncTimeline meta too. */
@@ -197,29 +187,25 @@ static const struct spa_pod *meta_param(struct spa_pod_builder *b, uint32_t type
 }
 
 /*
- * Buffers and metas for the negotiated format: the pool's dma-bufs (with
- * timelines first where they can be) or memfds.
+ * Buffers and metas for the negotiated format: the pool's own buffers,
+ * dma-bufs (with timelines first where they can be) or memfds.
  */
 static void send_buffer_params(struct zcp_stream *stream) {
 	uint8_t storage[2048];
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
 	const struct spa_pod *params[8];
 	uint32_t n = 0;
-	if (stream->dmabuf) {
-		struct zcl_frame_info info;
-		int count = zcl_capture_get_buffer_count(stream->capture);
-		if (count > ZCP_MAX_BUFFERS || !zcl_capture_get_buffer(stream->capture, 0, &info)) {
-			return; /* the pool is being re-made: its constraints call this again */
-		}
-		if (timelines_supported(stream)) {
-			params[n++] = buffers_param(&b, stream, &info, count, true);
-			params[n++] = meta_param(&b, SPA_META_SyncTimeline,
-				sizeof(struct spa_meta_sync_timeline), 0, 0);
-		}
-		params[n++] = buffers_param(&b, stream, &info, count, false);
-	} else {
-		params[n++] = buffers_param(&b, stream, NULL, 0, false);
+	struct zcl_frame_info info;
+	int count = zcl_capture_get_buffer_count(stream->capture);
+	if (count > ZCP_MAX_BUFFERS || !zcl_capture_get_buffer(stream->capture, 0, &info)) {
+		return; /* the pool is being re-made: its constraints call this again */
 	}
+	if (info.dmabuf && timelines_supported(stream)) {
+		params[n++] = buffers_param(&b, &info, count, true);
+		params[n++] = meta_param(&b, SPA_META_SyncTimeline,
+			sizeof(struct spa_meta_sync_timeline), 0, 0);
+	}
+	params[n++] = buffers_param(&b, &info, count, false);
 	params[n++] = meta_param(&b, SPA_META_Header, sizeof(struct spa_meta_header), 0, 0);
 	params[n++] = meta_param(&b, SPA_META_VideoDamage,
 		sizeof(struct spa_meta_region) * MAX_DAMAGE, sizeof(struct spa_meta_region),
@@ -242,10 +228,10 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 	}
 	stream->format_set = true;
 	bool modifier = spa_pod_find_prop(param, NULL, SPA_FORMAT_VIDEO_modifier) != NULL;
-	stream->dmabuf = modifier && stream->pool_dmabuf;
 	if (!modifier && stream->pool_dmabuf) {
 		/* The consumer takes shm only: the capture moves to shm buffers. */
-		fprintf(stderr, "zerocap-portal: the consumer takes no dma-bufs: copying into shm\n");
+		fprintf(stderr, "zerocap-portal: the consumer takes no dma-bufs: capturing into "
+			"shm\n");
 		/* Its frames go with it, held ones too. */
 		stream->pending = NULL;
 		for (int i = 0; i < ZCP_MAX_BUFFERS; i++) {
@@ -344,8 +330,9 @@ static bool timeline_released(struct zcp_stream *stream, int i) {
 		DRM_SYNCOBJ_WAIT_FLAGS_WAIT_FOR_SUBMIT, NULL) == 0;
 }
 
-/* dma-buf mode: PipeWire buffer i is the pool's buffer i, planes and all. */
-static void add_dmabuf_buffer(struct zcp_stream *stream, struct pw_buffer *buffer) {
+/* PipeWire buffer i is the pool's buffer i, planes and all. */
+static void handle_add_buffer(void *data, struct pw_buffer *buffer) {
+	struct zcp_stream *stream = data;
 	struct spa_buffer *spa = buffer->buffer;
 	int i = 0;
 	while (i < ZCP_MAX_BUFFERS && stream->buffers[i] != NULL) {
@@ -353,83 +340,46 @@ static void add_dmabuf_buffer(struct zcp_stream *stream, struct pw_buffer *buffe
 	}
 	struct zcl_frame_info info;
 	if (i == ZCP_MAX_BUFFERS || !zcl_capture_get_buffer(stream->capture, i, &info) ||
-			!info.dmabuf || (int)spa->n_datas < info.n_planes) {
+			(int)spa->n_datas < info.n_planes) {
 		fprintf(stderr, "zerocap-portal: PipeWire asked for a buffer the pool lacks\n");
 		return;
 	}
-	bool mappable = info.modifier == DRM_FORMAT_MOD_LINEAR ||
+	bool mappable = !info.dmabuf || info.modifier == DRM_FORMAT_MOD_LINEAR ||
 		info.modifier == DRM_FORMAT_MOD_INVALID;
 	for (int p = 0; p < info.n_planes; p++) {
 		struct spa_data *d = &spa->datas[p];
-		d->type = SPA_DATA_DmaBuf;
+		d->type = info.dmabuf ? SPA_DATA_DmaBuf : SPA_DATA_MemFd;
 		d->flags = SPA_DATA_FLAG_READABLE | (mappable ? SPA_DATA_FLAG_MAPPABLE : 0);
 		d->fd = info.fds[p]; /* the library's: not closed here */
 		d->mapoffset = 0;
 		d->maxsize = info.offsets[p] + info.strides[p] * info.height;
-		d->data = NULL;
+		d->data = info.dmabuf ? NULL : info.data;
 	}
 	stream->buffers[i] = buffer;
 	stream->held[i] = false;
 	buffer->user_data = (void *)(uintptr_t)(i + 1);
 	struct spa_meta_sync_timeline *meta = spa_buffer_find_meta_data(spa,
 		SPA_META_SyncTimeline, sizeof(*meta));
-	if (meta != NULL && (int)spa->n_datas >= info.n_planes + 2) {
+	if (info.dmabuf && meta != NULL && (int)spa->n_datas >= info.n_planes + 2) {
 		timeline_make(stream, i, meta, &spa->datas[info.n_planes]);
 	}
 }
 
-static void handle_add_buffer(void *data, struct pw_buffer *buffer) {
-	struct zcp_stream *stream = data;
-	if (stream->dmabuf) {
-		add_dmabuf_buffer(stream, buffer);
-		return;
-	}
-	struct spa_data *d = &buffer->buffer->datas[0];
-	size_t size = (size_t)frame_stride(stream->width) * stream->height;
-	int fd = memfd_create("zerocap-portal", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0 || ftruncate(fd, (off_t)size) < 0) {
-		fprintf(stderr, "zerocap-portal: cannot make a buffer: %s\n", strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-		}
-		return;
-	}
-	void *map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (map == MAP_FAILED) {
-		close(fd);
-		return;
-	}
-	d->type = SPA_DATA_MemFd;
-	d->flags = SPA_DATA_FLAG_READABLE;
-	d->fd = fd;
-	d->mapoffset = 0;
-	d->maxsize = (uint32_t)size;
-	d->data = map;
-}
-
 static void handle_remove_buffer(void *data, struct pw_buffer *buffer) {
 	struct zcp_stream *stream = data;
-	if (buffer->user_data != NULL) {
-		int i = (int)(uintptr_t)buffer->user_data - 1;
-		if (stream->queued[i] != NULL) {
-			zcl_frame_release(stream->queued[i]);
-			stream->queued[i] = NULL;
-		}
-		stream->buffers[i] = NULL;
-		stream->held[i] = false;
-		timeline_free(stream, i);
-		buffer->user_data = NULL;
-		return;
+	if (buffer->user_data == NULL) {
+		return; /* never given a buffer of the pool */
 	}
-	struct spa_data *d = &buffer->buffer->datas[0];
-	if (d->data != NULL) {
-		munmap(d->data, d->maxsize);
-		d->data = NULL;
+	int i = (int)(uintptr_t)buffer->user_data - 1;
+	if (stream->queued[i] != NULL) {
+		zcl_frame_release(stream->queued[i]);
+		stream->queued[i] = NULL;
 	}
-	if (d->fd >= 0) {
-		close((int)d->fd);
-		d->fd = -1;
-	}
+	stream->buffers[i] = NULL;
+	stream->held[i] = false;
+	stream->sync[i].releasing = false;
+	timeline_free(stream, i);
+	buffer->user_data = NULL;
 }
 
 /* Where the cursor is, and its bitmap when the consumer has not had it yet. */
@@ -466,25 +416,6 @@ static void fill_cursor(struct zcp_stream *stream, struct spa_buffer *spa) {
 	stream->cursor_sent_serial = ci->image_serial;
 }
 
-/* The frame's pixels into d; false when they do not fit. */
-static bool copy_frame(struct zcp_stream *stream, const struct zcl_frame_info *info,
-		struct spa_data *d) {
-	uint32_t stride = frame_stride(stream->width);
-	if (d->data == NULL || info->data == NULL || info->width != stream->width ||
-			info->height != stream->height) {
-		return false;
-	}
-	for (uint32_t y = 0; y < info->height; y++) {
-		memcpy((uint8_t *)d->data + (size_t)y * stride,
-			(const uint8_t *)info->data + (size_t)y * info->strides[0], stride);
-	}
-	d->chunk->offset = 0;
-	d->chunk->stride = (int32_t)stride;
-	d->chunk->size = stride * stream->height;
-	d->chunk->flags = SPA_CHUNK_FLAG_NONE;
-	return true;
-}
-
 /* The damage meta: info's rectangles, all of the picture, or none (info NULL). */
 static void fill_damage(struct zcp_stream *stream, const struct zcl_frame_info *info,
 		struct spa_buffer *spa) {
@@ -510,7 +441,7 @@ static void fill_damage(struct zcp_stream *stream, const struct zcl_frame_info *
 }
 
 
-/* dma-buf mode: buffers the consumer gave back are ours again, their frames released. */
+/* Buffers the consumer gave back are ours again, their frames released. */
 static void reclaim(struct zcp_stream *stream) {
 	struct pw_buffer *buffer;
 	while ((buffer = pw_stream_dequeue_buffer(stream->stream)) != NULL) {
@@ -547,9 +478,6 @@ static void reclaim(struct zcp_stream *stream) {
 
 /* The buffer for this cycle and what goes in it; NULL: nothing to send now. */
 static struct pw_buffer *take_buffer(struct zcp_stream *stream, struct zcl_frame *frame) {
-	if (!stream->dmabuf) {
-		return pw_stream_dequeue_buffer(stream->stream);
-	}
 	reclaim(stream);
 	int i = -1;
 	if (frame != NULL) {
@@ -580,8 +508,8 @@ static struct pw_buffer *take_buffer(struct zcp_stream *stream, struct zcl_frame
 	return stream->buffers[i];
 }
 
-/* The chunks of a frame in one of the pool's dma-bufs. */
-static void dmabuf_chunks(const struct zcl_frame_info *info, struct spa_buffer *spa) {
+/* The chunks of a frame in one of the pool's buffers. */
+static void frame_chunks(const struct zcl_frame_info *info, struct spa_buffer *spa) {
 	for (int p = 0; p < info->n_planes && p < (int)spa->n_datas; p++) {
 		struct spa_chunk *chunk = spa->datas[p].chunk;
 		chunk->offset = info->offsets[p];
@@ -599,9 +527,7 @@ static void handle_process(void *data) {
 	struct zcp_stream *stream = data;
 	struct zcl_frame *frame = stream->pending;
 	if (frame == NULL && !stream->cursor_dirty) {
-		if (stream->dmabuf) {
-			reclaim(stream);
-		}
+		reclaim(stream);
 		return;
 	}
 	struct pw_buffer *buffer = take_buffer(stream, frame);
@@ -617,11 +543,8 @@ static void handle_process(void *data) {
 		d->chunk->stride = (int32_t)frame_stride(stream->width);
 		d->chunk->size = 0; /* the cursor only */
 		d->chunk->flags = SPA_CHUNK_FLAG_NONE;
-	} else if (stream->dmabuf) {
-		dmabuf_chunks(info, spa);
-	} else if (!copy_frame(stream, info, d)) {
-		d->chunk->size = 0;
-		d->chunk->flags = SPA_CHUNK_FLAG_CORRUPTED;
+	} else {
+		frame_chunks(info, spa);
 	}
 	struct spa_meta_header *header = spa_buffer_find_meta_data(spa, SPA_META_Header,
 		sizeof(*header));
@@ -644,12 +567,9 @@ static void handle_process(void *data) {
 		fill_cursor(stream, spa);
 		stream->cursor_dirty = false;
 	}
-	if (stream->dmabuf) {
-		timeline_queue(stream, (int)(uintptr_t)buffer->user_data - 1,
-			info != NULL ? info->sync_fd : -1);
-	} else if (frame != NULL) {
-		zcl_frame_release(frame); /* copied */
-	}
+	/* The frame stays the consumer's until the buffer comes back (reclaim). */
+	timeline_queue(stream, (int)(uintptr_t)buffer->user_data - 1,
+		info != NULL ? info->sync_fd : -1);
 	pw_stream_queue_buffer(stream->stream, buffer);
 }
 
@@ -726,19 +646,19 @@ static void handle_constraints(void *data, uint32_t width, uint32_t height, uint
 	if (changed) {
 		/* The source changed size or buffers: renegotiate the same stream. */
 		announce(stream, false);
-	} else if (stream->dmabuf && stream->format_set) {
+	} else if (stream->format_set) {
 		/* The same format, a new pool: PipeWire's buffers must be the new ones. */
 		send_buffer_params(stream);
 	}
 }
 
 /*
- * Every buffer of the pool is with the consumer or queued: in dma-buf mode
- * only a cycle gives them back, so cycles run until a frame comes.
+ * Every buffer of the pool is with the consumer or queued: only a cycle
+ * gives them back, so cycles run until a frame comes.
  */
 static void handle_pool_dry(void *data) {
 	struct zcp_stream *stream = data;
-	if (stream->dmabuf && stream->retry != NULL) {
+	if (stream->retry != NULL) {
 		struct timespec soon = {0, RETRY_NS};
 		pw_loop_update_timer(stream->session->server->pw_loop, stream->retry, &soon, &soon,
 			false);
