@@ -47,6 +47,11 @@
 #include <xf86drm.h>
 #include "portal.h"
 
+/* PipeWire before 1.6 has no such flag: every consumer signals the release point. */
+#ifndef SPA_META_SYNC_TIMELINE_UNSCHEDULED_RELEASE
+#define SPA_META_SYNC_TIMELINE_UNSCHEDULED_RELEASE 0
+#endif
+
 #define MIN_BUFFERS 4
 #define POOL_BUFFERS 6 /* the capture's pool: the PipeWire buffers in dma-buf mode */
 #define MAX_DAMAGE 16

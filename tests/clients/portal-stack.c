@@ -17,6 +17,10 @@
 #include "clients.h"
 #include "portal-stack.h"
 
+#ifndef SPA_META_SYNC_TIMELINE_UNSCHEDULED_RELEASE
+#define SPA_META_SYNC_TIMELINE_UNSCHEDULED_RELEASE 0
+#endif
+
 #define DESKTOP "zerocap-test"
 #define SCREENCAST "org.freedesktop.portal.ScreenCast"
 #define LEN(a) ((int)(sizeof(a) / sizeof((a)[0])))
