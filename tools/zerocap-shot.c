@@ -180,21 +180,6 @@ static struct ext_image_capture_source_v1 *derive(struct zcc_client *client,
 	return source;
 }
 
-/* A session that owns source (NULL: none). */
-static struct zcc_session *session_owning(struct zcc_client *client,
-		struct ext_image_capture_source_v1 *source, uint32_t options) {
-	if (source == NULL) {
-		return NULL;
-	}
-	struct zcc_session *session = zcc_session_create_for_source(client, source, options);
-	if (session == NULL) {
-		ext_image_capture_source_v1_destroy(source);
-		return NULL;
-	}
-	session->owns_source = true;
-	return session;
-}
-
 /* A session on the window or output the options name; target_name names it. */
 static struct zcc_session *create_session(struct zcc_client *client, const struct options *opts,
 		const char **target_name) {
@@ -215,7 +200,7 @@ static struct zcc_session *create_session(struct zcc_client *client, const struc
 		}
 		*target_name = toplevel->identifier;
 		if (opts->has_region || opts->has_size) {
-			return session_owning(client,
+			return zcc_session_create_owning(client,
 				derive(client, opts, zcc_toplevel_create_source(toplevel)), options);
 		}
 		return zcc_session_create_for_toplevel(client, toplevel, options);
@@ -234,7 +219,7 @@ static struct zcc_session *create_session(struct zcc_client *client, const struc
 	}
 	*target_name = output->name != NULL ? output->name : "(unnamed)";
 	if (opts->has_region || opts->has_size) {
-		return session_owning(client, derive(client, opts,
+		return zcc_session_create_owning(client, derive(client, opts,
 			ext_output_image_capture_source_manager_v1_create_source(
 				client->output_source_manager, output->wl_output)), options);
 	}

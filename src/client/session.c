@@ -189,7 +189,16 @@ struct zcc_session *zcc_session_create_for_toplevel(struct zcc_client *client,
 			ext_image_copy_capture_manager_v1_interface.name);
 		return NULL;
 	}
-	struct ext_image_capture_source_v1 *source = zcc_toplevel_create_source(toplevel);
+	struct zcc_session *session = zcc_session_create_owning(client,
+		zcc_toplevel_create_source(toplevel), options);
+	if (session != NULL) {
+		session->toplevel = toplevel;
+	}
+	return session;
+}
+
+struct zcc_session *zcc_session_create_owning(struct zcc_client *client,
+		struct ext_image_capture_source_v1 *source, uint32_t options) {
 	if (source == NULL) {
 		return NULL;
 	}
@@ -198,7 +207,6 @@ struct zcc_session *zcc_session_create_for_toplevel(struct zcc_client *client,
 		ext_image_capture_source_v1_destroy(source);
 		return NULL;
 	}
-	session->toplevel = toplevel;
 	session->owns_source = true;
 	return session;
 }

@@ -240,6 +240,9 @@ struct zcc_session *zcc_session_create(struct zcc_client *client, struct zcc_out
 /* Session on a source the caller created and keeps owning. */
 struct zcc_session *zcc_session_create_for_source(struct zcc_client *client,
 	struct ext_image_capture_source_v1 *source, uint32_t options);
+/* The same, taking source over (destroyed with the session, or now on failure; NULL: none). */
+struct zcc_session *zcc_session_create_owning(struct zcc_client *client,
+	struct ext_image_capture_source_v1 *source, uint32_t options);
 /*
  * The first live (done, not closed) toplevel whose identifier is key, else
  * the first whose app_id is key (key NULL: the first live one); NULL if none.
