@@ -95,6 +95,8 @@ struct zcp_stream {
 	uint64_t modifier;
 	int n_planes;
 	struct pw_buffer *buffers[ZCP_MAX_BUFFERS];
+	/* The pool each PipeWire buffer was made for: frames of another go nowhere. */
+	uint64_t pool_serial, buffer_pool[ZCP_MAX_BUFFERS];
 	bool held[ZCP_MAX_BUFFERS];
 	struct zcl_frame *queued[ZCP_MAX_BUFFERS];
 	struct spa_source *retry; /* a frame waits for its buffer to come back */

@@ -361,6 +361,7 @@ static void handle_add_buffer(void *data, struct pw_buffer *buffer) {
 		d->data = info.dmabuf ? NULL : info.data;
 	}
 	stream->buffers[i] = buffer;
+	stream->buffer_pool[i] = stream->pool_serial;
 	stream->held[i] = false;
 	buffer->user_data = (void *)(uintptr_t)(i + 1);
 	struct spa_meta_sync_timeline *meta = spa_buffer_find_meta_data(spa,
@@ -487,8 +488,9 @@ static struct pw_buffer *take_buffer(struct zcp_stream *stream, struct zcl_frame
 	int i = -1;
 	if (frame != NULL) {
 		i = zcl_frame_get_info(frame)->buffer_index;
-		if (i < 0 || i >= ZCP_MAX_BUFFERS || stream->buffers[i] == NULL) {
-			return NULL;
+		if (i < 0 || i >= ZCP_MAX_BUFFERS || stream->buffers[i] == NULL ||
+				stream->buffer_pool[i] != stream->pool_serial) {
+			return NULL; /* PipeWire's buffers are not this pool's (yet) */
 		}
 		if (!stream->held[i]) {
 			/* Given as a cursor-only buffer, not back yet: soon. */
@@ -500,7 +502,8 @@ static struct pw_buffer *take_buffer(struct zcp_stream *stream, struct zcl_frame
 	} else {
 		/* The cursor alone: any buffer of ours, its pixels not read. */
 		for (int k = 0; k < ZCP_MAX_BUFFERS && i < 0; k++) {
-			if (stream->buffers[k] != NULL && stream->held[k]) {
+			if (stream->buffers[k] != NULL && stream->held[k] &&
+					stream->buffer_pool[k] == stream->pool_serial) {
 				i = k;
 			}
 		}
@@ -637,6 +640,7 @@ static void handle_constraints(void *data, uint32_t width, uint32_t height, uint
 	stream->height = height;
 	stream->pool_dmabuf = pool_dmabuf;
 	stream->modifier = modifier;
+	stream->pool_serial++; /* a new pool: PipeWire's buffers are re-made for it */
 	if (stream->stream == NULL) {
 		if (!stream_connect(stream)) {
 			stream->failed = true;
