@@ -12,6 +12,8 @@
  *   max_fps=60
  *   access_cmd=my-prompt       grants an Access request (screenshots) when it
  *                              exits 0; $1 app id, $2 title, $3 subtitle, $4 body
+ *   picker_cmd=my-picker       PickColor: prints "OUTPUT X Y" (a pixel of that
+ *                              output); none, or nothing printed: no colour
  * Without a choice or a chooser nothing is shared: the request is cancelled.
  */
 #define _GNU_SOURCE
@@ -75,6 +77,8 @@ void zcp_config_load(struct zcp_config *config, const char *path) {
 			set(&config->chooser_cmd, value);
 		} else if (strcmp(key, "access_cmd") == 0) {
 			set(&config->access_cmd, value);
+		} else if (strcmp(key, "picker_cmd") == 0) {
+			set(&config->picker_cmd, value);
 		} else if (strcmp(key, "max_fps") == 0) {
 			config->max_fps = atof(value);
 		} else {
@@ -88,6 +92,7 @@ void zcp_config_finish(struct zcp_config *config) {
 	free(config->choice);
 	free(config->chooser_cmd);
 	free(config->access_cmd);
+	free(config->picker_cmd);
 }
 
 struct zcl_target *zcp_find_choice(struct zcp_server *server, const char *choice) {
@@ -131,14 +136,22 @@ char *zcp_choose(struct zcp_server *server, uint32_t types) {
 	}
 	char cmd[1200];
 	snprintf(cmd, sizeof(cmd), "%s < %s", server->config.chooser_cmd, path);
+	char *line = zcp_run_line(cmd);
+	unlink(path);
+	if (line != NULL) {
+		line[strcspn(line, " ")] = '\0';
+	}
+	return line;
+}
+
+char *zcp_run_line(const char *cmd) {
 	FILE *out = popen(cmd, "r");
 	char line[512] = {0};
 	bool got = out != NULL && fgets(line, sizeof(line), out) != NULL;
 	if (out != NULL) {
 		pclose(out);
 	}
-	unlink(path);
-	line[strcspn(line, " \r\n")] = '\0';
+	line[strcspn(line, "\r\n")] = '\0';
 	return got && line[0] != '\0' ? strdup(line) : NULL;
 }
 

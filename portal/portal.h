@@ -34,6 +34,8 @@ struct zcp_config {
 	double max_fps;
 	/* The access prompt: granted when it exits 0; none: everything denied. */
 	char *access_cmd;
+	/* PickColor's picker: prints "OUTPUT X Y". */
+	char *picker_cmd;
 };
 
 struct zcp_server {
@@ -137,6 +139,8 @@ int zcp_access_init(struct zcp_server *server);
 
 /* Resolves a choice ("output:NAME", "window:KEY") to a target; NULL if none. */
 struct zcl_target *zcp_find_choice(struct zcp_server *server, const char *choice);
+/* The first line cmd (a shell command) prints, without its newline; malloc'd, or NULL if none. */
+char *zcp_run_line(const char *cmd);
 /* Asks the chooser command or takes the configured choice; malloc'd or NULL. */
 char *zcp_choose(struct zcp_server *server, uint32_t types);
 

@@ -1,8 +1,10 @@
 /*
  * org.freedesktop.impl.portal.Screenshot: one frame of an output (the
  * configured choice when it is an output, else the first one), written as
- * a PNG file whose URI the reply carries. PickColor needs a picker the user
- * clicks with, which this backend does not have: it answers "other" (2).
+ * a PNG file whose URI the reply carries. PickColor asks the configured
+ * picker (picker_cmd: the user's own, which prints "OUTPUT X Y") for a
+ * pixel and answers its colour from one frame of that output; without a
+ * picker, or when it picks nothing, it answers "other" (2).
  */
 #define _GNU_SOURCE
 #include <drm_fourcc.h>
@@ -21,6 +23,8 @@ struct shot {
 	sd_bus_message *call;
 	struct zcl_capture *capture;
 	bool done;
+	bool pick; /* PickColor: the colour at x, y instead of a file */
+	int32_t x, y;
 };
 
 static bool write_png(const char *path, const struct zcl_frame_info *info) {
@@ -56,19 +60,39 @@ static bool write_png(const char *path, const struct zcl_frame_info *info) {
 	return fclose(f) == 0 && ok;
 }
 
-static void shot_end(struct shot *shot, uint32_t response, const char *uri) {
+/* The reply: a file's uri, a colour (rgb, 0..1), or neither. */
+static void shot_end(struct shot *shot, uint32_t response, const char *uri, const double *rgb) {
 	if (shot->done) {
 		return;
 	}
 	shot->done = true;
 	if (uri != NULL) {
 		sd_bus_reply_method_return(shot->call, "ua{sv}", response, 1, "uri", "s", uri);
+	} else if (rgb != NULL) {
+		sd_bus_reply_method_return(shot->call, "ua{sv}", response, 1, "color", "(ddd)",
+			rgb[0], rgb[1], rgb[2]);
 	} else {
 		sd_bus_reply_method_return(shot->call, "ua{sv}", response, 0);
 	}
 	sd_bus_message_unref(shot->call);
 	shot->call = NULL;
 	sd_bus_flush(shot->server->bus);
+}
+
+/* PickColor's answer: the pixel at x, y of the frame. */
+static void pick_end(struct shot *shot, const struct zcl_frame_info *info) {
+	if (info->data == NULL || shot->x < 0 || shot->y < 0 || (uint32_t)shot->x >= info->width ||
+			(uint32_t)shot->y >= info->height) {
+		fprintf(stderr, "zerocap-portal: PickColor: %d,%d is outside the %ux%u output\n",
+			shot->x, shot->y, info->width, info->height);
+		shot_end(shot, 2, NULL, NULL);
+		return;
+	}
+	uint32_t px = ((const uint32_t *)((const uint8_t *)info->data +
+		(size_t)shot->y * info->strides[0]))[shot->x];
+	const double rgb[3] = {((px >> 16) & 0xff) / 255.0, ((px >> 8) & 0xff) / 255.0,
+		(px & 0xff) / 255.0};
+	shot_end(shot, 0, NULL, rgb);
 }
 
 static void handle_frame(void *data, struct zcl_frame *frame) {
@@ -78,6 +102,11 @@ static void handle_frame(void *data, struct zcl_frame *frame) {
 		return;
 	}
 	const struct zcl_frame_info *info = zcl_frame_get_info(frame);
+	if (shot->pick) {
+		pick_end(shot, info);
+		zcl_frame_release(frame);
+		return;
+	}
 	const char *dir = getenv("XDG_PICTURES_DIR");
 	dir = dir != NULL ? dir : getenv("HOME");
 	dir = dir != NULL ? dir : "/tmp";
@@ -95,16 +124,16 @@ static void handle_frame(void *data, struct zcl_frame *frame) {
 		fprintf(stderr, "zerocap-portal: screenshot %ux%u in %s\n", info->width, info->height,
 			path);
 	}
-	shot_end(shot, ok ? 0 : 2, ok ? uri : NULL);
+	shot_end(shot, ok ? 0 : 2, ok ? uri : NULL, NULL);
 }
 
 static void handle_stopped(void *data) {
-	shot_end(data, 2, NULL);
+	shot_end(data, 2, NULL, NULL);
 }
 
 static void handle_failed(void *data, enum zcl_error error, const char *why) {
 	fprintf(stderr, "zerocap-portal: screenshot failed: %s\n", why);
-	shot_end(data, 2, NULL);
+	shot_end(data, 2, NULL, NULL);
 }
 
 static const struct zcl_capture_listener shot_listener = {
@@ -127,20 +156,50 @@ static void shot_free(struct shot *shot) {
 	free(shot);
 }
 
-static int method_screenshot(sd_bus_message *m, void *data, sd_bus_error *error) {
-	struct zcp_server *server = data;
+/* One frame of target into shot (taken over); the reply comes from the loop. */
+static int shot_start(sd_bus_message *m, struct zcp_server *server, struct shot *shot,
+		struct zcl_target *target) {
+	shot->server = server;
+	shot->call = sd_bus_message_ref(m);
+	struct zcl_capture_options options = {
+		.format = DRM_FORMAT_XRGB8888,
+		.buffers = ZCL_BUFFERS_SHM,
+		.n_buffers = 3,
+	};
+	shot->capture = target != NULL ? zcl_capture_create(server->client, target, &options,
+		&shot_listener, shot, NULL) : NULL;
+	if (shot->capture == NULL) {
+		shot_free(shot);
+		return sd_bus_reply_method_return(m, "ua{sv}", 2, 0);
+	}
+	last_shot = shot;
+	return 1;
+}
+
+/* Reads the call's arguments; false (with r set) when another shot is under way. */
+static bool shot_begin(sd_bus_message *m, int *r, sd_bus_error *error) {
 	const char *handle, *app_id, *parent;
-	int r = sd_bus_message_read(m, "oss", &handle, &app_id, &parent);
-	if (r < 0 || (r = sd_bus_message_skip(m, "a{sv}")) < 0) {
-		return r;
+	*r = sd_bus_message_read(m, "oss", &handle, &app_id, &parent);
+	if (*r < 0 || (*r = sd_bus_message_skip(m, "a{sv}")) < 0) {
+		return false;
 	}
 	if (last_shot != NULL && last_shot->done) {
 		shot_free(last_shot);
 		last_shot = NULL;
 	}
 	if (last_shot != NULL) {
-		return sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
+		*r = sd_bus_error_setf(error, SD_BUS_ERROR_LIMITS_EXCEEDED,
 			"a screenshot is being taken");
+		return false;
+	}
+	return true;
+}
+
+static int method_screenshot(sd_bus_message *m, void *data, sd_bus_error *error) {
+	struct zcp_server *server = data;
+	int r;
+	if (!shot_begin(m, &r, error)) {
+		return r;
 	}
 	struct zcl_target *target = server->config.choice != NULL ?
 		zcp_find_choice(server, server->config.choice) : NULL;
@@ -151,34 +210,45 @@ static int method_screenshot(sd_bus_message *m, void *data, sd_bus_error *error)
 			target = zcl_target_get_type(t) == ZCL_TARGET_OUTPUT ? t : NULL;
 		}
 	}
-	if (target == NULL) {
-		return sd_bus_reply_method_return(m, "ua{sv}", 2, 0);
-	}
 	struct shot *shot = calloc(1, sizeof(*shot));
 	if (shot == NULL) {
 		return -ENOMEM;
 	}
-	shot->server = server;
-	shot->call = sd_bus_message_ref(m);
-	struct zcl_capture_options options = {
-		.format = DRM_FORMAT_XRGB8888,
-		.buffers = ZCL_BUFFERS_SHM,
-		.n_buffers = 3,
-	};
-	shot->capture = zcl_capture_create(server->client, target, &options, &shot_listener, shot,
-		NULL);
-	if (shot->capture == NULL) {
-		shot_free(shot);
-		return sd_bus_reply_method_return(m, "ua{sv}", 2, 0);
-	}
-	last_shot = shot;
-	return 1;
+	return shot_start(m, server, shot, target);
 }
 
 static int method_pick_color(sd_bus_message *m, void *data, sd_bus_error *error) {
-	fprintf(stderr, "zerocap-portal: PickColor needs an interactive picker, which this "
-		"backend has not\n");
-	return sd_bus_reply_method_return(m, "ua{sv}", 2, 0);
+	struct zcp_server *server = data;
+	int r;
+	if (!shot_begin(m, &r, error)) {
+		return r;
+	}
+	char *picked = server->config.picker_cmd != NULL ?
+		zcp_run_line(server->config.picker_cmd) : NULL;
+	char name[128];
+	int32_t x, y;
+	struct zcl_target *target = NULL;
+	if (picked != NULL && sscanf(picked, "%127s %d %d", name, &x, &y) == 3) {
+		target = zcl_client_find_target(server->client, name);
+		target = target != NULL && zcl_target_get_type(target) == ZCL_TARGET_OUTPUT ?
+			target : NULL;
+	}
+	if (target == NULL) {
+		fprintf(stderr, "zerocap-portal: PickColor: %s\n", server->config.picker_cmd == NULL ?
+			"no picker_cmd configured" : picked == NULL ? "the picker picked nothing" :
+			"the picker named no output (OUTPUT X Y)");
+		free(picked);
+		return sd_bus_reply_method_return(m, "ua{sv}", 2, 0);
+	}
+	free(picked);
+	struct shot *shot = calloc(1, sizeof(*shot));
+	if (shot == NULL) {
+		return -ENOMEM;
+	}
+	shot->pick = true;
+	shot->x = x;
+	shot->y = y;
+	return shot_start(m, server, shot, target);
 }
 
 static int prop_version(sd_bus *bus, const char *path, const char *interface,

@@ -120,8 +120,9 @@ static bool zerocap_files(struct ct_stack *stack) {
 	 */
 	snprintf(text, sizeof(text), "[screencast]\nchooser_cmd=sh -c 'echo asked >> %s/chooser.log; "
 		"test -e %s/deny && exit 1; cat %s/choice 2>/dev/null || echo output:%s'\n"
-		"max_fps=%d\naccess_cmd=echo \"$2\" >> %s/access.log\n", stack->dir, stack->dir,
-		stack->dir, stack->options.output, stack->options.max_fps, stack->dir);
+		"max_fps=%d\naccess_cmd=echo \"$2\" >> %s/access.log\n"
+		"picker_cmd=cat %s/pick\n", stack->dir, stack->dir,
+		stack->dir, stack->options.output, stack->options.max_fps, stack->dir, stack->dir);
 	return ok && write_file(path, text);
 }
 
@@ -416,9 +417,14 @@ GVariant *ct_portal_wait_response(struct ct_portal *portal, const char *handle,
  */
 static GVariant *portal_request_code(struct ct_portal *portal, const char *method,
 		GVariant *parameters, const char *what, guint32 *code_out) {
+	return ct_portal_call(portal, SCREENCAST, method, parameters, what, code_out);
+}
+
+GVariant *ct_portal_call(struct ct_portal *portal, const char *interface, const char *method,
+		GVariant *parameters, const char *what, guint32 *code_out) {
 	GError *error = NULL;
 	GVariant *reply = g_dbus_connection_call_sync(portal->bus, CT_PORTAL_NAME, CT_PORTAL_PATH,
-		SCREENCAST, method, parameters, G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE,
+		interface, method, parameters, G_VARIANT_TYPE("(o)"), G_DBUS_CALL_FLAGS_NONE,
 		20000, NULL, &error);
 	if (reply == NULL) {
 		ZT_CHECK(false, "%s: %s failed: %s", what, method, error->message);

@@ -108,6 +108,15 @@ bool ct_portal_start(struct ct_portal *portal);
 int ct_portal_remote(struct ct_portal *portal);
 /* Session.Close, and no more listening for responses. */
 void ct_portal_close(struct ct_portal *portal);
+/*
+ * Calls interface.method of the frontend (a method that answers through a
+ * Request, e.g. org.freedesktop.portal.Screenshot.PickColor) and waits for
+ * the Response: its results, or NULL. code NULL: a response other than 0
+ * fails the test (what names the call); else it gets the response code.
+ * The portal must listen for responses (ct_portal_start did it).
+ */
+GVariant *ct_portal_call(struct ct_portal *portal, const char *interface, const char *method,
+	GVariant *parameters, const char *what, guint32 *code);
 /* The response to request handle, within timeout_ms; NULL if none. */
 GVariant *ct_portal_wait_response(struct ct_portal *portal, const char *handle,
 	guint32 *code, int timeout_ms);

@@ -14,6 +14,8 @@
  *   lives, and a new consumer gets frames of the next change;
  * - GStreamer's pipewiresrc (gst-launch-1.0 ... ! pngenc) takes frames that
  *   show the scene;
+ * - PickColor through the frontend: the colour of the pixel the picker
+ *   names, and 2 when it names none;
  * - the user cancels the chooser: Start answers 1 and nothing is shared;
  * - a window share through the chooser survives a resize loop, every size
  *   renegotiated and streamed;
@@ -526,6 +528,50 @@ static void remove_file(const char *dir, const char *name) {
 	unlink(path);
 }
 
+static bool near(double a, double b) {
+	return a - b < 1e-6 && b - a < 1e-6;
+}
+
+/* org.freedesktop.portal.Screenshot.PickColor: the picker names a pixel, the colour comes back. */
+static void test_pick_color(struct zt_compositor *comp, struct ct_stack *stack,
+		GDBusConnection *bus) {
+	zt_section("PickColor: the colour of the pixel the picker names");
+	set_mark(comp, 0x336699);
+	struct ct_portal portal = {.bus = bus};
+	if (!ct_portal_start(&portal)) {
+		ct_portal_close(&portal);
+		return;
+	}
+	for (int picked = 0; picked < 2; picked++) {
+		/* First with no pick (the user picked nothing), then the mark. */
+		if (picked) {
+			char text[64];
+			snprintf(text, sizeof(text), "HEADLESS-1 %d %d\n", MARK_X, MARK_Y);
+			ZT_CHECK(write_text(stack->dir, "pick", text), "pick");
+		}
+		GVariantBuilder options;
+		g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
+		g_variant_builder_add(&options, "{sv}", "handle_token",
+			g_variant_new_string(picked ? "ztpick1" : "ztpick0"));
+		guint32 code = 99;
+		GVariant *results = ct_portal_call(&portal, "org.freedesktop.portal.Screenshot",
+			"PickColor", g_variant_new("(sa{sv})", "", &options), "PickColor", &code);
+		double r = -1, g = -1, b = -1;
+		if (results != NULL) {
+			g_variant_lookup(results, "color", "(ddd)", &r, &g, &b);
+		}
+		if (!picked) {
+			ZT_CHECK(code == 2, "nothing picked: PickColor answers 2 (got %u)", code);
+			continue;
+		}
+		ZT_CHECK(code == 0 && near(r, 0x33 / 255.0) && near(g, 0x66 / 255.0) &&
+			near(b, 0x99 / 255.0), "PickColor answered %u with %.4f %.4f %.4f, "
+			"want 0x336699", code, r, g, b);
+	}
+	remove_file(stack->dir, "pick");
+	ct_portal_close(&portal);
+}
+
 static void test_denied(struct ct_stack *stack, GDBusConnection *bus) {
 	zt_section("the user cancels the chooser: nothing is shared");
 	int asked = chooser_asked(stack->dir);
@@ -717,6 +763,7 @@ int main(int argc, char *argv[]) {
 				test_mode_change(&comp, bus);
 				test_consumer_killed(&comp, &stack, bus);
 				test_pipewiresrc(&comp, &stack, bus);
+				test_pick_color(&comp, &stack, bus);
 				test_denied(&stack, bus);
 				test_window_resize(&comp, &stack, bus);
 				test_backend_restart(&comp, &stack, bus);

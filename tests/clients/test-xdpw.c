@@ -411,20 +411,9 @@ static void check_screenshot(struct ct_portal *portal, int scene_index, const ch
 	g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
 	g_variant_builder_add(&options, "{sv}", "handle_token", g_variant_new_string("zts"));
 	g_variant_builder_add(&options, "{sv}", "interactive", g_variant_new_boolean(FALSE));
-	GError *error = NULL;
-	GVariant *reply = g_dbus_connection_call_sync(portal->bus, PORTAL_NAME, PORTAL_PATH,
-		"org.freedesktop.portal.Screenshot", "Screenshot",
-		g_variant_new("(sa{sv})", "", &options), G_VARIANT_TYPE("(o)"),
-		G_DBUS_CALL_FLAGS_NONE, 20000, NULL, &error);
-	if (reply == NULL) {
-		ZT_CHECK(false, "Screenshot failed: %s", error->message);
-		g_error_free(error);
-		return;
-	}
-	const char *handle = NULL;
-	g_variant_get(reply, "(&o)", &handle);
 	guint32 code = 99;
-	GVariant *results = ct_portal_wait_response(portal, handle, &code, 20000);
+	GVariant *results = ct_portal_call(portal, "org.freedesktop.portal.Screenshot",
+		"Screenshot", g_variant_new("(sa{sv})", "", &options), "Screenshot", &code);
 	const char *uri = NULL;
 	ZT_CHECK(results != NULL && code == 0 && g_variant_lookup(results, "uri", "&s", &uri) &&
 		strncmp(uri, "file://", 7) == 0, "Screenshot answered %u with a file URI", code);
@@ -447,7 +436,6 @@ static void check_screenshot(struct ct_portal *portal, int scene_index, const ch
 	} else {
 		ZT_CHECK(false, "cannot read the screenshot %s", uri != NULL ? uri : "(none)");
 	}
-	g_variant_unref(reply);
 }
 #endif
 
