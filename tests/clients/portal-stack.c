@@ -703,7 +703,7 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 	consumer->have_format = true;
 	uint8_t storage[1024];
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
-	const struct spa_pod *params[6];
+	const struct spa_pod *params[7];
 	uint32_t n_params = 0;
 	int types = (1 << SPA_DATA_MemFd) | (1 << SPA_DATA_MemPtr) |
 		(consumer->options.dmabuf ? 1 << SPA_DATA_DmaBuf : 0);
@@ -726,6 +726,14 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 			SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
 			SPA_PARAM_META_type, SPA_POD_Id(SPA_META_SyncTimeline),
 			SPA_PARAM_META_size, SPA_POD_Int(sizeof(struct spa_meta_sync_timeline)));
+	}
+	if (consumer->options.damage_meta) {
+		params[n_params++] = spa_pod_builder_add_object(&b,
+			SPA_TYPE_OBJECT_ParamMeta, SPA_PARAM_Meta,
+			SPA_PARAM_META_type, SPA_POD_Id(SPA_META_VideoDamage),
+			SPA_PARAM_META_size, SPA_POD_CHOICE_RANGE_Int(
+				(int)sizeof(struct spa_meta_region) * 16, (int)sizeof(struct spa_meta_region),
+				(int)sizeof(struct spa_meta_region) * 16));
 	}
 	if (consumer->options.cursor_meta) {
 		/* What OBS asks for: room for a 64x64 bitmap, up to 256x256. */

@@ -138,6 +138,7 @@ typedef void (*ct_consumer_buffer_fn)(void *data, const struct spa_buffer *buffe
 
 struct ct_consumer_options {
 	bool cursor_meta; /* ask for SPA_META_Cursor */
+	bool damage_meta; /* ask for SPA_META_VideoDamage */
 	/*
 	 * Take dma-bufs (LINEAR or implicit modifier, mapped to read them) first,
 	 * memfds else; without it only memfds.

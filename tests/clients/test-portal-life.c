@@ -9,7 +9,10 @@
  *   pixel for pixel, once); a cursor moving over a still picture arrives in
  *   a buffer with no pixels; a hidden cursor is id 0;
  * - the output's mode changes twice mid-stream: the same stream
- *   renegotiates to each size, and frames of that size follow;
+ *   renegotiates to each size, and frames of that size follow (cursor
+ *   mode Hidden: no arrow in them; Embedded, in the next section: the
+ *   arrow drawn in);
+ * - VideoDamage metas hold what changed, not the whole output;
  * - a consumer process killed mid-stream (SIGKILL) costs nothing: the share
  *   lives, and a new consumer gets frames of the next change;
  * - GStreamer's pipewiresrc (gst-launch-1.0 ... ! pngenc) takes frames that
@@ -72,6 +75,10 @@ struct watch {
 	int32_t cx, cy, hx, hy;
 	int bitmaps, bitmap_bad;
 	uint32_t bitmap_w, bitmap_h;
+	/* SPA_META_VideoDamage of the last buffer with pixels: its bounding box */
+	bool damage_meta;
+	int n_damage;
+	int32_t dx1, dy1, dx2, dy2;
 };
 
 #define MARK_X 30
@@ -93,11 +100,42 @@ static void check_bitmap(struct watch *w, const struct spa_meta_bitmap *bitmap) 
 	w->bitmap_bad += bitmap->format != SPA_VIDEO_FORMAT_BGRA;
 }
 
+/* The bounding box of the damage regions (up to the first empty one). */
+static void record_damage(struct watch *w, const struct spa_buffer *buffer) {
+	struct spa_meta *meta = spa_buffer_find_meta(buffer, SPA_META_VideoDamage);
+	w->damage_meta = meta != NULL;
+	w->n_damage = 0;
+	if (meta == NULL) {
+		return;
+	}
+	const struct spa_meta_region *r;
+	spa_meta_for_each(r, meta) {
+		if (!spa_meta_region_is_valid(r)) {
+			break;
+		}
+		int32_t x2 = r->region.position.x + (int32_t)r->region.size.width;
+		int32_t y2 = r->region.position.y + (int32_t)r->region.size.height;
+		if (w->n_damage++ == 0) {
+			w->dx1 = r->region.position.x;
+			w->dy1 = r->region.position.y;
+			w->dx2 = x2;
+			w->dy2 = y2;
+		} else {
+			w->dx1 = SPA_MIN(w->dx1, r->region.position.x);
+			w->dy1 = SPA_MIN(w->dy1, r->region.position.y);
+			w->dx2 = SPA_MAX(w->dx2, x2);
+			w->dy2 = SPA_MAX(w->dy2, y2);
+		}
+	}
+}
+
 static void on_buffer(void *data, const struct spa_buffer *buffer, uint64_t arrived_ns) {
 	struct watch *w = data;
 	const struct spa_data *d = &buffer->datas[0];
 	if (d->chunk->size == 0 && !(d->chunk->flags & SPA_CHUNK_FLAG_CORRUPTED)) {
 		w->empty++;
+	} else {
+		record_damage(w, buffer);
 	}
 	struct spa_meta_cursor *mc = spa_buffer_find_meta_data(buffer, SPA_META_Cursor,
 		sizeof(*mc));
@@ -175,8 +213,8 @@ static bool watch_start(struct watch *w, const char *name, struct ct_portal *por
 	memset(w, 0, sizeof(*w));
 	int fd = ct_portal_remote(portal);
 	const struct ct_consumer_options options = {
-		.cursor_meta = cursor_meta, .buffer = on_buffer, .dmabuf = take_dmabuf,
-		.sync_device = SYNC_DEVICE,
+		.cursor_meta = cursor_meta, .damage_meta = true, .buffer = on_buffer,
+		.dmabuf = take_dmabuf, .sync_device = SYNC_DEVICE,
 	};
 	return fd >= 0 && ct_consumer_start_with(&w->pw, name, fd, portal->node, portal->width,
 		portal->height, on_frame, w, &options);
@@ -312,6 +350,13 @@ static void test_metadata(struct zt_compositor *comp, GDBusConnection *bus) {
 	set_mark(comp, 0x00ff00);
 	const uint32_t green = 0x00ff00;
 	ZT_CHECK(watch_until(&w, mark_is, &green, WAIT_MS), "a change of the picture streams");
+	/* The mark (20,20 40x40) changed colour: the damage says that, not the whole output. */
+	pw_thread_loop_lock(w.pw.loop);
+	ZT_CHECK(w.damage_meta && w.n_damage > 0 && w.dx1 <= 20 && w.dy1 <= 20 && w.dx2 >= 60 &&
+		w.dy2 >= 60 && (w.dx2 - w.dx1) * (w.dy2 - w.dy1) < OUTPUT_W * OUTPUT_H / 4,
+		"VideoDamage holds the mark and little else (%d regions, %d,%d-%d,%d)", w.n_damage,
+		w.dx1, w.dy1, w.dx2, w.dy2);
+	pw_thread_loop_unlock(w.pw.loop);
 	ZT_CHECK(zt_cmd(comp, "cursor hide"), "cursor hide");
 	ZT_CHECK(watch_until(&w, cursor_hidden, NULL, WAIT_MS), "a hidden cursor is id 0");
 	ZT_CHECK(zt_cmd(comp, "cursor show"), "cursor show");
@@ -321,8 +366,9 @@ static void test_metadata(struct zt_compositor *comp, GDBusConnection *bus) {
 }
 
 static void test_mode_change(struct zt_compositor *comp, GDBusConnection *bus) {
-	zt_section("the output's mode changes mid-stream: the stream renegotiates");
-	struct ct_portal portal = {.bus = bus};
+	zt_section("the output's mode changes mid-stream: the stream renegotiates (cursor hidden)");
+	ZT_CHECK(zt_cmd(comp, "cursor %d %d", cursor_x, cursor_y), "cursor: %s", comp->reply);
+	struct ct_portal portal = {.bus = bus, .cursor_mode = 1};
 	struct watch w;
 	/* A consumer of shm only: on dma-buf compositors the backend copies for it. */
 	bool dmabuf = take_dmabuf;
@@ -346,6 +392,8 @@ static void test_mode_change(struct zt_compositor *comp, GDBusConnection *bus) {
 	pw_thread_loop_unlock(w.pw.loop);
 	ZT_CHECK(memfd > 0 && dma == 0, "a shm consumer gets memfds (%d, %d dma-bufs)", memfd,
 		dma);
+	ZT_CHECK(w.cursor_pixels == 0, "cursor mode Hidden: no cursor in the frames (%d arrow "
+		"pixels)", w.cursor_pixels);
 	ct_consumer_stop(&w.pw);
 	ct_portal_close(&portal); /* fails the test if the session ended */
 }
@@ -428,6 +476,7 @@ static void test_consumer_killed(struct zt_compositor *comp, struct ct_stack *st
 		const uint32_t yellow = 0xffff00;
 		ZT_CHECK(watch_until(&w, mark_is, &yellow, WAIT_MS),
 			"a new consumer of the same share sees the next change");
+		ZT_CHECK(w.cursor_pixels > 0, "cursor mode Embedded: the arrow is in the frames");
 		check_memory(&w, "after the killed consumer");
 		ct_consumer_stop(&w.pw);
 	}
