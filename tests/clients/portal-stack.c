@@ -663,6 +663,21 @@ static void consumer_frame(struct ct_consumer *consumer, struct pw_buffer *pw_bu
 		/* The promise to signal the release point. */
 		timeline->flags &= ~SPA_META_SYNC_TIMELINE_UNSCHEDULED_RELEASE;
 	}
+	if (consumer->options.egl && consumer->drm_fd >= 0 && d->type == SPA_DATA_DmaBuf &&
+			consumer->have_format) {
+		if (consumer->egl == NULL) {
+			consumer->egl = ct_egl_create(consumer->drm_fd);
+		}
+		int wrong = consumer->egl != NULL ? ct_egl_compare(consumer->egl, buffer,
+			consumer->format.size.width, consumer->format.size.height,
+			consumer->format.modifier) : -1;
+		if (wrong < 0) {
+			consumer->egl_failures++;
+		} else {
+			consumer->egl_frames++;
+			consumer->egl_wrong += wrong;
+		}
+	}
 	consumer->frame(consumer->data, buffer, consumer->have_format ? &consumer->format : NULL,
 		header, arrived_ns);
 	if (release != 0) {
@@ -887,6 +902,8 @@ void ct_consumer_stop(struct ct_consumer *consumer) {
 	}
 	pw_thread_loop_destroy(consumer->loop);
 	consumer->loop = NULL;
+	ct_egl_destroy(consumer->egl);
+	consumer->egl = NULL;
 	if (consumer->drm_fd >= 0) {
 		close(consumer->drm_fd);
 		consumer->drm_fd = -1;

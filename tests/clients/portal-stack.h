@@ -150,6 +150,11 @@ struct ct_consumer_options {
 	 * acquire point before reading, signal the release point after.
 	 */
 	const char *sync_device;
+	/*
+	 * With sync_device: import every dma-buf frame with EGL (GBM platform)
+	 * and compare what glReadPixels gives with the CPU mapping.
+	 */
+	bool egl;
 	ct_consumer_buffer_fn buffer; /* may be NULL */
 };
 
@@ -180,6 +185,8 @@ struct ct_consumer {
 	int dmabuf_frames, memfd_frames; /* frames by the type of their memory */
 	int synced_frames; /* frames with timelines: acquired, then released */
 	int sync_errors; /* acquire points that did not signal, or ioctls that failed */
+	int egl_frames, egl_failures, egl_wrong; /* imported; not imported; pixels that differ */
+	struct ct_egl *egl;
 	int drm_fd;
 };
 
@@ -193,6 +200,18 @@ bool ct_consumer_start(struct ct_consumer *consumer, const char *name, int fd, u
 bool ct_consumer_start_with(struct ct_consumer *consumer, const char *name, int fd,
 	uint32_t node, int width, int height, ct_consumer_frame_fn frame, void *data,
 	const struct ct_consumer_options *options);
+/* EGL import of dma-buf frames (portal-egl.c). */
+struct ct_egl;
+struct ct_egl *ct_egl_create(int drm_fd);
+void ct_egl_destroy(struct ct_egl *egl);
+/*
+ * Imports buffer's first plane (XRGB8888 of width x height, modifier) as an
+ * EGLImage and reads it back with GL: how many pixels differ from the
+ * buffer's CPU mapping, or -1 when it cannot be imported or read.
+ */
+int ct_egl_compare(struct ct_egl *egl, const struct spa_buffer *buffer, uint32_t width,
+	uint32_t height, uint64_t modifier);
+
 /* The BGRx or RGBx pixels of a buffer as RGB (ct_image_finish it); false if unreadable. */
 bool ct_buffer_image(const struct spa_video_info_raw *format, const struct spa_buffer *buffer,
 	struct ct_image *image);

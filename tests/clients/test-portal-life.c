@@ -214,7 +214,7 @@ static bool watch_start(struct watch *w, const char *name, struct ct_portal *por
 	int fd = ct_portal_remote(portal);
 	const struct ct_consumer_options options = {
 		.cursor_meta = cursor_meta, .damage_meta = true, .buffer = on_buffer,
-		.dmabuf = take_dmabuf, .sync_device = SYNC_DEVICE,
+		.dmabuf = take_dmabuf, .sync_device = SYNC_DEVICE, .egl = take_dmabuf,
 	};
 	return fd >= 0 && ct_consumer_start_with(&w->pw, name, fd, portal->node, portal->width,
 		portal->height, on_frame, w, &options);
@@ -240,10 +240,16 @@ static void check_memory(struct watch *w, const char *what) {
 	pw_thread_loop_lock(w->pw.loop);
 	int dmabuf = w->pw.dmabuf_frames, memfd = w->pw.memfd_frames;
 	int synced = w->pw.synced_frames, sync_errors = w->pw.sync_errors;
+	int egl_frames = w->pw.egl_frames, egl_failures = w->pw.egl_failures;
+	int egl_wrong = w->pw.egl_wrong;
 	pw_thread_loop_unlock(w->pw.loop);
 	if (take_dmabuf) {
 		ZT_CHECK(dmabuf > 0 && memfd == 0, "%s: the frames came in dma-bufs (%d dma-buf, "
 			"%d memfd)", what, dmabuf, memfd);
+		ZT_CHECK(egl_frames == dmabuf && egl_failures == 0 && egl_wrong == 0,
+			"%s: every dma-buf frame imports with EGL and reads back as mapped "
+			"(%d imported, %d failed, %d pixels differ)", what, egl_frames, egl_failures,
+			egl_wrong);
 		bool timelines = device_has_timelines();
 		ZT_CHECK(timelines ? synced == dmabuf && sync_errors == 0 : synced == 0,
 			"%s: %s (%d of %d frames with timelines, %d sync errors)", what,
