@@ -698,6 +698,11 @@ static void handle_process(void *data) {
 	struct pw_buffer *pw_buffer;
 	while ((pw_buffer = pw_stream_dequeue_buffer(consumer->stream)) != NULL) {
 		consumer_frame(consumer, pw_buffer);
+		if (consumer->options.hold_after > 0 &&
+				++consumer->taken > consumer->options.hold_after) {
+			consumer->held++; /* kept: never given back */
+			continue;
+		}
 		pw_stream_queue_buffer(consumer->stream, pw_buffer);
 	}
 	pw_thread_loop_signal(consumer->loop, false);

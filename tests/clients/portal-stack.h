@@ -156,6 +156,8 @@ struct ct_consumer_options {
 	 */
 	bool egl;
 	ct_consumer_buffer_fn buffer; /* may be NULL */
+	/* A consumer that stops returning buffers after this many (0: returns all). */
+	int hold_after;
 };
 
 /*
@@ -182,6 +184,7 @@ struct ct_consumer {
 	bool error;
 	char error_text[160];
 	int corrupted; /* buffers marked corrupted: not frames */
+	int taken, held; /* buffers dequeued; kept (hold_after) */
 	int dmabuf_frames, memfd_frames; /* frames by the type of their memory */
 	int synced_frames; /* frames with timelines: acquired, then released */
 	int sync_errors; /* acquire points that did not signal, or ioctls that failed */

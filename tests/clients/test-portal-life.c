@@ -17,6 +17,8 @@
  *   lives, and a new consumer gets frames of the next change;
  * - GStreamer's pipewiresrc (gst-launch-1.0 ... ! pngenc) takes frames that
  *   show the scene;
+ * - a consumer that stops returning buffers: its share stalls, another
+ *   share of the same output streams every change, the compositor lives;
  * - PickColor through the frontend: the colour of the pixel the picker
  *   names, and 2 when it names none;
  * - the user cancels the chooser: Start answers 1 and nothing is shared;
@@ -398,8 +400,15 @@ static void test_mode_change(struct zt_compositor *comp, GDBusConnection *bus) {
 	pw_thread_loop_unlock(w.pw.loop);
 	ZT_CHECK(memfd > 0 && dma == 0, "a shm consumer gets memfds (%d, %d dma-bufs)", memfd,
 		dma);
+	/* A frame of a settled picture (right after a mode change the old one may show). */
+	settle(&w);
+	set_mark(comp, 0x0000ff);
+	const uint32_t blue = 0x0000ff;
+	ZT_CHECK(watch_until(&w, mark_is, &blue, WAIT_MS), "a change after the modes streams");
+	pw_thread_loop_lock(w.pw.loop);
 	ZT_CHECK(w.cursor_pixels == 0, "cursor mode Hidden: no cursor in the frames (%d arrow "
 		"pixels)", w.cursor_pixels);
+	pw_thread_loop_unlock(w.pw.loop);
 	ct_consumer_stop(&w.pw);
 	ct_portal_close(&portal); /* fails the test if the session ended */
 }
@@ -552,6 +561,42 @@ static void test_pipewiresrc(struct zt_compositor *comp, struct ct_stack *stack,
 		}
 	}
 	ct_portal_close(&portal);
+}
+
+/* A consumer that keeps every buffer after two: its share stalls, nothing else does. */
+static void test_hoarder(struct zt_compositor *comp, GDBusConnection *bus) {
+	zt_section("a consumer that stops returning buffers stalls only its own share");
+	struct ct_portal hoard = {.bus = bus}, other = {.bus = bus};
+	struct watch h, w;
+	memset(&h, 0, sizeof(h));
+	int fd = -1;
+	bool started = ct_portal_start(&hoard) && (fd = ct_portal_remote(&hoard)) >= 0;
+	const struct ct_consumer_options keep = {
+		.hold_after = 2, .dmabuf = take_dmabuf, .sync_device = SYNC_DEVICE,
+	};
+	started = started && ct_consumer_start_with(&h.pw, "hoarder", fd, hoard.node,
+		hoard.width, hoard.height, on_frame, &h, &keep);
+	if (started && ct_portal_start(&other) && watch_start(&w, "other", &other, false)) {
+		static const uint32_t colors[] = {0x102030, 0x203040, 0x304050, 0x405060, 0x506070,
+			0x607080, 0x708090, 0x8090a0};
+		for (size_t i = 0; i < sizeof(colors) / sizeof(colors[0]); i++) {
+			set_mark(comp, colors[i]);
+			ZT_CHECK(watch_until(&w, mark_is, &colors[i], WAIT_MS),
+				"change %zu: the other share streams it (%06x)", i, w.mark);
+		}
+		pw_thread_loop_lock(h.pw.loop);
+		int held = h.pw.held, frames = h.frames;
+		pw_thread_loop_unlock(h.pw.loop);
+		ZT_CHECK(held > 0 && frames <= 2 + held, "the hoarder keeps what it got (%d kept, "
+			"%d frames)", held, frames);
+		ct_consumer_stop(&w.pw);
+	}
+	ct_portal_close(&other);
+	if (started) {
+		ct_consumer_stop(&h.pw);
+	}
+	ZT_CHECK(zt_compositor_alive(comp), "the compositor lives on");
+	ct_portal_close(&hoard); /* the hoarder's share is still there */
 }
 
 static int chooser_asked(const char *dir) {
@@ -819,6 +864,7 @@ int main(int argc, char *argv[]) {
 				test_consumer_killed(&comp, &stack, bus);
 				test_pipewiresrc(&comp, &stack, bus);
 				test_pick_color(&comp, &stack, bus);
+				test_hoarder(&comp, bus);
 				test_denied(&stack, bus);
 				test_window_resize(&comp, &stack, bus);
 				test_backend_restart(&comp, &stack, bus);
