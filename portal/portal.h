@@ -94,6 +94,7 @@ struct zcp_stream {
 	 * it while the consumer has it.
 	 */
 	bool pool_dmabuf;
+	bool pool_switching; /* the capture is being re-made on shm for the consumer */
 	uint64_t modifier;
 	int n_planes;
 	struct pw_buffer *buffers[ZCP_MAX_BUFFERS];

@@ -233,7 +233,7 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 	}
 	stream->format_set = true;
 	bool modifier = spa_pod_find_prop(param, NULL, SPA_FORMAT_VIDEO_modifier) != NULL;
-	if (!modifier && stream->pool_dmabuf) {
+	if (!modifier && stream->pool_dmabuf && !stream->pool_switching) {
 		/* The consumer takes shm only: the capture moves to shm buffers. */
 		fprintf(stderr, "zerocap-portal: the consumer takes no dma-bufs: capturing into "
 			"shm\n");
@@ -244,12 +244,17 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 		}
 		zcl_capture_destroy(stream->capture);
 		stream->capture = NULL;
-		stream->pool_dmabuf = false;
-		stream->modifier = DRM_FORMAT_MOD_INVALID;
+		/*
+		 * pool_dmabuf stays set: the shm pool's constraints then announce
+		 * the formats anew (no dma-buf one), and that renegotiation makes
+		 * PipeWire allocate its buffers again, for the new pool.
+		 */
+		stream->pool_switching = true;
 		if (!capture_start(stream, ZCL_BUFFERS_SHM)) {
 			stream->failed = true;
 			return;
 		}
+		return; /* the buffers come with the new pool's constraints */
 	}
 	send_buffer_params(stream);
 }
@@ -346,7 +351,11 @@ static void handle_add_buffer(void *data, struct pw_buffer *buffer) {
 	struct zcl_frame_info info;
 	if (i == ZCP_MAX_BUFFERS || !zcl_capture_get_buffer(stream->capture, i, &info) ||
 			(int)spa->n_datas < info.n_planes) {
-		fprintf(stderr, "zerocap-portal: PipeWire asked for a buffer the pool lacks\n");
+		/* Before the pool (or beyond it): an empty buffer, never queued. */
+		if (i == 0) {
+			fprintf(stderr, "zerocap-portal: PipeWire allocated buffers before the pool "
+				"had them; waiting for the pool\n");
+		}
 		return;
 	}
 	bool mappable = !info.dmabuf || info.modifier == DRM_FORMAT_MOD_LINEAR ||
@@ -634,13 +643,15 @@ static void handle_constraints(void *data, uint32_t width, uint32_t height, uint
 	struct zcl_frame_info info;
 	bool pool_dmabuf = zcl_capture_get_buffer(stream->capture, 0, &info) && info.dmabuf;
 	uint64_t modifier = pool_dmabuf ? info.modifier : DRM_FORMAT_MOD_INVALID;
-	bool changed = width != stream->width || height != stream->height ||
-		pool_dmabuf != stream->pool_dmabuf || modifier != stream->modifier;
+	bool same_size = width == stream->width && height == stream->height;
+	bool changed = !same_size || pool_dmabuf != stream->pool_dmabuf ||
+		modifier != stream->modifier;
 	stream->width = width;
 	stream->height = height;
 	stream->pool_dmabuf = pool_dmabuf;
 	stream->modifier = modifier;
 	stream->pool_serial++; /* a new pool: PipeWire's buffers are re-made for it */
+	stream->pool_switching = false;
 	if (stream->stream == NULL) {
 		if (!stream_connect(stream)) {
 			stream->failed = true;
@@ -655,8 +666,12 @@ static void handle_constraints(void *data, uint32_t width, uint32_t height, uint
 	if (changed) {
 		/* The source changed size or buffers: renegotiate the same stream. */
 		announce(stream, false);
-	} else if (stream->format_set) {
-		/* The same format, a new pool: PipeWire's buffers must be the new ones. */
+	}
+	if (same_size && stream->format_set) {
+		/*
+		 * A new pool for the size PipeWire has: its buffers must be the new
+		 * ones (when the format is renegotiated too, this comes again).
+		 */
 		send_buffer_params(stream);
 	}
 }

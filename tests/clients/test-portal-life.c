@@ -42,6 +42,7 @@
  * frames came in the compositor's dma-bufs (zero copy); the mode change
  * section's consumer takes shm only, and gets the copy into memfds.
  */
+#include <execinfo.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -828,7 +829,18 @@ static void test_compositor_gone(struct zt_compositor *comp, struct ct_stack *st
 	ZT_CHECK(kill(stack->xdp, 0) == 0, "the frontend lives on");
 }
 
+/* A crash says where it happened (there is no debugger in the test beds). */
+static void handle_crash(int sig) {
+	void *frames[64];
+	int n = backtrace(frames, 64);
+	fprintf(stderr, "test-portal-life: signal %d, backtrace:\n", sig);
+	backtrace_symbols_fd(frames, n, STDERR_FILENO);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
 int main(int argc, char *argv[]) {
+	signal(SIGSEGV, handle_crash);
 	if (argc == 4 && strcmp(argv[1], "--consume") == 0) {
 		return child_consumer(atoi(argv[2]), (uint32_t)strtoul(argv[3], NULL, 10));
 	}
