@@ -721,14 +721,21 @@ static void test_window_resize(struct zt_compositor *comp, struct ct_stack *stac
 	zt_window_stop(&win);
 }
 
+/* A share with a consumer that got a frame; false (checked) if not. */
+static bool share_streams(struct ct_portal *portal, struct watch *w, const char *name,
+		const char *what) {
+	bool started = ct_portal_start(portal) && watch_start(w, name, portal, false);
+	int one = 1;
+	ZT_CHECK(started && watch_until(w, has_frames, &one, WAIT_MS), "%s", what);
+	return started;
+}
+
 static void test_backend_restart(struct zt_compositor *comp, struct ct_stack *stack,
 		GDBusConnection *bus) {
 	zt_section("the backend dies mid-share and comes back: new shares stream");
 	struct ct_portal portal = {.bus = bus};
 	struct watch w;
-	bool streaming = ct_portal_start(&portal) && watch_start(&w, "before", &portal, false);
-	int one = 1;
-	ZT_CHECK(streaming && watch_until(&w, has_frames, &one, WAIT_MS), "a share streams");
+	bool streaming = share_streams(&portal, &w, "before", "a share streams");
 	ZT_CHECK(ct_stack_restart_backend(stack, bus, SIGKILL), "the backend started again");
 	if (streaming) {
 		ct_consumer_stop(&w.pw);
@@ -772,9 +779,7 @@ static void test_policy(struct zt_compositor *comp, struct ct_stack *stack,
 	zt_section("the policy shows the capture globals to the portal only; revoking ends a share");
 	struct ct_portal portal = {.bus = bus};
 	struct watch w;
-	bool streaming = ct_portal_start(&portal) && watch_start(&w, "listed", &portal, false);
-	int one = 1;
-	ZT_CHECK(streaming && watch_until(&w, has_frames, &one, WAIT_MS), "the backend streams");
+	bool streaming = share_streams(&portal, &w, "listed", "the backend streams");
 	const char *shot[] = {getenv("ZC_SHOT"), "-q", "-", NULL};
 	ZT_CHECK(shot[0] != NULL && !ct_run(stack->dir, comp->socket, shot, 10000, "shot.log") &&
 		ct_file_contains(stack->dir, "shot.log", "does not advertise"),
@@ -806,9 +811,7 @@ static void test_compositor_gone(struct zt_compositor *comp, struct ct_stack *st
 	zt_section("the compositor goes away: the session closes, the backend exits cleanly");
 	struct ct_portal portal = {.bus = bus};
 	struct watch w;
-	bool streaming = ct_portal_start(&portal) && watch_start(&w, "last", &portal, false);
-	int one = 1;
-	ZT_CHECK(streaming && watch_until(&w, has_frames, &one, WAIT_MS), "a share streams");
+	bool streaming = share_streams(&portal, &w, "last", "a share streams");
 	int closed;
 	guint sub = watch_closed(bus, &portal, &closed);
 	zt_compositor_stop(comp);
