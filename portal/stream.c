@@ -201,6 +201,9 @@ static void send_buffer_params(struct zcp_stream *stream) {
 	const struct spa_pod *params[8];
 	uint32_t n = 0;
 	struct zcl_frame_info info;
+	if (stream->capture == NULL) {
+		return; /* it could not be re-made: the stream stays without buffers */
+	}
 	int count = zcl_capture_get_buffer_count(stream->capture);
 	if (count > ZCP_MAX_BUFFERS || !zcl_capture_get_buffer(stream->capture, 0, &info)) {
 		return; /* the pool is being re-made: its constraints call this again */
@@ -349,7 +352,8 @@ static void handle_add_buffer(void *data, struct pw_buffer *buffer) {
 		i++;
 	}
 	struct zcl_frame_info info;
-	if (i == ZCP_MAX_BUFFERS || !zcl_capture_get_buffer(stream->capture, i, &info) ||
+	if (i == ZCP_MAX_BUFFERS || stream->capture == NULL ||
+			!zcl_capture_get_buffer(stream->capture, i, &info) ||
 			(int)spa->n_datas < info.n_planes) {
 		/* Before the pool (or beyond it): an empty buffer, never queued. */
 		if (i == 0) {

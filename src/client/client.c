@@ -602,9 +602,23 @@ bool zcc_client_get_error(struct zcc_client *client, struct zcc_error *err) {
 	return err->error != 0;
 }
 
+static bool display_failed(void *data) {
+	return wl_display_get_error(data) != 0;
+}
+
 bool zcc_client_expect_protocol_error(struct zcc_client *client,
 		const struct wl_interface *interface, uint32_t code) {
-	zcc_client_roundtrip(client, -1);
+	/*
+	 * Read before writing anything more: the compositor closes the
+	 * connection after the error, and a request that reaches it after its
+	 * last read turns the close into a reset, which loses the error event
+	 * still on its way. Only when no error comes, a round trip.
+	 */
+	wl_display_flush(client->display);
+	zcc_client_dispatch_until(client, display_failed, client->display, 2000);
+	if (wl_display_get_error(client->display) == 0) {
+		zcc_client_roundtrip(client, -1);
+	}
 	struct zcc_error err;
 	if (!zcc_client_get_error(client, &err)) {
 		zcc_client_set_error(client, "expected %s error %u, got none", interface->name, code);

@@ -4,88 +4,93 @@
  * modifier, a framebuffer on it, and glReadPixels to see what the GPU
  * sees, compared with the same buffer's CPU mapping.
  *
- * EGL on the GBM platform of the consumer's DRM device, a context with no
- * surface; made current on the thread that imports (PipeWire's).
+ * One EGL display (GBM platform, on the first consumer's DRM device) and
+ * one context with no surface serve the whole process, made on first use
+ * and kept until it exits; the context is current only while a frame is
+ * compared, under one lock. Displays terminated and made again while
+ * PipeWire threads came and went crashed Mesa (llvmpipe, 26.2) in
+ * eglCreateContext in the VM, now and then.
  */
 #include <EGL/egl.h>
 #include <EGL/eglext.h>
 #include <GLES2/gl2.h>
 #include <GLES2/gl2ext.h>
 #include <drm_fourcc.h>
+#include <fcntl.h>
 #include <gbm.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "portal-stack.h"
 
-struct ct_egl {
+static pthread_mutex_t egl_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static struct {
+	bool tried;
+	int fd;
 	struct gbm_device *gbm;
 	EGLDisplay display;
 	EGLContext context;
 	PFNEGLCREATEIMAGEKHRPROC create_image;
 	PFNEGLDESTROYIMAGEKHRPROC destroy_image;
 	PFNGLEGLIMAGETARGETRENDERBUFFERSTORAGEOESPROC image_renderbuffer;
-	bool current;
+} shared = {.display = EGL_NO_DISPLAY, .context = EGL_NO_CONTEXT};
+
+/* One consumer's read-back buffer. */
+struct ct_egl {
 	uint8_t *pixels;
 	size_t size;
 };
 
-struct ct_egl *ct_egl_create(int drm_fd) {
-	struct ct_egl *egl = calloc(1, sizeof(*egl));
+/* The process's display and context (under the lock); false if EGL cannot do it. */
+static bool shared_init(int drm_fd) {
+	if (shared.tried) {
+		return shared.context != EGL_NO_CONTEXT;
+	}
+	shared.tried = true;
 	PFNEGLGETPLATFORMDISPLAYEXTPROC get_display = (PFNEGLGETPLATFORMDISPLAYEXTPROC)
 		eglGetProcAddress("eglGetPlatformDisplayEXT");
-	if (egl == NULL || get_display == NULL || (egl->gbm = gbm_create_device(drm_fd)) == NULL) {
-		ct_egl_destroy(egl);
-		return NULL;
-	}
-	egl->create_image = (PFNEGLCREATEIMAGEKHRPROC)eglGetProcAddress("eglCreateImageKHR");
-	egl->destroy_image = (PFNEGLDESTROYIMAGEKHRPROC)eglGetProcAddress("eglDestroyImageKHR");
-	egl->image_renderbuffer = (PFNGLEGLIMAGETARGETRENDERBUFFERSTORAGEOESPROC)
+	shared.create_image = (PFNEGLCREATEIMAGEKHRPROC)eglGetProcAddress("eglCreateImageKHR");
+	shared.destroy_image = (PFNEGLDESTROYIMAGEKHRPROC)eglGetProcAddress("eglDestroyImageKHR");
+	shared.image_renderbuffer = (PFNGLEGLIMAGETARGETRENDERBUFFERSTORAGEOESPROC)
 		eglGetProcAddress("glEGLImageTargetRenderbufferStorageOES");
-	egl->display = get_display(EGL_PLATFORM_GBM_KHR, egl->gbm, NULL);
-	static const EGLint attribs[] = {EGL_CONTEXT_CLIENT_VERSION, 2, EGL_NONE};
-	if (egl->create_image == NULL || egl->destroy_image == NULL ||
-			egl->image_renderbuffer == NULL || egl->display == EGL_NO_DISPLAY ||
-			!eglInitialize(egl->display, NULL, NULL) || !eglBindAPI(EGL_OPENGL_ES_API) ||
-			(egl->context = eglCreateContext(egl->display, EGL_NO_CONFIG_KHR,
-				EGL_NO_CONTEXT, attribs)) == EGL_NO_CONTEXT) {
-		ct_egl_destroy(egl);
-		return NULL;
+	shared.fd = fcntl(drm_fd, F_DUPFD_CLOEXEC, 0); /* the consumer closes its own */
+	shared.gbm = shared.fd >= 0 ? gbm_create_device(shared.fd) : NULL;
+	if (get_display == NULL || shared.create_image == NULL || shared.destroy_image == NULL ||
+			shared.image_renderbuffer == NULL || shared.gbm == NULL) {
+		return false;
 	}
-	return egl;
+	shared.display = get_display(EGL_PLATFORM_GBM_KHR, shared.gbm, NULL);
+	static const EGLint attribs[] = {EGL_CONTEXT_CLIENT_VERSION, 2, EGL_NONE};
+	if (shared.display == EGL_NO_DISPLAY || !eglInitialize(shared.display, NULL, NULL) ||
+			!eglBindAPI(EGL_OPENGL_ES_API)) {
+		return false;
+	}
+	shared.context = eglCreateContext(shared.display, EGL_NO_CONFIG_KHR, EGL_NO_CONTEXT,
+		attribs);
+	return shared.context != EGL_NO_CONTEXT;
+}
+
+struct ct_egl *ct_egl_create(int drm_fd) {
+	pthread_mutex_lock(&egl_lock);
+	bool ok = shared_init(drm_fd);
+	pthread_mutex_unlock(&egl_lock);
+	return ok ? calloc(1, sizeof(struct ct_egl)) : NULL;
 }
 
 void ct_egl_destroy(struct ct_egl *egl) {
-	if (egl == NULL) {
-		return;
+	if (egl != NULL) {
+		free(egl->pixels);
+		free(egl);
 	}
-	if (egl->display != EGL_NO_DISPLAY && egl->display != NULL) {
-		/* Current on PipeWire's thread, which has ended: destroyed with the display. */
-		if (egl->context != EGL_NO_CONTEXT && egl->context != NULL) {
-			eglDestroyContext(egl->display, egl->context);
-		}
-		eglTerminate(egl->display);
-	}
-	if (egl->gbm != NULL) {
-		gbm_device_destroy(egl->gbm);
-	}
-	free(egl->pixels);
-	free(egl);
 }
 
-int ct_egl_compare(struct ct_egl *egl, const struct spa_buffer *buffer, uint32_t width,
+/* The comparison, with the context current. */
+static int compare(struct ct_egl *egl, const struct spa_buffer *buffer, uint32_t width,
 		uint32_t height, uint64_t modifier) {
 	const struct spa_data *d = &buffer->datas[0];
-	if (d->type != SPA_DATA_DmaBuf || d->data == NULL) {
-		return -1;
-	}
-	if (!egl->current) {
-		egl->current = eglMakeCurrent(egl->display, EGL_NO_SURFACE, EGL_NO_SURFACE,
-			egl->context);
-		if (!egl->current) {
-			return -1;
-		}
-	}
 	EGLint attribs[32];
 	int n = 0;
 	attribs[n++] = EGL_WIDTH;
@@ -107,8 +112,8 @@ int ct_egl_compare(struct ct_egl *egl, const struct spa_buffer *buffer, uint32_t
 		attribs[n++] = (EGLint)(modifier >> 32);
 	}
 	attribs[n++] = EGL_NONE;
-	EGLImageKHR image = egl->create_image(egl->display, EGL_NO_CONTEXT, EGL_LINUX_DMA_BUF_EXT,
-		NULL, attribs);
+	EGLImageKHR image = shared.create_image(shared.display, EGL_NO_CONTEXT,
+		EGL_LINUX_DMA_BUF_EXT, NULL, attribs);
 	if (image == EGL_NO_IMAGE_KHR) {
 		return -1;
 	}
@@ -121,7 +126,7 @@ int ct_egl_compare(struct ct_egl *egl, const struct spa_buffer *buffer, uint32_t
 	GLuint renderbuffer, framebuffer;
 	glGenRenderbuffers(1, &renderbuffer);
 	glBindRenderbuffer(GL_RENDERBUFFER, renderbuffer);
-	egl->image_renderbuffer(GL_RENDERBUFFER, image);
+	shared.image_renderbuffer(GL_RENDERBUFFER, image);
 	glGenFramebuffers(1, &framebuffer);
 	glBindFramebuffer(GL_FRAMEBUFFER, framebuffer);
 	glFramebufferRenderbuffer(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_RENDERBUFFER,
@@ -133,7 +138,7 @@ int ct_egl_compare(struct ct_egl *egl, const struct spa_buffer *buffer, uint32_t
 			egl->pixels);
 		wrong = glGetError() == GL_NO_ERROR ? 0 : -1;
 	}
-	/* GL's rows are bottom up from the framebuffer's origin: row y of the image. */
+	/* Row y of the framebuffer is row y of the buffer's memory. */
 	const uint8_t *mapped = (const uint8_t *)d->data + d->chunk->offset;
 	for (uint32_t y = 0; wrong >= 0 && y < height; y++) {
 		const uint8_t *gl = egl->pixels + (size_t)y * width * 4;
@@ -147,6 +152,22 @@ int ct_egl_compare(struct ct_egl *egl, const struct spa_buffer *buffer, uint32_t
 	glBindFramebuffer(GL_FRAMEBUFFER, 0);
 	glDeleteFramebuffers(1, &framebuffer);
 	glDeleteRenderbuffers(1, &renderbuffer);
-	egl->destroy_image(egl->display, image);
+	shared.destroy_image(shared.display, image);
+	return wrong;
+}
+
+int ct_egl_compare(struct ct_egl *egl, const struct spa_buffer *buffer, uint32_t width,
+		uint32_t height, uint64_t modifier) {
+	const struct spa_data *d = &buffer->datas[0];
+	if (d->type != SPA_DATA_DmaBuf || d->data == NULL) {
+		return -1;
+	}
+	pthread_mutex_lock(&egl_lock);
+	int wrong = -1;
+	if (eglMakeCurrent(shared.display, EGL_NO_SURFACE, EGL_NO_SURFACE, shared.context)) {
+		wrong = compare(egl, buffer, width, height, modifier);
+		eglMakeCurrent(shared.display, EGL_NO_SURFACE, EGL_NO_SURFACE, EGL_NO_CONTEXT);
+	}
+	pthread_mutex_unlock(&egl_lock);
 	return wrong;
 }
