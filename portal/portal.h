@@ -122,7 +122,6 @@ struct zcp_stream {
 	struct zcl_cursor *cursor;
 	struct zcl_cursor_info cursor_info;
 	bool cursor_dirty; /* moved or changed since the last buffer */
-	uint64_t cursor_sent_serial; /* the last bitmap sent; 0: none since streaming */
 	uint64_t sequence;
 	int64_t streaming_since; /* CLOCK_MONOTONIC ns: the consumer's start */
 };

@@ -22,8 +22,8 @@
  *   had dma-bufs).
  *
  * In cursor mode Metadata a cursor of libzerocap-client follows the
- * pointer, and every buffer says where it is (SPA_META_Cursor, with the
- * bitmap when it changed); a cursor that moves over a still picture sends a
+ * pointer, and every buffer says where it is and what it looks like
+ * (SPA_META_Cursor with its bitmap); a cursor that moves over a still picture sends a
  * buffer with no pixels (chunk size 0) and only the cursor, as consumers
  * such as OBS expect. The stream is created once the capture knows its
  * size; its node id answers Start. Consumers that hold every buffer cost a
@@ -127,8 +127,7 @@ static void handle_state_changed(void *data, enum pw_stream_state old,
 	bool was_streaming = stream->streaming;
 	stream->streaming = state == PW_STREAM_STATE_STREAMING;
 	if (stream->streaming && !was_streaming) {
-		/* A new consumer needs the bitmap again. */
-		stream->cursor_sent_serial = 0;
+		/* A new consumer needs the cursor at once. */
 		stream->cursor_dirty = stream->cursor != NULL;
 		stream->streaming_since = monotonic_ns();
 	}
@@ -401,7 +400,12 @@ static void handle_remove_buffer(void *data, struct pw_buffer *buffer) {
 	buffer->user_data = NULL;
 }
 
-/* Where the cursor is, and its bitmap when the consumer has not had it yet. */
+/*
+ * Where the cursor is, and its bitmap, in every buffer: a consumer that
+ * falls behind misses buffers (PipeWire hands it only the newest), and a
+ * bitmap sent once would be lost with them. It is small (a 64x64 cursor is
+ * 16 KiB).
+ */
 static void fill_cursor(struct zcp_stream *stream, struct spa_buffer *spa) {
 	struct spa_meta *meta = spa_buffer_find_meta(spa, SPA_META_Cursor);
 	if (meta == NULL || meta->size < sizeof(struct spa_meta_cursor)) {
@@ -417,9 +421,9 @@ static void fill_cursor(struct zcp_stream *stream, struct spa_buffer *spa) {
 	mc->position = SPA_POINT(ci->x, ci->y);
 	mc->hotspot = SPA_POINT(ci->hotspot_x, ci->hotspot_y);
 	size_t bytes = (size_t)ci->width * ci->height * 4;
-	if (ci->pixels == NULL || ci->image_serial == stream->cursor_sent_serial ||
+	if (ci->pixels == NULL ||
 			meta->size < sizeof(*mc) + sizeof(struct spa_meta_bitmap) + bytes) {
-		return; /* bitmap_offset 0: the bitmap is the one sent before */
+		return; /* bitmap_offset 0: no image yet, or too big for the meta */
 	}
 	mc->bitmap_offset = sizeof(*mc);
 	struct spa_meta_bitmap *bitmap = SPA_PTROFF(mc, mc->bitmap_offset, struct spa_meta_bitmap);
@@ -432,7 +436,6 @@ static void fill_cursor(struct zcp_stream *stream, struct spa_buffer *spa) {
 		memcpy(dst + (size_t)y * ci->width * 4,
 			(const uint8_t *)ci->pixels + (size_t)y * ci->stride, (size_t)ci->width * 4);
 	}
-	stream->cursor_sent_serial = ci->image_serial;
 }
 
 /* The damage meta: info's rectangles, all of the picture, or none (info NULL). */

@@ -663,8 +663,10 @@ static void consumer_frame(struct ct_consumer *consumer, struct pw_buffer *pw_bu
 		/* The promise to signal the release point. */
 		timeline->flags &= ~SPA_META_SYNC_TIMELINE_UNSCHEDULED_RELEASE;
 	}
+	/* At most twice a second: llvmpipe in the emulated VM reads back slowly. */
 	if (consumer->options.egl && consumer->drm_fd >= 0 && d->type == SPA_DATA_DmaBuf &&
-			consumer->have_format) {
+			consumer->have_format && arrived_ns - consumer->egl_last_ns > 500000000u) {
+		consumer->egl_last_ns = arrived_ns;
 		if (consumer->egl == NULL) {
 			consumer->egl = ct_egl_create(consumer->drm_fd);
 		}

@@ -151,8 +151,9 @@ struct ct_consumer_options {
 	 */
 	const char *sync_device;
 	/*
-	 * With sync_device: import every dma-buf frame with EGL (GBM platform)
-	 * and compare what glReadPixels gives with the CPU mapping.
+	 * With sync_device: import dma-buf frames with EGL (GBM platform), at
+	 * most two a second, and compare what glReadPixels gives with the CPU
+	 * mapping.
 	 */
 	bool egl;
 	ct_consumer_buffer_fn buffer; /* may be NULL */
@@ -189,6 +190,7 @@ struct ct_consumer {
 	int synced_frames; /* frames with timelines: acquired, then released */
 	int sync_errors; /* acquire points that did not signal, or ioctls that failed */
 	int egl_frames, egl_failures, egl_wrong; /* imported; not imported; pixels that differ */
+	uint64_t egl_last_ns;
 	struct ct_egl *egl;
 	int drm_fd;
 };

