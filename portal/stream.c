@@ -504,12 +504,16 @@ static struct pw_buffer *take_buffer(struct zcp_stream *stream, struct zcl_frame
 	int i = -1;
 	if (frame != NULL) {
 		i = zcl_frame_get_info(frame)->buffer_index;
-		if (i < 0 || i >= ZCP_MAX_BUFFERS || stream->buffers[i] == NULL ||
-				stream->buffer_pool[i] != stream->pool_serial) {
-			return NULL; /* PipeWire's buffers are not this pool's (yet) */
+		if (i < 0 || i >= ZCP_MAX_BUFFERS) {
+			return NULL;
 		}
-		if (!stream->held[i]) {
-			/* Given as a cursor-only buffer, not back yet: soon. */
+		if (stream->buffers[i] == NULL || stream->buffer_pool[i] != stream->pool_serial ||
+				!stream->held[i]) {
+			/*
+			 * PipeWire's buffers are not this pool's yet (they are being
+			 * re-made), or this one went out as a cursor-only buffer and is
+			 * not back: soon. A still picture sends no new frame to wake us.
+			 */
 			struct timespec soon = {0, RETRY_NS};
 			pw_loop_update_timer(stream->session->server->pw_loop, stream->retry, &soon,
 				NULL, false);

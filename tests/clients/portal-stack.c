@@ -451,7 +451,7 @@ static GVariant *portal_request(struct ct_portal *portal, const char *method,
 	return portal_request_code(portal, method, parameters, what, NULL);
 }
 
-static guint32 portal_property(struct ct_portal *portal, const char *name) {
+guint32 ct_portal_property(struct ct_portal *portal, const char *name) {
 	GVariant *reply = g_dbus_connection_call_sync(portal->bus, CT_PORTAL_NAME, CT_PORTAL_PATH,
 		"org.freedesktop.DBus.Properties", "Get", g_variant_new("(ss)", SCREENCAST, name),
 		G_VARIANT_TYPE("(v)"), G_DBUS_CALL_FLAGS_NONE, 10000, NULL, NULL);
@@ -472,9 +472,9 @@ bool ct_portal_start(struct ct_portal *portal) {
 	portal->subscription = g_dbus_connection_signal_subscribe(portal->bus, CT_PORTAL_NAME,
 		"org.freedesktop.portal.Request", "Response", NULL, NULL,
 		G_DBUS_SIGNAL_FLAGS_NONE, handle_response, portal, NULL);
-	guint32 version = portal_property(portal, "version");
-	guint32 sources = portal_property(portal, "AvailableSourceTypes");
-	guint32 cursors = portal_property(portal, "AvailableCursorModes");
+	guint32 version = ct_portal_property(portal, "version");
+	guint32 sources = ct_portal_property(portal, "AvailableSourceTypes");
+	guint32 cursors = ct_portal_property(portal, "AvailableCursorModes");
 	fprintf(stderr, "  ScreenCast portal version %u, source types %#x, cursor modes %#x\n",
 		version, sources, cursors);
 	ZT_CHECK(version >= 1 && (sources & 1) != 0 && (cursors & 2) != 0,

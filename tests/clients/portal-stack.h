@@ -104,6 +104,8 @@ struct ct_portal {
 
 /* CreateSession, SelectSources (types, cursor_mode), Start. */
 bool ct_portal_start(struct ct_portal *portal);
+/* A uint32 property of the frontend's ScreenCast interface; 0 if it has none (yet). */
+guint32 ct_portal_property(struct ct_portal *portal, const char *name);
 /* OpenPipeWireRemote: an fd for a consumer; -1 on failure. */
 int ct_portal_remote(struct ct_portal *portal);
 /* Session.Close, and no more listening for responses. */

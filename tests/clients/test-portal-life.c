@@ -750,6 +750,15 @@ static void test_backend_restart(struct zt_compositor *comp, struct ct_stack *st
 	ct_portal_close(&portal);
 	ZT_CHECK(kill(stack->xdp, 0) == 0, "the frontend lives on");
 	struct ct_portal again = {.bus = bus};
+	/* The frontend reads the new backend's properties afresh: a moment of 0 first. */
+	guint32 types = 0;
+	for (long start = ct_now_ms(); types == 0 && ct_now_ms() - start < WAIT_MS;) {
+		types = ct_portal_property(&again, "AvailableSourceTypes");
+		if (types == 0) {
+			usleep(100000);
+		}
+	}
+	ZT_CHECK(types != 0, "the frontend offers the restarted backend's sources");
 	if (ct_portal_start(&again) && watch_start(&w, "after restart", &again, false)) {
 		set_mark(comp, 0xff00ff);
 		const uint32_t magenta = 0xff00ff;
