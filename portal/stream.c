@@ -52,7 +52,6 @@
 #define SPA_META_SYNC_TIMELINE_UNSCHEDULED_RELEASE 0
 #endif
 
-#define MIN_BUFFERS 4
 #define POOL_BUFFERS 6 /* the capture's pool: the PipeWire buffers in dma-buf mode */
 #define MAX_DAMAGE 16
 /* The cursor meta's size for a bitmap of w x h (BGRA). */
