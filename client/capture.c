@@ -977,6 +977,35 @@ int zcl_capture_get_buffer_count(const struct zcl_capture *capture) {
 	return capture->n_buffers;
 }
 
+size_t zcl_capture_get_modifiers(const struct zcl_capture *capture, uint32_t format,
+		const uint64_t **modifiers) {
+	const struct constraints *c = &capture->current;
+	for (size_t i = 0; c->has_device && i < c->n_dmabuf; i++) {
+		if (c->dmabuf[i].format == format) {
+			*modifiers = c->dmabuf[i].modifiers;
+			return c->dmabuf[i].n_modifiers;
+		}
+	}
+	*modifiers = NULL;
+	return 0;
+}
+
+bool zcl_capture_test_modifiers(struct zcl_capture *capture, uint32_t format,
+		const uint64_t *modifiers, size_t n_modifiers, uint64_t *modifier) {
+	const struct constraints *c = &capture->current;
+	if (capture->gbm == NULL || c->width == 0 || c->height == 0) {
+		return false;
+	}
+	bool packed;
+	struct gbm_bo *bo = allocate(capture, c->width, c->height, format, modifiers,
+		n_modifiers, modifier, &packed);
+	if (bo == NULL) {
+		return false;
+	}
+	gbm_bo_destroy(bo);
+	return true;
+}
+
 int zcl_capture_get_device_fd(const struct zcl_capture *capture) {
 	return capture->gbm != NULL ? capture->drm_fd : -1;
 }

@@ -214,6 +214,23 @@ uint64_t zcl_capture_get_dry_spells(const struct zcl_capture *capture);
  * application holds no frame of it. false if there is no such buffer.
  */
 int zcl_capture_get_buffer_count(const struct zcl_capture *capture);
+/*
+ * The modifiers the compositor offers for dma-bufs of format in the current
+ * constraints (valid until the next constraints callback), 0 when it offers
+ * that format in no dma-buf: for applications that negotiate with a
+ * consumer of their own (options.importable then narrows the pool).
+ */
+size_t zcl_capture_get_modifiers(const struct zcl_capture *capture, uint32_t format,
+	const uint64_t **modifiers);
+/*
+ * A test allocation: one dma-buf of the current size and format on the
+ * pool's device, with one of modifiers (DRM_FORMAT_MOD_INVALID: the
+ * driver's implicit layout), freed at once. true and the modifier the
+ * driver chose, or false when none of them can be allocated. For choosing
+ * options.importable before re-making a capture for a consumer.
+ */
+bool zcl_capture_test_modifiers(struct zcl_capture *capture, uint32_t format,
+	const uint64_t *modifiers, size_t n_modifiers, uint64_t *modifier);
 /* The DRM device the dma-bufs were allocated on (owned by the capture); -1: none. */
 int zcl_capture_get_device_fd(const struct zcl_capture *capture);
 bool zcl_capture_get_buffer(const struct zcl_capture *capture, int index,

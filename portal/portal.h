@@ -76,6 +76,7 @@ struct zcp_session {
 };
 
 #define ZCP_MAX_BUFFERS 8
+#define ZCP_MAX_MODIFIERS 32
 
 /* The PipeWire side of one shared target. */
 struct zcp_stream {
@@ -94,8 +95,17 @@ struct zcp_stream {
 	 * it while the consumer has it.
 	 */
 	bool pool_dmabuf;
-	bool pool_switching; /* the capture is being re-made on shm for the consumer */
-	uint64_t modifier;
+	bool pool_switching; /* the capture is being re-made for the consumer */
+	uint64_t modifier; /* the pool's */
+	/*
+	 * dma-buf negotiation: offered[] are the compositor's modifiers, which
+	 * the consumer chooses from (DONT_FIXATE); accepted[] is what its
+	 * choice left, the pool's importable list once narrowed (0: not
+	 * narrowed); fixated: the pool's modifier is offered alone, first.
+	 */
+	uint64_t offered[ZCP_MAX_MODIFIERS], accepted[ZCP_MAX_MODIFIERS];
+	size_t n_offered, n_accepted;
+	bool fixated;
 	int n_planes;
 	struct pw_buffer *buffers[ZCP_MAX_BUFFERS];
 	/* The pool each PipeWire buffer was made for: frames of another go nowhere. */

@@ -9,8 +9,13 @@
  * write that buffer again) only when the consumer has given the buffer
  * back. By what the consumer takes:
  *
- * - dma-bufs: when the capture's pool is dma-bufs, the first EnumFormat
- *   carries their modifier (mandatory). The compositor's `ready` comes after
+ * - dma-bufs: when the compositor offers them, an EnumFormat carries every
+ *   modifier it offers (DONT_FIXATE), and the consumer's choice settles
+ *   the pool: the pool's own modifier where the consumer takes it, else a
+ *   pool re-made for what it takes (negotiate_modifier); that modifier is
+ *   then offered alone, first, and fixated. A consumer that cannot import
+ *   the buffers drops their modifier, and the same happens again with
+ *   what it has left. The compositor's `ready` comes after
  *   its GPU finished, so the consumer reads a complete picture (implicit
  *   sync). Where the device has timeline syncobjs and the consumer takes
  *   SPA_META_SyncTimeline, every buffer also carries an acquire and a
@@ -19,7 +24,8 @@
  *   consumer signalled the release point.
  * - shm (memfds, BGRx): a consumer that takes the format without a
  *   modifier makes the capture use shm buffers (it is re-made once, if it
- *   had dma-bufs).
+ *   had dma-bufs), and so does a pool that cannot be made with the
+ *   modifiers a consumer takes.
  *
  * In cursor mode Metadata a cursor of libzerocap-client follows the
  * pointer, and every buffer says where it is and what it looks like
@@ -70,9 +76,15 @@ static uint32_t frame_stride(uint32_t width) {
 	return width * 4;
 }
 
-/* An EnumFormat for the stream's size: with the pool's modifier, or for shm. */
+enum format_kind {
+	FORMAT_SHM,
+	FORMAT_FIXATED, /* the pool's modifier alone */
+	FORMAT_CHOICE, /* every modifier the compositor offers, for the consumer to choose */
+};
+
+/* An EnumFormat for the stream's size. */
 static const struct spa_pod *format_param(struct spa_pod_builder *b,
-		const struct zcp_stream *stream, bool with_modifier) {
+		const struct zcp_stream *stream, enum format_kind kind) {
 	double max_fps = stream->session->server->config.max_fps;
 	uint32_t fps = max_fps > 0 ? (uint32_t)(max_fps + 0.5) : 60;
 	struct spa_pod_frame f;
@@ -88,23 +100,41 @@ static const struct spa_pod *format_param(struct spa_pod_builder *b,
 		SPA_FORMAT_VIDEO_maxFramerate, SPA_POD_CHOICE_RANGE_Fraction(
 			&SPA_FRACTION(fps, 1), &SPA_FRACTION(1, 1), &SPA_FRACTION(fps, 1)),
 		0);
-	if (with_modifier) {
+	if (kind == FORMAT_FIXATED) {
 		spa_pod_builder_prop(b, SPA_FORMAT_VIDEO_modifier, SPA_POD_PROP_FLAG_MANDATORY);
 		spa_pod_builder_long(b, (int64_t)stream->modifier);
+	} else if (kind == FORMAT_CHOICE) {
+		spa_pod_builder_prop(b, SPA_FORMAT_VIDEO_modifier,
+			SPA_POD_PROP_FLAG_MANDATORY | SPA_POD_PROP_FLAG_DONT_FIXATE);
+		struct spa_pod_frame choice;
+		spa_pod_builder_push_choice(b, &choice, SPA_CHOICE_Enum, 0);
+		/* The default first: the pool's modifier, which needs no new pool. */
+		spa_pod_builder_long(b, (int64_t)stream->modifier);
+		for (size_t i = 0; i < stream->n_offered; i++) {
+			spa_pod_builder_long(b, (int64_t)stream->offered[i]);
+		}
+		spa_pod_builder_pop(b, &choice);
 	}
 	return spa_pod_builder_pop(b, &f);
 }
 
-/* Offers the formats: the pool's dma-bufs first where it has them, then shm. */
+/*
+ * Offers the formats: where the compositor has dma-bufs, the pool's
+ * modifier alone once a consumer chose it, and every modifier the
+ * compositor offers; then shm.
+ */
 static void announce(struct zcp_stream *stream, bool connect) {
-	uint8_t storage[1024];
+	uint8_t storage[4096];
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
-	const struct spa_pod *params[2];
+	const struct spa_pod *params[3];
 	uint32_t n = 0;
-	if (stream->pool_dmabuf) {
-		params[n++] = format_param(&b, stream, true);
+	if (stream->pool_dmabuf && stream->fixated) {
+		params[n++] = format_param(&b, stream, FORMAT_FIXATED);
 	}
-	params[n++] = format_param(&b, stream, false);
+	if (stream->pool_dmabuf && stream->n_offered > 0) {
+		params[n++] = format_param(&b, stream, FORMAT_CHOICE);
+	}
+	params[n++] = format_param(&b, stream, FORMAT_SHM);
 	if (!connect) {
 		pw_stream_update_params(stream->stream, params, n);
 		return;
@@ -223,39 +253,128 @@ static void send_buffer_params(struct zcp_stream *stream) {
 	pw_stream_update_params(stream->stream, params, n);
 }
 
+static bool has_modifier(const uint64_t *mods, size_t n, uint64_t modifier) {
+	for (size_t i = 0; i < n; i++) {
+		if (mods[i] == modifier) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The modifiers a Format's modifier property leaves (one, or a choice), at most max. */
+static size_t modifier_values(const struct spa_pod_prop *prop, uint64_t *mods, size_t max) {
+	uint32_t n_values = 0, choice = 0;
+	const struct spa_pod *value = spa_pod_get_values(&prop->value, &n_values, &choice);
+	if (value == NULL || value->type != SPA_TYPE_Long || value->size != sizeof(int64_t)) {
+		return 0;
+	}
+	const int64_t *values = SPA_POD_BODY_CONST(value);
+	size_t n = 0;
+	/* An enum's first value is its default, one of the others. */
+	for (uint32_t i = choice == SPA_CHOICE_Enum && n_values > 1; i < n_values && n < max; i++) {
+		if (!has_modifier(mods, n, (uint64_t)values[i])) {
+			mods[n++] = (uint64_t)values[i];
+		}
+	}
+	return n;
+}
+
+/*
+ * Re-makes the capture into buffers the consumer takes: shm, or dma-bufs
+ * with one of the modifiers in accepted[]. The new pool's constraints
+ * announce the formats anew, and that renegotiation makes PipeWire
+ * allocate its buffers again, for the new pool.
+ */
+static void capture_remake(struct zcp_stream *stream, enum zcl_buffers buffers) {
+	/* Its frames go with it, held ones too. */
+	stream->pending = NULL;
+	for (int i = 0; i < ZCP_MAX_BUFFERS; i++) {
+		stream->queued[i] = NULL;
+	}
+	zcl_capture_destroy(stream->capture);
+	stream->capture = NULL;
+	stream->pool_switching = true;
+	if (!capture_start(stream, buffers)) {
+		stream->failed = true;
+	}
+}
+
+/*
+ * The consumer's dma-buf format. With DONT_FIXATE its modifiers are still
+ * a choice: the pool's own modifier when the choice has it, else a pool
+ * made for the choice (GBM allocates with one of them: the test
+ * allocation), is then offered alone, first, for the consumer to fixate.
+ * A consumer that cannot import the buffers it got drops their modifier
+ * from its formats, which brings its narrower choice here again.
+ */
+static void negotiate_modifier(struct zcp_stream *stream, const struct spa_pod_prop *prop) {
+	uint64_t chosen[ZCP_MAX_MODIFIERS];
+	size_t n = modifier_values(prop, chosen, ZCP_MAX_MODIFIERS);
+	if (n == 0) {
+		fprintf(stderr, "zerocap-portal: the consumer's format has no modifier it can take\n");
+		return;
+	}
+	if (has_modifier(chosen, n, stream->modifier)) {
+		if ((prop->flags & SPA_POD_PROP_FLAG_DONT_FIXATE) == 0) {
+			send_buffer_params(stream); /* fixated on the pool's modifier */
+			return;
+		}
+		stream->fixated = true;
+		stream->format_set = false; /* no buffers until it is fixated */
+		announce(stream, false); /* the consumer fixates the pool's modifier */
+		return;
+	}
+	/*
+	 * The new modifier is offered at once: PipeWire allocates buffers for
+	 * a format that is left unfixated, which the stream then refuses.
+	 */
+	uint64_t picked;
+	if (!zcl_capture_test_modifiers(stream->capture, DRM_FORMAT_XRGB8888, chosen, n, &picked)) {
+		fprintf(stderr, "zerocap-portal: no dma-buf can be made with the %zu modifier(s) "
+			"the consumer takes: capturing into shm\n", n);
+		stream->n_accepted = 0;
+		stream->fixated = false;
+		stream->pool_dmabuf = false; /* offers shm alone from now on */
+		capture_remake(stream, ZCL_BUFFERS_SHM);
+		announce(stream, false);
+		return;
+	}
+	fprintf(stderr, "zerocap-portal: the consumer takes %zu modifier(s), not the pool's "
+		"0x%llx: re-making the pool with 0x%llx\n", n, (unsigned long long)stream->modifier,
+		(unsigned long long)picked);
+	stream->accepted[0] = picked;
+	stream->n_accepted = 1;
+	stream->modifier = picked;
+	stream->fixated = true;
+	stream->format_set = false; /* the new pool's buffers come once it is fixated */
+	capture_remake(stream, ZCL_BUFFERS_DMABUF);
+	announce(stream, false);
+}
+
 static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *param) {
 	struct zcp_stream *stream = data;
 	if (id != SPA_PARAM_Format || param == NULL) {
 		return;
 	}
-	struct spa_video_info_raw info;
-	if (spa_format_video_raw_parse(param, &info) < 0) {
+	stream->format_set = true;
+	const struct spa_pod_prop *modifier = spa_pod_find_prop(param, NULL,
+		SPA_FORMAT_VIDEO_modifier);
+	if (modifier != NULL && stream->pool_dmabuf && !stream->pool_switching) {
+		negotiate_modifier(stream, modifier);
 		return;
 	}
-	stream->format_set = true;
-	bool modifier = spa_pod_find_prop(param, NULL, SPA_FORMAT_VIDEO_modifier) != NULL;
-	if (!modifier && stream->pool_dmabuf && !stream->pool_switching) {
+	struct spa_video_info_raw info;
+	if (modifier != NULL || spa_format_video_raw_parse(param, &info) < 0) {
+		return; /* a dma-buf format while the pool is re-made: a renegotiation follows */
+	}
+	if (stream->pool_dmabuf && !stream->pool_switching) {
 		/* The consumer takes shm only: the capture moves to shm buffers. */
 		fprintf(stderr, "zerocap-portal: the consumer takes no dma-bufs: capturing into "
 			"shm\n");
-		/* Its frames go with it, held ones too. */
-		stream->pending = NULL;
-		for (int i = 0; i < ZCP_MAX_BUFFERS; i++) {
-			stream->queued[i] = NULL;
-		}
-		zcl_capture_destroy(stream->capture);
-		stream->capture = NULL;
-		/*
-		 * pool_dmabuf stays set: the shm pool's constraints then announce
-		 * the formats anew (no dma-buf one), and that renegotiation makes
-		 * PipeWire allocate its buffers again, for the new pool.
-		 */
-		stream->pool_switching = true;
-		if (!capture_start(stream, ZCL_BUFFERS_SHM)) {
-			stream->failed = true;
-			return;
-		}
-		return; /* the buffers come with the new pool's constraints */
+		/* pool_dmabuf stays set until the shm pool's constraints come. */
+		capture_remake(stream, ZCL_BUFFERS_SHM);
+		return;
 	}
 	send_buffer_params(stream);
 }
@@ -656,11 +775,33 @@ static void handle_constraints(void *data, uint32_t width, uint32_t height, uint
 	bool same_size = width == stream->width && height == stream->height;
 	bool changed = !same_size || pool_dmabuf != stream->pool_dmabuf ||
 		modifier != stream->modifier;
+	const uint64_t *offered = NULL;
+	size_t n_offered = pool_dmabuf ? zcl_capture_get_modifiers(stream->capture, info.format,
+		&offered) : 0;
+	n_offered = n_offered < ZCP_MAX_MODIFIERS ? n_offered : ZCP_MAX_MODIFIERS;
+	if (n_offered != stream->n_offered || (n_offered > 0 &&
+			memcmp(offered, stream->offered, n_offered * sizeof(*offered)) != 0)) {
+		changed = true;
+		if (n_offered > 0) {
+			memcpy(stream->offered, offered, n_offered * sizeof(*offered));
+		}
+		stream->n_offered = n_offered;
+	}
 	stream->width = width;
 	stream->height = height;
 	stream->pool_dmabuf = pool_dmabuf;
 	stream->modifier = modifier;
 	stream->pool_serial++; /* a new pool: PipeWire's buffers are re-made for it */
+	if (pool_dmabuf) {
+		char offers[ZCP_MAX_MODIFIERS * 20] = "";
+		for (size_t i = 0, len = 0; i < stream->n_offered && len < sizeof(offers); i++) {
+			len += (size_t)snprintf(offers + len, sizeof(offers) - len, " 0x%llx",
+				(unsigned long long)stream->offered[i]);
+		}
+		fprintf(stderr, "zerocap-portal: %ux%u in dma-bufs, modifier 0x%llx (the compositor "
+			"offers%s; the consumer takes %s)\n", width, height,
+			(unsigned long long)modifier, offers, stream->n_accepted > 0 ? "fewer" : "any");
+	}
 	stream->pool_switching = false;
 	if (stream->stream == NULL) {
 		if (!stream_connect(stream)) {
@@ -712,7 +853,18 @@ static void handle_stopped(void *data) {
 }
 
 static void handle_failed(void *data, enum zcl_error error, const char *why) {
+	struct zcp_stream *stream = data;
 	fprintf(stderr, "zerocap-portal: capture failed: %s\n", why);
+	if (stream->n_accepted > 0) {
+		/* No pool with the modifiers the consumer chose: shm is what is left. */
+		fprintf(stderr, "zerocap-portal: falling back to shm buffers\n");
+		stream->n_accepted = 0;
+		stream->fixated = false;
+		stream->pool_dmabuf = false;
+		capture_remake(stream, ZCL_BUFFERS_SHM);
+		announce(stream, false);
+		return;
+	}
 	handle_stopped(data);
 }
 
@@ -734,6 +886,15 @@ static bool capture_start(struct zcp_stream *stream, enum zcl_buffers buffers) {
 		.n_buffers = POOL_BUFFERS,
 		.max_fps = zcl_client_has_options(server->client) ? server->config.max_fps : 0,
 	};
+	struct zcl_format_modifiers accepted = {
+		.format = DRM_FORMAT_XRGB8888,
+		.modifiers = stream->accepted,
+		.n_modifiers = stream->n_accepted,
+	};
+	if (buffers == ZCL_BUFFERS_DMABUF && stream->n_accepted > 0) {
+		options.importable = &accepted;
+		options.n_importable = 1;
+	}
 	enum zcl_error error;
 	stream->capture = zcl_capture_create(server->client, stream->target, &options,
 		&capture_listener, stream, &error);

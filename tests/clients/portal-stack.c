@@ -625,6 +625,67 @@ bool ct_buffer_image(const struct spa_video_info_raw *format,
 }
 
 
+/*
+ * The EnumFormats: BGRx or RGBx at about the size asked for, with the
+ * modifiers a consumer that maps what it gets can read (less a rejected
+ * one) first, then without modifier (memfds). params has room for two.
+ */
+static uint32_t consumer_formats(struct ct_consumer *consumer, struct spa_pod_builder *b,
+		const struct spa_pod **params) {
+	uint32_t n_params = 0;
+	uint64_t mods[2];
+	int n_mods = 0;
+	for (int i = 0; i < 2; i++) {
+		uint64_t mod = i == 0 ? DRM_FORMAT_MOD_LINEAR : DRM_FORMAT_MOD_INVALID;
+		if (!consumer->rejected || mod != consumer->rejected_modifier) {
+			mods[n_mods++] = mod;
+		}
+	}
+	for (int with_modifier = consumer->options.dmabuf; with_modifier >= 0; with_modifier--) {
+		struct spa_pod_frame f;
+		spa_pod_builder_push_object(b, &f, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat);
+		spa_pod_builder_add(b,
+			SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
+			SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
+			SPA_FORMAT_VIDEO_format, SPA_POD_CHOICE_ENUM_Id(3, SPA_VIDEO_FORMAT_BGRx,
+				SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_RGBx),
+			SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle(
+				&SPA_RECTANGLE(consumer->width, consumer->height), &SPA_RECTANGLE(1, 1),
+				&SPA_RECTANGLE(8192, 8192)),
+			SPA_FORMAT_VIDEO_framerate, SPA_POD_CHOICE_RANGE_Fraction(
+				&SPA_FRACTION(60, 1), &SPA_FRACTION(0, 1), &SPA_FRACTION(360, 1)),
+			0);
+		if (with_modifier) {
+			spa_pod_builder_prop(b, SPA_FORMAT_VIDEO_modifier,
+				SPA_POD_PROP_FLAG_MANDATORY | SPA_POD_PROP_FLAG_DONT_FIXATE);
+			struct spa_pod_frame choice;
+			spa_pod_builder_push_choice(b, &choice, SPA_CHOICE_Enum, 0);
+			spa_pod_builder_long(b, (int64_t)mods[0]); /* the default */
+			for (int i = 0; i < n_mods; i++) {
+				spa_pod_builder_long(b, (int64_t)mods[i]);
+			}
+			spa_pod_builder_pop(b, &choice);
+		}
+		params[n_params++] = spa_pod_builder_pop(b, &f);
+	}
+	return n_params;
+}
+
+/*
+ * A consumer that cannot import the dma-bufs it got (reject_modifier)
+ * does what OBS does: it takes their modifier out of its formats, and
+ * the producer must renegotiate.
+ */
+static void consumer_reject(struct ct_consumer *consumer) {
+	consumer->rejected = true;
+	consumer->rejected_modifier = consumer->format.modifier;
+	uint8_t storage[1024];
+	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
+	const struct spa_pod *params[2];
+	uint32_t n_params = consumer_formats(consumer, &b, params);
+	pw_stream_update_params(consumer->stream, params, n_params);
+}
+
 static void consumer_frame(struct ct_consumer *consumer, struct pw_buffer *pw_buffer) {
 	struct spa_buffer *buffer = pw_buffer->buffer;
 	if (consumer->options.buffer != NULL) {
@@ -639,6 +700,16 @@ static void consumer_frame(struct ct_consumer *consumer, struct pw_buffer *pw_bu
 		return;
 	}
 	uint64_t arrived_ns = ct_now_ns();
+	if (d->type == SPA_DATA_DmaBuf && consumer->rejected &&
+			consumer->format.modifier == consumer->rejected_modifier) {
+		consumer->rejected_frames++; /* in flight when it rejected them */
+		return;
+	}
+	if (d->type == SPA_DATA_DmaBuf && consumer->options.reject_modifier &&
+			!consumer->rejected && consumer->have_format) {
+		consumer_reject(consumer);
+		return;
+	}
 	if (d->type == SPA_DATA_DmaBuf) {
 		consumer->dmabuf_frames++;
 	} else if (d->type == SPA_DATA_MemFd) {
@@ -820,6 +891,8 @@ bool ct_consumer_start_with(struct ct_consumer *consumer, const char *name, int 
 			consumer->options.sync_device);
 	}
 	consumer->name = name;
+	consumer->width = width;
+	consumer->height = height;
 	consumer->frame = frame;
 	consumer->data = data;
 	consumer->loop = pw_thread_loop_new(name, NULL);
@@ -851,34 +924,7 @@ bool ct_consumer_start_with(struct ct_consumer *consumer, const char *name, int 
 	uint8_t storage[1024];
 	struct spa_pod_builder b = SPA_POD_BUILDER_INIT(storage, sizeof(storage));
 	const struct spa_pod *params[2];
-	uint32_t n_params = 0;
-	for (int with_modifier = consumer->options.dmabuf; with_modifier >= 0; with_modifier--) {
-		struct spa_pod_frame f;
-		spa_pod_builder_push_object(&b, &f, SPA_TYPE_OBJECT_Format, SPA_PARAM_EnumFormat);
-		spa_pod_builder_add(&b,
-			SPA_FORMAT_mediaType, SPA_POD_Id(SPA_MEDIA_TYPE_video),
-			SPA_FORMAT_mediaSubtype, SPA_POD_Id(SPA_MEDIA_SUBTYPE_raw),
-			SPA_FORMAT_VIDEO_format, SPA_POD_CHOICE_ENUM_Id(3, SPA_VIDEO_FORMAT_BGRx,
-				SPA_VIDEO_FORMAT_BGRx, SPA_VIDEO_FORMAT_RGBx),
-			SPA_FORMAT_VIDEO_size, SPA_POD_CHOICE_RANGE_Rectangle(
-				&SPA_RECTANGLE(width, height), &SPA_RECTANGLE(1, 1),
-				&SPA_RECTANGLE(8192, 8192)),
-			SPA_FORMAT_VIDEO_framerate, SPA_POD_CHOICE_RANGE_Fraction(
-				&SPA_FRACTION(60, 1), &SPA_FRACTION(0, 1), &SPA_FRACTION(360, 1)),
-			0);
-		if (with_modifier) {
-			/* What a consumer that maps what it gets can read. */
-			spa_pod_builder_prop(&b, SPA_FORMAT_VIDEO_modifier,
-				SPA_POD_PROP_FLAG_MANDATORY | SPA_POD_PROP_FLAG_DONT_FIXATE);
-			struct spa_pod_frame choice;
-			spa_pod_builder_push_choice(&b, &choice, SPA_CHOICE_Enum, 0);
-			spa_pod_builder_long(&b, (int64_t)DRM_FORMAT_MOD_LINEAR); /* the default */
-			spa_pod_builder_long(&b, (int64_t)DRM_FORMAT_MOD_LINEAR);
-			spa_pod_builder_long(&b, (int64_t)DRM_FORMAT_MOD_INVALID);
-			spa_pod_builder_pop(&b, &choice);
-		}
-		params[n_params++] = spa_pod_builder_pop(&b, &f);
-	}
+	uint32_t n_params = consumer_formats(consumer, &b, params);
 	consumer->connected_ns = ct_now_ns();
 	int res = pw_stream_connect(consumer->stream, PW_DIRECTION_INPUT, node,
 		PW_STREAM_FLAG_AUTOCONNECT | PW_STREAM_FLAG_MAP_BUFFERS, params, n_params);

@@ -161,6 +161,11 @@ struct ct_consumer_options {
 	ct_consumer_buffer_fn buffer; /* may be NULL */
 	/* A consumer that stops returning buffers after this many (0: returns all). */
 	int hold_after;
+	/*
+	 * With dmabuf: "cannot import" the first dma-buf frame, and take its
+	 * modifier out of the formats (renegotiation, as OBS does).
+	 */
+	bool reject_modifier;
 };
 
 /*
@@ -188,7 +193,11 @@ struct ct_consumer {
 	char error_text[160];
 	int corrupted; /* buffers marked corrupted: not frames */
 	int taken, held; /* buffers dequeued; kept (hold_after) */
+	int width, height; /* asked for */
 	int dmabuf_frames, memfd_frames; /* frames by the type of their memory */
+	bool rejected; /* reject_modifier: the modifier taken out */
+	uint64_t rejected_modifier;
+	int rejected_frames; /* frames of it that still came */
 	int synced_frames; /* frames with timelines: acquired, then released */
 	int sync_errors; /* acquire points that did not signal, or ioctls that failed */
 	int egl_frames, egl_failures, egl_wrong; /* imported; not imported; pixels that differ */

@@ -606,6 +606,53 @@ static void test_hoarder(struct zt_compositor *comp, GDBusConnection *bus) {
 	ct_portal_close(&hoard); /* the hoarder's share is still there */
 }
 
+#ifdef ZT_PORTAL_GPU
+static void test_import_failure(struct zt_compositor *comp, GDBusConnection *bus) {
+	zt_section("a consumer that cannot import its dma-bufs: the stream renegotiates");
+	struct ct_portal portal = {.bus = bus};
+	struct watch w;
+	memset(&w, 0, sizeof(w));
+	int fd = -1;
+	const struct ct_consumer_options options = {
+		.dmabuf = true, .sync_device = SYNC_DEVICE, .egl = true, .reject_modifier = true,
+	};
+	if (ct_portal_start(&portal) && (fd = ct_portal_remote(&portal)) >= 0 &&
+			ct_consumer_start_with(&w.pw, "rejecter", fd, portal.node, portal.width,
+				portal.height, on_frame, &w, &options)) {
+		static const uint32_t colors[] = {0x3050a0, 0xa05030, 0x30a050};
+		for (size_t i = 0; i < sizeof(colors) / sizeof(colors[0]); i++) {
+			set_mark(comp, colors[i]);
+			ZT_CHECK(watch_until(&w, mark_is, &colors[i], WAIT_MS),
+				"change %zu streams after the rejection (%06x)", i, w.mark);
+		}
+		pw_thread_loop_lock(w.pw.loop);
+		bool rejected = w.pw.rejected;
+		uint64_t bad = w.pw.rejected_modifier, now = w.pw.format.modifier;
+		int dmabuf = w.pw.dmabuf_frames, memfd = w.pw.memfd_frames;
+		int egl_frames = w.pw.egl_frames, egl_failures = w.pw.egl_failures;
+		int egl_wrong = w.pw.egl_wrong;
+		pw_thread_loop_unlock(w.pw.loop);
+		ZT_CHECK(rejected, "the consumer rejected its first dma-buf frame (modifier 0x%llx)",
+			(unsigned long long)bad);
+		ZT_CHECK(memfd > 0 || (dmabuf > 0 && now != bad), "the frames came on in %s "
+			"(%d dma-buf with modifier 0x%llx, %d memfd)", memfd > 0 ? "memfds" :
+			"dma-bufs of another modifier", dmabuf, (unsigned long long)now, memfd);
+		const char *log = ct_backend_log(CT_BACKEND_ZEROCAP);
+		bool remade = ct_file_contains(stack_dir, log, "re-making the pool with") ||
+			ct_file_contains(stack_dir, log, "capturing into shm");
+		ZT_CHECK(remade, "the backend re-made its pool for the consumer's new choice");
+		fprintf(stderr, "  rejected modifier 0x%llx; then %d dma-buf frames (0x%llx), %d memfd\n",
+			(unsigned long long)bad, dmabuf, (unsigned long long)now, memfd);
+		ZT_CHECK(dmabuf == 0 || (egl_failures == 0 && egl_wrong == 0),
+			"the new dma-bufs import with EGL (%d imported, %d failed, %d pixels differ)",
+			egl_frames, egl_failures, egl_wrong);
+		ct_consumer_stop(&w.pw);
+	}
+	ct_portal_close(&portal);
+	ZT_CHECK(zt_compositor_alive(comp), "the compositor lives on");
+}
+#endif
+
 static int chooser_asked(const char *dir) {
 	char path[600];
 	snprintf(path, sizeof(path), "%s/chooser.log", dir);
@@ -896,6 +943,9 @@ int main(int argc, char *argv[]) {
 				test_pipewiresrc(&comp, &stack, bus);
 				test_pick_color(&comp, &stack, bus);
 				test_hoarder(&comp, bus);
+#ifdef ZT_PORTAL_GPU
+				test_import_failure(&comp, bus);
+#endif
 				test_denied(&stack, bus);
 				test_window_resize(&comp, &stack, bus);
 				test_backend_restart(&comp, &stack, bus);
