@@ -39,6 +39,7 @@
 #define _GNU_SOURCE
 #include <drm_fourcc.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <spa/buffer/meta.h>
 #include <spa/param/buffers.h>
 #include <spa/param/video/format-utils.h>
@@ -177,12 +178,22 @@ static void handle_state_changed(void *data, enum pw_stream_state old,
 
 static bool capture_start(struct zcp_stream *stream, enum zcl_buffers buffers);
 
+/*
+ * The DRM device the timelines live on: the capture's, held by the stream
+ * (a re-made capture closes its own, while old buffers' timelines remain).
+ */
+static int stream_device(struct zcp_stream *stream) {
+	int fd = zcl_capture_get_device_fd(stream->capture);
+	if (stream->drm_fd < 0 && fd >= 0) {
+		stream->drm_fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+	}
+	return stream->drm_fd;
+}
+
 /* Whether buffers can carry timeline syncobjs of the capture's device. */
-static bool timelines_supported(struct zcp_stream *stream) {
+static bool timelines_supported(int drm_fd) {
 	uint64_t cap = 0;
-	stream->drm_fd = zcl_capture_get_device_fd(stream->capture);
-	return stream->drm_fd >= 0 &&
-		drmGetCap(stream->drm_fd, DRM_CAP_SYNCOBJ_TIMELINE, &cap) == 0 && cap != 0;
+	return drm_fd >= 0 && drmGetCap(drm_fd, DRM_CAP_SYNCOBJ_TIMELINE, &cap) == 0 && cap != 0;
 }
 
 /* A Buffers param: n buffers of the pool's layout (dma-bufs with timelines: two blocks more). */
@@ -236,7 +247,7 @@ static void send_buffer_params(struct zcp_stream *stream) {
 	if (count > ZCP_MAX_BUFFERS || !zcl_capture_get_buffer(stream->capture, 0, &info)) {
 		return; /* the pool is being re-made: its constraints call this again */
 	}
-	if (info.dmabuf && timelines_supported(stream)) {
+	if (info.dmabuf && timelines_supported(stream_device(stream))) {
 		params[n++] = buffers_param(&b, &info, count, true);
 		params[n++] = meta_param(&b, SPA_META_SyncTimeline,
 			sizeof(struct spa_meta_sync_timeline), 0, 0);
@@ -814,16 +825,14 @@ static void handle_constraints(void *data, uint32_t width, uint32_t height, uint
 		zcl_frame_release(stream->pending);
 		stream->pending = NULL;
 	}
-	if (changed) {
-		/* The source changed size or buffers: renegotiate the same stream. */
-		announce(stream, false);
-	}
-	if (same_size && stream->format_set) {
+	if (changed || stream->format_set) {
 		/*
-		 * A new pool for the size PipeWire has: its buffers must be the new
-		 * ones (when the format is renegotiated too, this comes again).
+		 * The source changed size or buffers, or PipeWire may hold buffers
+		 * made before this pool: renegotiate the same stream. Its buffers
+		 * are made again only when the format is set again; a new Buffers
+		 * param alone changes none it holds.
 		 */
-		send_buffer_params(stream);
+		announce(stream, false);
 	}
 }
 
@@ -974,5 +983,8 @@ void zcp_stream_destroy(struct zcp_stream *stream) {
 		pw_loop_destroy_source(stream->session->server->pw_loop, stream->retry);
 	}
 	zcl_capture_destroy(stream->capture);
+	if (stream->drm_fd >= 0) {
+		close(stream->drm_fd);
+	}
 	free(stream);
 }

@@ -643,9 +643,12 @@ static void test_import_failure(struct zt_compositor *comp, GDBusConnection *bus
 		ZT_CHECK(remade, "the backend re-made its pool for the consumer's new choice");
 		fprintf(stderr, "  rejected modifier 0x%llx; then %d dma-buf frames (0x%llx), %d memfd\n",
 			(unsigned long long)bad, dmabuf, (unsigned long long)now, memfd);
-		ZT_CHECK(dmabuf == 0 || (egl_failures == 0 && egl_wrong == 0),
-			"the new dma-bufs import with EGL (%d imported, %d failed, %d pixels differ)",
-			egl_frames, egl_failures, egl_wrong);
+		bool egl_ok = dmabuf == 0 || (egl_failures == 0 && egl_wrong == 0);
+		ZT_CHECK(egl_ok, "the new dma-bufs import with EGL (%d imported, %d failed, "
+			"%d pixels differ)", egl_frames, egl_failures, egl_wrong);
+		if (!remade || !egl_ok || (memfd == 0 && (dmabuf == 0 || now == bad))) {
+			ct_print_log(stack_dir, log);
+		}
 		ct_consumer_stop(&w.pw);
 	}
 	ct_portal_close(&portal);
