@@ -1,8 +1,9 @@
 #include <stdlib.h>
+#include <wlr/types/wlr_buffer.h>
+#include <wlr/types/wlr_output_layout.h>
 #include <wlr/util/log.h>
 #include "manager.h"
 #include "render/engine.h"
-#include <wlr/types/wlr_buffer.h>
 #include "source/output.h"
 #include "source/toplevel.h"
 
@@ -30,6 +31,8 @@ struct zc_capture_manager *zc_capture_manager_create(struct wl_display *display,
 	/* Before the globals' own: the manager takes them down with it. */
 	manager->display_destroy.notify = handle_display_destroy;
 	wl_display_add_destroy_listener(display, &manager->display_destroy);
+	wl_list_init(&manager->layout_change.link);
+	wl_list_init(&manager->layout_destroy.link);
 
 	manager->engine = zc_render_engine_create(renderer, wl_display_get_event_loop(display));
 	manager->source_manager = zc_ext_source_manager_create(manager);
@@ -76,6 +79,8 @@ void zc_capture_manager_destroy(struct zc_capture_manager *manager) {
 	zc_capture_manager_finish_policy(manager);
 	zc_render_engine_destroy(manager->engine);
 	wl_list_remove(&manager->display_destroy.link);
+	wl_list_remove(&manager->layout_change.link);
+	wl_list_remove(&manager->layout_destroy.link);
 	free(manager);
 }
 
@@ -120,7 +125,29 @@ void zc_capture_manager_set_max_fps(struct zc_capture_manager *manager, double f
 	manager->max_fps = fps > 0 ? fps : 0;
 }
 
+void zc_capture_manager_place_cursor(struct zc_capture_manager *manager,
+		struct zc_output_source *source, bool new_image) {
+	if (manager->layout == NULL) {
+		return;
+	}
+	const struct zc_manager_cursor *cursor = &manager->cursor;
+	if (new_image) {
+		zc_output_source_set_cursor_image(source, cursor->image, cursor->hotspot_x,
+			cursor->hotspot_y);
+	}
+	double x = cursor->x, y = cursor->y;
+	bool in_layout = wlr_output_layout_get(manager->layout, source->output) != NULL;
+	if (in_layout) {
+		wlr_output_layout_output_coords(manager->layout, source->output, &x, &y);
+	}
+	zc_output_source_move_cursor(source, cursor->visible && in_layout, x, y);
+}
+
 static void cursor_changed(struct zc_capture_manager *manager, bool new_image) {
+	struct zc_output_source *output, *output_tmp;
+	wl_list_for_each_safe(output, output_tmp, &manager->output_sources, link) {
+		zc_capture_manager_place_cursor(manager, output, new_image);
+	}
 	struct zc_toplevel_source *toplevel, *tmp;
 	wl_list_for_each_safe(toplevel, tmp, &manager->toplevel_sources, link) {
 		zc_toplevel_source_cursor_changed(toplevel, new_image);
@@ -147,4 +174,31 @@ void zc_capture_manager_move_cursor(struct zc_capture_manager *manager,
 	manager->cursor.x = x;
 	manager->cursor.y = y;
 	cursor_changed(manager, false);
+}
+
+static void handle_layout_change(struct wl_listener *listener, void *data) {
+	struct zc_capture_manager *manager = wl_container_of(listener, manager, layout_change);
+	cursor_changed(manager, false);
+}
+
+static void handle_layout_destroy(struct wl_listener *listener, void *data) {
+	struct zc_capture_manager *manager = wl_container_of(listener, manager, layout_destroy);
+	zc_capture_manager_set_output_layout(manager, NULL);
+}
+
+void zc_capture_manager_set_output_layout(struct zc_capture_manager *manager,
+		struct wlr_output_layout *layout) {
+	wl_list_remove(&manager->layout_change.link);
+	wl_list_remove(&manager->layout_destroy.link);
+	wl_list_init(&manager->layout_change.link);
+	wl_list_init(&manager->layout_destroy.link);
+	manager->layout = layout;
+	if (layout == NULL) {
+		return;
+	}
+	manager->layout_change.notify = handle_layout_change;
+	wl_signal_add(&layout->events.change, &manager->layout_change);
+	manager->layout_destroy.notify = handle_layout_destroy;
+	wl_signal_add(&layout->events.destroy, &manager->layout_destroy);
+	cursor_changed(manager, true);
 }

@@ -165,6 +165,7 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 		zc_output_source_destroy(source);
 		return NULL;
 	}
+	zc_capture_manager_place_cursor(manager, source, true);
 	return source;
 }
 
