@@ -5,6 +5,7 @@
  * every view, and where cursor sessions on the output see it.
  */
 #include <drm_fourcc.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -206,8 +207,9 @@ static void output_pointer_get(struct zc_pointer *pointer, struct zc_cursor_stat
 		return;
 	}
 	float scale = source->output->scale;
-	state->x = (int32_t)(source->cursor_x * scale);
-	state->y = (int32_t)(source->cursor_y * scale);
+	/* Down: a pointer on the output to the left or above is negative here. */
+	state->x = (int32_t)floor(source->cursor_x * scale);
+	state->y = (int32_t)floor(source->cursor_y * scale);
 	state->hotspot_x = source->cursor.hotspot_x;
 	state->hotspot_y = source->cursor.hotspot_y;
 	int width, height;

@@ -14,6 +14,7 @@
  * are forgotten when they are destroyed or leave the tree; copies in flight
  * fail with stopped when the source goes.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -394,8 +395,9 @@ static void cursor_position(struct zc_toplevel_source *source, int32_t *x, int32
 	const struct zc_manager_cursor *cursor = &source->manager->cursor;
 	double lx = cursor->x - (source->tree_x + source->extents.x);
 	double ly = cursor->y - (source->tree_y + source->extents.y);
-	*x = (int32_t)(lx * source->scale);
-	*y = (int32_t)(ly * source->scale);
+	/* Down, as on the output: a pointer left of or above the window is negative. */
+	*x = (int32_t)floor(lx * source->scale);
+	*y = (int32_t)floor(ly * source->scale);
 }
 
 /* Where the cursor image lands in the image; empty when it is not there. */
