@@ -9,69 +9,38 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <wlr/interfaces/wlr_buffer.h>
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/types/wlr_output.h>
 #include <wlr/util/box.h>
 #include <wlr/util/log.h>
 #include "manager.h"
 #include "render/engine.h"
+#include "render/render.h"
 #include "source/output.h"
-
-/* A cursor image for compositors: malloc'ed ARGB8888 pixels the CPU reads. */
-struct cursor_image {
-	struct wlr_buffer base;
-	uint32_t *data;
-};
-
-static void cursor_image_destroy(struct wlr_buffer *buffer) {
-	struct cursor_image *image = wl_container_of(buffer, image, base);
-	free(image->data);
-	free(image);
-}
-
-static bool cursor_image_begin_data_ptr_access(struct wlr_buffer *buffer, uint32_t flags,
-		void **data, uint32_t *format, size_t *stride) {
-	struct cursor_image *image = wl_container_of(buffer, image, base);
-	if (flags & WLR_BUFFER_DATA_PTR_ACCESS_WRITE) {
-		return false;
-	}
-	*data = image->data;
-	*format = DRM_FORMAT_ARGB8888;
-	*stride = (size_t)buffer->width * sizeof(uint32_t);
-	return true;
-}
-
-static void cursor_image_end_data_ptr_access(struct wlr_buffer *buffer) {
-	/* The pixels stay mapped for the buffer's lifetime. */
-}
-
-static const struct wlr_buffer_impl cursor_image_impl = {
-	.destroy = cursor_image_destroy,
-	.begin_data_ptr_access = cursor_image_begin_data_ptr_access,
-	.end_data_ptr_access = cursor_image_end_data_ptr_access,
-};
 
 struct wlr_buffer *zc_cursor_image_create(const void *pixels, int32_t width, int32_t height,
 		int32_t stride) {
 	if (pixels == NULL || width <= 0 || height <= 0 || stride < width * 4) {
 		return NULL;
 	}
-	struct cursor_image *image = calloc(1, sizeof(*image));
+	struct wlr_buffer *image = zc_memory_buffer_create(width, height, DRM_FORMAT_ARGB8888);
+	void *data;
+	uint32_t format;
+	size_t dst_stride;
 	if (image == NULL) {
 		return NULL;
 	}
-	image->data = calloc((size_t)height, (size_t)width * sizeof(uint32_t));
-	if (image->data == NULL) {
-		free(image);
+	if (!wlr_buffer_begin_data_ptr_access(image, WLR_BUFFER_DATA_PTR_ACCESS_WRITE,
+			&data, &format, &dst_stride)) {
+		wlr_buffer_drop(image);
 		return NULL;
 	}
 	for (int32_t y = 0; y < height; y++) {
-		memcpy(image->data + (size_t)y * width, (const uint8_t *)pixels + (size_t)y * stride,
-			(size_t)width * sizeof(uint32_t));
+		memcpy((uint8_t *)data + (size_t)y * dst_stride,
+			(const uint8_t *)pixels + (size_t)y * stride, (size_t)width * 4);
 	}
-	wlr_buffer_init(&image->base, &cursor_image_impl, width, height);
-	return &image->base;
+	wlr_buffer_end_data_ptr_access(image);
+	return image;
 }
 
 static struct zc_cursor_source *cursor_source_from_source(struct zc_source *base) {
