@@ -144,8 +144,9 @@ class Labwc:
                 f.write(p.stderr)
         return p.returncode, p.stdout.decode(errors='replace'), p.stderr.decode(errors='replace')
 
-    def spawn(self, argv, debug=False, **kwargs):
+    def spawn(self, argv, debug=False, extra_env=None, **kwargs):
         env = dict(self.env)
+        env.update(extra_env or {})
         if debug:
             env['WAYLAND_DEBUG'] = '1'
         p = subprocess.Popen(argv, env=env, **kwargs)
@@ -183,6 +184,14 @@ class Labwc:
             shutil.rmtree(self.dir, ignore_errors=True)
 
 
+def read_line(proc, timeout, who):
+    """A line of proc's stdout (a pipe), within timeout seconds."""
+    ready, _, _ = select.select([proc.stdout], [], [], timeout)
+    if not ready:
+        raise RuntimeError('%s: no answer' % who)
+    return proc.stdout.readline().decode().strip()
+
+
 class Window:
     """The test window client (tests/lib/zt-window-client.c)."""
 
@@ -195,10 +204,7 @@ class Window:
         time.sleep(0.2)  # mapped and placed
 
     def line(self, timeout=5):
-        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
-        if not ready:
-            raise RuntimeError('window %s: no answer' % self.app_id)
-        return self.proc.stdout.readline().decode().strip()
+        return read_line(self.proc, timeout, 'window ' + self.app_id)
 
     def cmd(self, text):
         self.proc.stdin.write((text + '\n').encode())

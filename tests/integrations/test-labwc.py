@@ -30,7 +30,14 @@ client (200x150, a known pattern) placed in the middle, no decorations.
   through wayvnc's virtual keyboard: the session stops); labwc lives on,
   captures again, and exits cleanly on SIGTERM.
 
-  test-labwc.py ZEROCAP_SRCDIR ZEROCAP_BUILDDIR WORKDIR ZEROCAP_SHOT WINDOW_CLIENT
+- The ScreenCast portal (xdg-desktop-portal frontend, xdg-desktop-portal-
+  zerocap, PipeWire, a consumer; tests/integrations/labwc-portal.c): a frame
+  after the window appeared is the grim -c image (the share embeds the
+  cursor), on both labwcs; the share
+  lives until the consumer leaves.
+
+  test-labwc.py ZEROCAP_SRCDIR ZEROCAP_BUILDDIR WORKDIR ZEROCAP_SHOT WINDOW_CLIENT PORTAL_HELPER
+  ($ZC_PORTAL, $ZC_PORTAL_DIR: the portal backend and its .portal file)
 """
 import os
 import subprocess
@@ -39,10 +46,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from labwc import (BACKGROUND, Image, Labwc, Viewer, Wayvnc, Window,  # noqa: E402
-                   pattern_image, window_identifier)
+                   pattern_image, read_line, window_identifier)
 
 SYSTEM_LABWC = '/usr/bin/labwc'
-src, zbuild, work, shot, client = sys.argv[1:6]
+src, zbuild, work, shot, client, portal_helper = sys.argv[1:7]
 failures = 0
 
 
@@ -159,7 +166,8 @@ def scene(binary, name, patched):
 def compare(system, patched):
     section('patched against unpatched: the same pixels')
     for key, what in (('output', 'grim -o'), ('window', 'grim -T'), ('vnc', 'wayvnc'),
-                      ('cursor', 'grim -c -o'), ('screencopy', 'grim -o over wlr-screencopy')):
+                      ('cursor', 'grim -c -o'), ('screencopy', 'grim -o over wlr-screencopy'),
+                      ('portal', 'the ScreenCast portal')):
         a, b = system.get(key), patched.get(key)
         if check(a is not None and b is not None, '%s: both captured' % what):
             d = a.diff(b)
@@ -192,6 +200,50 @@ def privileged(binary, name, output):
         check(comp.stop(), 'labwc exited cleanly')
         comp.cleanup()
     return img
+
+
+def portal(binary, name, output):
+    """The ScreenCast portal on one labwc: xdg-desktop-portal-zerocap to a PipeWire
+    consumer. The share embeds the cursor: output is the scene's grim -c image."""
+    section('%s: ScreenCast portal -> xdg-desktop-portal-zerocap -> PipeWire' % name)
+    comp = Labwc(binary, 'portal')
+    frame = None
+    try:
+        log = open(comp.path('portal.log'), 'w')
+        env = {k: os.environ[k] for k in ('ZC_PORTAL', 'ZC_PORTAL_DIR')}
+        p = comp.spawn([portal_helper, 'wayland-0', 'HEADLESS-1'], extra_env=env,
+                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log)
+        line = read_line(p, 60, 'labwc-portal')
+        if check(line == 'streaming 1280 720', 'the share started: %s' % line):
+            # The window appearing changes the screen: frames come.
+            Window(comp, client, 'zt-a', '200x150')
+            time.sleep(0.5)
+            p.stdin.write(('snap %s\n' % comp.path('portal.ppm')).encode())
+            p.stdin.flush()
+            line = read_line(p, 10, 'labwc-portal')
+            if check(line.startswith('ok'), 'a settled frame from PipeWire: %s' % line):
+                frame = Image.read_ppm(comp.path('portal.ppm'))
+                check(output is not None and not frame.diff(output),
+                      'the frame is the output image with the cursor (%d pixels differ)' %
+                      len(frame.diff(output)) if output else 'no output image')
+        p.stdin.write(b'quit\n')
+        p.stdin.flush()
+        last = ''
+        while True:
+            line = read_line(p, 30, 'labwc-portal')
+            if not line:
+                break
+            last = line
+        check(p.wait(timeout=30) == 0 and last == 'ok', 'the share lived to the end (%s)' % last)
+        if failures:
+            log.flush()
+            print(open(comp.path('portal.log'), errors='replace').read()[-3000:])
+    except Exception as e:
+        check(False, 'portal: %s' % e)
+    finally:
+        check(comp.stop(), 'labwc exited cleanly')
+        comp.cleanup()
+    return frame
 
 
 def ended_with(proc, timeout):
@@ -281,6 +333,8 @@ system = scene(SYSTEM_LABWC, 'labwc', False)
 patched = scene(patched_labwc, 'labwc-zerocap', True)
 system['screencopy'] = privileged(SYSTEM_LABWC, 'labwc', system.get('output'))
 patched['screencopy'] = privileged(patched_labwc, 'labwc-zerocap', patched.get('output'))
+system['portal'] = portal(SYSTEM_LABWC, 'labwc', system.get('cursor'))
+patched['portal'] = portal(patched_labwc, 'labwc-zerocap', patched.get('cursor'))
 compare(system, patched)
 lifetimes(patched_labwc, patched.get('output'))
 print('%d failure(s)' % failures)
