@@ -162,11 +162,8 @@ class Labwc:
         return (Image.read_ppm(out) if rc == 0 else None), err
 
     def stop(self):
-        """SIGTERM; True when labwc was still running and exited cleanly."""
-        for p in self.children:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
+        """SIGTERM under the clients still connected (captures may be running);
+        True when labwc was still running and exited cleanly."""
         ok = self.alive()
         if ok:
             self.proc.send_signal(signal.SIGTERM)
@@ -176,6 +173,10 @@ class Labwc:
                 self.proc.kill()
                 self.proc.wait()
                 ok = False
+        for p in self.children:
+            if p.poll() is None:
+                p.kill()
+            p.wait()
         self.log.close()
         return ok
 

@@ -28,7 +28,9 @@ client (200x150, a known pattern) placed in the middle, no decorations.
   animated window), a window closed while captured (the session stops), a
   virtual output removed while captured (VirtualOutputRemove from a key
   through wayvnc's virtual keyboard: the session stops); labwc lives on,
-  captures again, and exits cleanly on SIGTERM.
+  captures again, and exits cleanly on SIGTERM, every time with its
+  clients still connected, the last time with output and window captures
+  running.
 
 - The ScreenCast portal (xdg-desktop-portal frontend, xdg-desktop-portal-
   zerocap, PipeWire, a consumer; tests/integrations/labwc-portal.c): a frame
@@ -311,7 +313,11 @@ def lifetimes(binary, output):
         img, _ = comp.grim('-o', 'HEADLESS-1')
         check(img is not None and output is not None and not img.diff(output),
               'the output is captured as before')
-        win.quit()
+        # Captures running when labwc is told to quit (below).
+        for target in (['-o', 'HEADLESS-1'], ['-w', window_identifier(comp, shot, 'zt-b')]):
+            comp.spawn([shot, '-q', '-n', '100000'] + target + ['-'],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(0.3)
     except Exception as e:
         check(False, 'lifetimes: %s' % e)
     finally:
