@@ -100,7 +100,8 @@ class Labwc:
         }
         self.children = []
         self.log = open(os.path.join(self.dir, 'labwc.log'), 'w')
-        self.proc = subprocess.Popen([binary, '-d', '-C', os.path.join(self.dir, 'config', 'labwc')],
+        config = os.path.join(self.dir, 'config', 'labwc')
+        self.proc = subprocess.Popen([binary, '-d', '-C', config],
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         sock = os.path.join(self.dir, 'wayland-0')
