@@ -56,6 +56,12 @@ struct zc_capture_manager {
 	struct wlr_output_layout *layout;
 	struct wl_listener layout_change;
 	struct wl_listener layout_destroy;
+	/* A client's cursor surface the cursor image comes from (set_cursor_surface). */
+	struct {
+		struct wlr_surface *surface; /* NULL: none */
+		int32_t hotspot_x, hotspot_y;
+		struct wl_listener commit, destroy;
+	} cursor_surface;
 };
 
 /* A new output source takes the manager's cursor (with an output layout). */

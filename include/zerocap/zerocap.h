@@ -152,6 +152,16 @@ ZC_API void zc_capture_manager_set_cursor_image(struct zc_capture_manager *manag
 ZC_API void zc_capture_manager_move_cursor(struct zc_capture_manager *manager,
 	bool visible, double x, double y);
 /*
+ * The cursor as a client's cursor surface (wl_pointer.set_cursor, the seat's
+ * request_set_cursor event), hotspot in surface coordinates: zerocap reads
+ * the surface's image back on every commit (buffer pixels: a scale-2 cursor
+ * is drawn at twice the size) and moves the hotspot with the surface's
+ * offsets, until set_cursor_image or another surface replaces it; a
+ * destroyed surface leaves no image. surface NULL: no image. Borrowed.
+ */
+ZC_API void zc_capture_manager_set_cursor_surface(struct zc_capture_manager *manager,
+	struct wlr_surface *surface, int32_t hotspot_x, int32_t hotspot_y);
+/*
  * With the compositor's output layout, output sources follow the manager's
  * cursor too: set_cursor_image and move_cursor (layout coordinates) reach
  * every output source, placed through the layout (and again whenever the

@@ -19,7 +19,9 @@ client (200x150, a known pattern) placed in the middle, no decorations.
   else, and grim -c -T (the pointer in a window capture, placed through the
   view's content tree) equals that image cut to the window. (Debian's labwc
   shows no cursor in captures after that move, so there is nothing to
-  compare with.)
+  compare with.) A client's own cursor surface (the test client with
+  --cursor) is drawn, pixel for pixel, at the pointer less its hotspot, in
+  output and window captures; off the window labwc's cursor is back.
 - labwc's privileged-protocol filter works on zerocap's globals as on
   wlroots': with only wlr-screencopy allowed, grim sees no
   ext-image-copy-capture global and captures the same pixels over
@@ -248,6 +250,54 @@ def portal(binary, name, output):
     return frame
 
 
+def client_cursor(binary):
+    """A client's own cursor surface reaches zerocap (patched labwc only)."""
+    section('labwc-zerocap: a client\'s cursor surface in captures')
+    comp = Labwc(binary, 'client-cursor')
+    try:
+        vnc = Wayvnc(comp, 'HEADLESS-1')
+        viewer = Viewer(vnc.port)
+        viewer.pump(0.3)
+        # After wayvnc's pointer exists: the client's wl_pointer then gets enter.
+        win = Window(comp, client, 'zt-cur', '200x150', ['--cursor'])
+        base, _ = comp.grim('-o', 'HEADLESS-1')
+        at = base.find(Image(200, 150, pattern_image(200, 150))) if base else None
+        if check(at is not None, 'the window is at %s' % (at,)):
+            x, y = at[0] + 100, at[1] + 75
+            viewer.pointer(x, y)
+            viewer.pump(0.5)
+            img, _ = comp.grim('-c', '-o', 'HEADLESS-1')
+            want = Image(16, 16, pattern_image(16, 16, 50))
+            # wayvnc's absolute motion lands the pointer within a pixel of x, y.
+            found = img.find(want) if img else None
+            check(found is not None and abs(found[0] - (x - 2)) <= 1 and
+                  abs(found[1] - (y - 3)) <= 1,
+                  'grim -c: the client\'s 16x16 cursor, pixel for pixel, at the pointer '
+                  'less its hotspot 2,3 (at %s, pointer %d,%d)' % (found, x, y))
+            if found is not None:
+                outside = len(img.diff(base)) - len(base.crop(*found, 16, 16).diff(want))
+                check(outside == 0, 'and nothing else changed (%d pixels)' % outside)
+                ident = window_identifier(comp, shot, 'zt-cur')
+                img, _ = comp.grim('-c', '-T', ident) if ident else (None, '')
+                got = img.crop(found[0] - at[0], found[1] - at[1], 16, 16) if img else None
+                check(got is not None and not got.diff(want),
+                      'grim -c -T: the same cursor in the window capture')
+            viewer.pointer(at[0] - 40, at[1] - 40)
+            viewer.pump(0.5)
+            img, _ = comp.grim('-c', '-o', 'HEADLESS-1')
+            near = img.crop(at[0] - 40, at[1] - 40, 16, 16) if img else None
+            check(near is not None and near.diff(Image(16, 16, BACKGROUND * 256)) and
+                  near.diff(want), 'off the window labwc\'s own cursor is back')
+        viewer.close()
+        vnc.stop()
+        win.quit()
+    except Exception as e:
+        check(False, 'client cursor: %s' % e)
+    finally:
+        check(comp.stop(), 'labwc exited cleanly')
+        comp.cleanup()
+
+
 def ended_with(proc, timeout):
     try:
         proc.wait(timeout=timeout)
@@ -342,6 +392,7 @@ patched['screencopy'] = privileged(patched_labwc, 'labwc-zerocap', patched.get('
 system['portal'] = portal(SYSTEM_LABWC, 'labwc', system.get('cursor'))
 patched['portal'] = portal(patched_labwc, 'labwc-zerocap', patched.get('cursor'))
 compare(system, patched)
+client_cursor(patched_labwc)
 lifetimes(patched_labwc, patched.get('output'))
 print('%d failure(s)' % failures)
 sys.exit(1 if failures else 0)
