@@ -62,7 +62,8 @@ struct client {
 	struct wp_viewporter *viewporter;
 	struct wl_seat *seat;
 	struct wl_pointer *pointer;
-	struct wl_surface *cursor_surface; /* --cursor */
+	bool cursor; /* --cursor */
+	struct wl_surface *cursor_surface;
 
 	struct wl_surface *surface;
 	struct xdg_surface *xdg_surface;
@@ -452,7 +453,7 @@ static void registry_global(void *data, struct wl_registry *registry, uint32_t n
 		xdg_wm_base_add_listener(c->wm_base, &wm_base_listener, c);
 	} else if (strcmp(interface, wp_viewporter_interface.name) == 0) {
 		c->viewporter = wl_registry_bind(registry, name, &wp_viewporter_interface, 1);
-	} else if (strcmp(interface, wl_seat_interface.name) == 0 && c->seat == NULL) {
+	} else if (c->cursor && strcmp(interface, wl_seat_interface.name) == 0 && c->seat == NULL) {
 		c->seat = wl_registry_bind(registry, name, &wl_seat_interface, 1);
 	}
 }
@@ -584,7 +585,6 @@ static bool command(struct client *c, char *line) {
 int main(int argc, char *argv[]) {
 	struct client c = {.width = 200, .height = 150, .scale = 1};
 	const char *app_id = "zt-window", *title = "zt-window";
-	bool cursor = false;
 	static const struct option options[] = {
 		{"app-id", required_argument, NULL, 'a'},
 		{"title", required_argument, NULL, 't'},
@@ -608,7 +608,7 @@ int main(int argc, char *argv[]) {
 			break;
 		case 'S': c.scale = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
 		case 'A': c.animate = atof(optarg); break;
-		case 'C': cursor = true; break;
+		case 'C': c.cursor = true; break;
 		default: return 1;
 		}
 	}
@@ -625,7 +625,7 @@ int main(int argc, char *argv[]) {
 		fprintf(stderr, "zt-window-client: globals missing\n");
 		return 1;
 	}
-	if (cursor && !cursor_init(&c)) {
+	if (c.cursor && !cursor_init(&c)) {
 		fprintf(stderr, "zt-window-client: no seat for --cursor\n");
 		return 1;
 	}
