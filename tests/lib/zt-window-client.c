@@ -495,17 +495,10 @@ static bool cursor_init(struct client *c) {
 	if (c->seat == NULL) {
 		return false;
 	}
-	uint32_t *data;
-	struct wl_buffer *buffer = shm_buffer(c, CURSOR_SIZE, CURSOR_SIZE, false, &data);
+	struct wl_buffer *buffer = make_buffer(c, CURSOR_SIZE, CURSOR_SIZE, 50, NULL);
 	if (buffer == NULL) {
 		return false;
 	}
-	for (int y = 0; y < CURSOR_SIZE; y++) {
-		for (int x = 0; x < CURSOR_SIZE; x++) {
-			data[y * CURSOR_SIZE + x] = zt_window_pattern(x, y, 50);
-		}
-	}
-	munmap(data, CURSOR_SIZE * CURSOR_SIZE * 4);
 	c->cursor_surface = wl_compositor_create_surface(c->compositor);
 	wl_surface_attach(c->cursor_surface, buffer, 0, 0);
 	wl_surface_damage(c->cursor_surface, 0, 0, CURSOR_SIZE, CURSOR_SIZE);
