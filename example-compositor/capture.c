@@ -23,11 +23,8 @@
  * 0.19 on; main.c adds its wlr-screencopy), the cursor on wlr_cursor only
  * (wlroots puts it on a cursor plane or draws it in software), no policy.
  */
-#include <assert.h>
-#include <drm_fourcc.h>
 #include <stdlib.h>
 #include <string.h>
-#include <wlr/interfaces/wlr_buffer.h>
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/types/wlr_cursor.h>
 #include <wlr/types/wlr_ext_foreign_toplevel_list_v1.h>
@@ -69,60 +66,8 @@ static const char *const arrow[] = {
 #define ARROW_WIDTH 12
 #define ARROW_HEIGHT ((int)(sizeof(arrow) / sizeof(arrow[0])))
 
-/* A wlr_buffer over malloc'ed ARGB8888 pixels, readable by the CPU. */
-struct cursor_buffer {
-	struct wlr_buffer base;
-	uint32_t *data;
-	size_t stride;
-};
-
-static struct cursor_buffer *cursor_buffer_from_buffer(struct wlr_buffer *buffer);
-
-static void cursor_buffer_destroy(struct wlr_buffer *wlr_buffer) {
-	struct cursor_buffer *buffer = cursor_buffer_from_buffer(wlr_buffer);
-	free(buffer->data);
-	free(buffer);
-}
-
-static bool cursor_buffer_begin_data_ptr_access(struct wlr_buffer *wlr_buffer, uint32_t flags,
-		void **data, uint32_t *format, size_t *stride) {
-	struct cursor_buffer *buffer = cursor_buffer_from_buffer(wlr_buffer);
-	if (flags & WLR_BUFFER_DATA_PTR_ACCESS_WRITE) {
-		return false;
-	}
-	*data = buffer->data;
-	*format = DRM_FORMAT_ARGB8888;
-	*stride = buffer->stride;
-	return true;
-}
-
-static void cursor_buffer_end_data_ptr_access(struct wlr_buffer *wlr_buffer) {
-	/* Nothing to do: the pixels stay mapped for the buffer's lifetime. */
-}
-
-static const struct wlr_buffer_impl cursor_buffer_impl = {
-	.destroy = cursor_buffer_destroy,
-	.begin_data_ptr_access = cursor_buffer_begin_data_ptr_access,
-	.end_data_ptr_access = cursor_buffer_end_data_ptr_access,
-};
-
-static struct cursor_buffer *cursor_buffer_from_buffer(struct wlr_buffer *buffer) {
-	assert(buffer->impl == &cursor_buffer_impl);
-	struct cursor_buffer *cursor_buffer = wl_container_of(buffer, cursor_buffer, base);
-	return cursor_buffer;
-}
-
 static struct wlr_buffer *cursor_image_create(void) {
-	struct cursor_buffer *buffer = calloc(1, sizeof(*buffer));
-	if (buffer == NULL) {
-		return NULL;
-	}
-	buffer->stride = ARROW_WIDTH * sizeof(uint32_t);
-	buffer->data = calloc(ARROW_HEIGHT, buffer->stride);
-	if (buffer->data == NULL) {
-		free(buffer);
-		return NULL;
-	}
+	uint32_t pixels[ARROW_HEIGHT][ARROW_WIDTH];
 	for (int y = 0; y < ARROW_HEIGHT; y++) {
 		for (int x = 0; x < ARROW_WIDTH; x++) {
 			uint32_t pixel = 0x00000000;
@@ -131,11 +76,10 @@ static struct wlr_buffer *cursor_image_create(void) {
 			} else if (arrow[y][x] == 'W') {
 				pixel = 0xffffffff;
 			}
-			buffer->data[y * ARROW_WIDTH + x] = pixel;
+			pixels[y][x] = pixel;
 		}
 	}
-	wlr_buffer_init(&buffer->base, &cursor_buffer_impl, ARROW_WIDTH, ARROW_HEIGHT);
-	return &buffer->base;
+	return zc_cursor_image_create(pixels, ARROW_WIDTH, ARROW_HEIGHT, sizeof(pixels[0]));
 }
 
 static void show_cursor_on_outputs(struct comp_server *server) {
@@ -211,6 +155,8 @@ bool capture_init(struct comp_server *server) {
 		wlr_log(WLR_ERROR, "Failed to create the zerocap capture manager");
 		return false;
 	}
+	/* Output sources follow the cursor through the layout. */
+	zc_capture_manager_set_output_layout(server->capture_manager, server->output_layout);
 	zc_capture_manager_set_cursor_image(server->capture_manager, server->cursor_image, 0, 0);
 	zc_capture_manager_move_cursor(server->capture_manager, server->cursor_visible,
 		server->cursor->x, server->cursor->y);
@@ -251,14 +197,6 @@ void capture_finish(struct comp_server *server) {
 	}
 }
 
-static void move_cursor(struct comp_server *server, struct comp_output *output) {
-	double x = server->cursor->x;
-	double y = server->cursor->y;
-	/* Layout coordinates to output-local logical coordinates. */
-	wlr_output_layout_output_coords(server->output_layout, output->wlr_output, &x, &y);
-	zc_output_source_move_cursor(output->capture_source, server->cursor_visible, x, y);
-}
-
 /* wlr_cursor puts its image on outputs that join the layout by itself. */
 void capture_output_added(struct comp_output *output) {
 	struct comp_server *server = output->server;
@@ -271,22 +209,14 @@ void capture_output_added(struct comp_output *output) {
 		wlr_log(WLR_ERROR, "Output %s is not capturable", output->wlr_output->name);
 		return;
 	}
-	zc_output_source_set_cursor_image(output->capture_source, server->cursor_image, 0, 0);
-	move_cursor(server, output);
 }
 
 void capture_cursor_changed(struct comp_server *server) {
 	if (server->cursor_on_outputs && server->cursor_shown != server->cursor_visible) {
 		show_cursor_on_outputs(server);
 	}
-	struct comp_output *output;
-	wl_list_for_each(output, &server->outputs, link) {
-		if (output->capture_source != NULL) {
-			move_cursor(server, output);
-		}
-	}
 	if (server->capture_manager != NULL) {
-		/* Windows take it in scene coordinates, which are layout coordinates here. */
+		/* Scene coordinates, which are layout coordinates here: outputs and windows. */
 		zc_capture_manager_move_cursor(server->capture_manager, server->cursor_visible,
 			server->cursor->x, server->cursor->y);
 	}

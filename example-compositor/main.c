@@ -41,6 +41,7 @@ static const char usage[] =
 	"                             640x480). TRANSFORM: normal, 90, 180, 270, flipped,\n"
 	"                             flipped-90, flipped-180, flipped-270\n"
 	"      --raw-transform        captures keep the output buffer's orientation\n"
+	"      --no-background        bare outputs: a window alone may be scanned out\n"
 	"      --demo                 animate a rectangle on every output (~30 Hz)\n"
 	"      --demo-damage PERCENT  demo rectangle area in percent of the output (1)\n"
 	"      --control              read commands on stdin, reply on stdout\n"
@@ -69,6 +70,7 @@ enum {
 	OPT_SOCKET = 256,
 	OPT_OUTPUT,
 	OPT_RAW_TRANSFORM,
+	OPT_NO_BACKGROUND,
 	OPT_DEMO,
 	OPT_DEMO_DAMAGE,
 	OPT_DEMO_HZ,
@@ -159,6 +161,7 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 		{ "socket", required_argument, NULL, OPT_SOCKET },
 		{ "output", required_argument, NULL, OPT_OUTPUT },
 		{ "raw-transform", no_argument, NULL, OPT_RAW_TRANSFORM },
+		{ "no-background", no_argument, NULL, OPT_NO_BACKGROUND },
 		{ "demo", no_argument, NULL, OPT_DEMO },
 		{ "demo-damage", required_argument, NULL, OPT_DEMO_DAMAGE },
 		{ "demo-hz", required_argument, NULL, OPT_DEMO_HZ },
@@ -202,6 +205,9 @@ static int parse_options(int argc, char *argv[], struct comp_options *options) {
 			break;
 		case OPT_RAW_TRANSFORM:
 			options->raw_transform = true;
+			break;
+		case OPT_NO_BACKGROUND:
+			options->no_background = true;
 			break;
 		case OPT_DEMO:
 			options->demo = true;

@@ -144,6 +144,9 @@ static void handle_new_output(struct wl_listener *listener, void *data) {
 	color_from_rgba(color, BACKGROUND_COLOR);
 	output->background = wlr_scene_rect_create(server->background_layer, 0, 0, color);
 	output->scene_output = wlr_scene_output_create(server->scene, wlr_output);
+	if (output->background != NULL && server->options->no_background) {
+		wlr_scene_node_set_enabled(&output->background->node, false);
+	}
 	if (output->background == NULL || output->scene_output == NULL) {
 		wlr_log(WLR_ERROR, "Failed to add output %s to the scene", wlr_output->name);
 		if (output->background != NULL) {

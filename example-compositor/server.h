@@ -81,6 +81,7 @@ struct comp_options {
 	struct comp_output_config outputs[COMP_MAX_OUTPUT_CONFIGS];
 	int outputs_len;
 	bool raw_transform;
+	bool no_background; /* outputs without the background rect */
 	bool demo;
 	double demo_damage; /* percent of the output area */
 	double demo_hz; /* the animation's rate; 0: about 30 */

@@ -97,8 +97,9 @@ static void toplevel_publish(struct comp_toplevel *toplevel) {
 			.tree = toplevel->scene_tree,
 			.surface = xdg->base->surface,
 			.handle = toplevel->handle,
-			.title = xdg->title,
-			.app_id = xdg->app_id,
+			/* With wlroots' handle, zerocap reads title and app_id from it. */
+			.title = toplevel->handle == NULL ? xdg->title : NULL,
+			.app_id = toplevel->handle == NULL ? xdg->app_id : NULL,
 		};
 		toplevel->capture_source = zc_toplevel_source_create(server->capture_manager,
 			&options);
@@ -125,8 +126,7 @@ static void toplevel_update_state(struct comp_toplevel *toplevel) {
 			.app_id = xdg->app_id,
 		};
 		wlr_ext_foreign_toplevel_handle_v1_update_state(toplevel->handle, &state);
-	}
-	if (toplevel->capture_source != NULL) {
+	} else if (toplevel->capture_source != NULL) {
 		zc_toplevel_source_set_title(toplevel->capture_source, xdg->title);
 		zc_toplevel_source_set_app_id(toplevel->capture_source, xdg->app_id);
 	}

@@ -52,8 +52,21 @@ struct zc_capture_manager {
 	struct zc_options_manager *options_manager; /* zerocap-capture-options-v1 */
 	struct zc_foreign_toplevel_list *toplevel_list; /* NULL with no_foreign_toplevel_list */
 	struct wl_listener display_destroy;
+	/* Output sources follow the cursor through it (set_output_layout). */
+	struct wlr_output_layout *layout;
+	struct wl_listener layout_change;
+	struct wl_listener layout_destroy;
+	/* A client's cursor surface the cursor image comes from (set_cursor_surface). */
+	struct {
+		struct wlr_surface *surface; /* NULL: none */
+		int32_t hotspot_x, hotspot_y;
+		struct wl_listener commit, destroy;
+	} cursor_surface;
 };
 
+/* A new output source takes the manager's cursor (with an output layout). */
+void zc_capture_manager_place_cursor(struct zc_capture_manager *manager,
+	struct zc_output_source *source, bool new_image);
 void zc_capture_manager_init_policy(struct zc_capture_manager *manager);
 void zc_capture_manager_finish_policy(struct zc_capture_manager *manager);
 

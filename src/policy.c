@@ -123,6 +123,10 @@ static void set_captured(struct zc_capture_manager *manager, struct zc_target *t
 	bool was = target->captures > 0;
 	target->captures += delta;
 	bool is = target->captures > 0;
+	struct zc_output_source *output = zc_output_source_from_target(target);
+	if (was != is && output != NULL) {
+		zc_output_source_set_captured(output, is);
+	}
 	if (was != is && manager->policy.activity_handler != NULL) {
 		struct zc_capture_activity activity = {
 			.target = target_to_public(target),

@@ -542,6 +542,66 @@ static void test_cursor(void) {
 	zt_compositor_stop(&comp);
 }
 
+#ifndef ZT_WINDOW_GPU
+/*
+ * A window alone on a bare output: wlroots 0.19 on scans its buffer out
+ * with a destination box, a commit whose buffer is no image of the output
+ * (labwc does this). Output captures show the window where it is and the
+ * black of the bare output around it.
+ */
+static void test_scanout(void) {
+	zt_section("an output that scans one window out is captured as it looks");
+	struct zt_compositor comp;
+	const char *args[] = {"--output", "640x480", "--no-background", "--debug", NULL};
+	if (!zt_compositor_start(&comp, args)) {
+		return;
+	}
+	struct zt_window win = {.pid = -1};
+	const char *size[] = {"--size", "200x150", NULL};
+	struct zcc_client *client = NULL;
+	if (zt_window_start(&win, &comp, "zt-scanout", size) &&
+			zt_cmd(&comp, "window-move %d 100 80", win.id) &&
+			zt_window_cmd(&win, "draw") && (client = zt_connect(&comp)) != NULL) {
+		usleep(200000);
+#if ZT_WLROOTS_MINOR >= 19
+		ZT_CHECK(zt_log_contains(&comp, "Direct scan-out enabled"),
+			"wlroots scanned the window out");
+#endif
+		struct zcc_session *session =
+			zcc_session_create(client, zcc_client_find_output(client, NULL), 0);
+		struct zcc_buffer *buffer = session != NULL &&
+			zcc_session_wait_constraints(session, 5000) == 1 ?
+			zt_session_buffer(session) : NULL;
+		struct zcc_capture_result result = {0};
+		enum zcc_frame_status status = buffer != NULL ?
+			zcc_session_capture(session, buffer, NULL, 0, 5000, &result) : ZCC_FRAME_FAILED;
+		ZT_CHECK(status == ZCC_FRAME_READY, "output capture: %s",
+			zcc_frame_status_str(status));
+		if (status == ZCC_FRAME_READY) {
+			struct zcc_image image = zcc_buffer_image(buffer);
+			int bad = 0;
+			for (int y = 0; y < 480; y++) {
+				for (int x = 0; x < 640; x++) {
+					bool in = x >= 100 && x < 300 && y >= 80 && y < 230;
+					uint32_t want = in ? zt_window_pattern(x - 100, y - 80, 1) : 0;
+					uint32_t got = 0;
+					bad += !zcc_image_pixel(&image, x, y, &got) ||
+						(got & 0xffffff) != (want & 0xffffff);
+				}
+			}
+			ZT_CHECK(bad == 0, "%d pixels differ from the window at 100,80 on black", bad);
+		}
+		zcc_capture_result_finish(&result);
+		zcc_buffer_destroy(buffer);
+		zcc_session_destroy(session);
+		zcc_client_destroy(client);
+	}
+	zt_window_stop(&win);
+	ZT_CHECK(zt_compositor_alive(&comp), "compositor alive");
+	zt_compositor_stop(&comp);
+}
+#endif
+
 static void test_policy(void) {
 	zt_section("consent names the window; revoke and activity work for windows");
 	struct zt_compositor comp;
@@ -599,5 +659,8 @@ int main(void) {
 	test_close("zerocap");
 	test_cursor();
 	test_policy();
+#ifndef ZT_WINDOW_GPU
+	test_scanout();
+#endif
 	return zt_finish();
 }

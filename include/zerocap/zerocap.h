@@ -31,7 +31,9 @@
 struct wlr_buffer;
 struct wlr_ext_foreign_toplevel_handle_v1;
 struct wlr_output;
+struct wlr_output_layout;
 struct wlr_renderer;
+struct wlr_scene_node;
 struct wlr_scene_tree;
 struct wlr_surface;
 
@@ -126,6 +128,14 @@ ZC_API void zc_capture_manager_set_max_fps(struct zc_capture_manager *manager, d
  */
 ZC_API void zc_output_source_set_cursor_image(struct zc_output_source *source,
 	struct wlr_buffer *image, int32_t hotspot_x, int32_t hotspot_y);
+/*
+ * A cursor image from ARGB8888 pixels (premultiplied, rows stride bytes
+ * apart), e.g. a wlr_xcursor_image's: the pixels are copied. The caller owns
+ * the buffer and drops it with wlr_buffer_drop() when done (zerocap keeps
+ * its own lock while it uses it). NULL on failure.
+ */
+ZC_API struct wlr_buffer *zc_cursor_image_create(const void *pixels, int32_t width,
+	int32_t height, int32_t stride);
 /* Cursor position in output-local logical coordinates. */
 ZC_API void zc_output_source_move_cursor(struct zc_output_source *source,
 	bool visible, double x, double y);
@@ -141,6 +151,26 @@ ZC_API void zc_capture_manager_set_cursor_image(struct zc_capture_manager *manag
 	struct wlr_buffer *image, int32_t hotspot_x, int32_t hotspot_y);
 ZC_API void zc_capture_manager_move_cursor(struct zc_capture_manager *manager,
 	bool visible, double x, double y);
+/*
+ * The cursor as a client's cursor surface (wl_pointer.set_cursor, the seat's
+ * request_set_cursor event), hotspot in surface coordinates: zerocap reads
+ * the surface's image back on every commit (buffer pixels: a scale-2 cursor
+ * is drawn at twice the size) and moves the hotspot with the surface's
+ * offsets, until set_cursor_image or another surface replaces it; a
+ * destroyed surface leaves no image. surface NULL: no image. Borrowed.
+ */
+ZC_API void zc_capture_manager_set_cursor_surface(struct zc_capture_manager *manager,
+	struct wlr_surface *surface, int32_t hotspot_x, int32_t hotspot_y);
+/*
+ * With the compositor's output layout, output sources follow the manager's
+ * cursor too: set_cursor_image and move_cursor (layout coordinates) reach
+ * every output source, placed through the layout (and again whenever the
+ * layout changes), and the zc_output_source_* cursor calls are not needed.
+ * layout NULL: each output source keeps its own cursor again. The layout is
+ * borrowed and forgotten when it is destroyed.
+ */
+ZC_API void zc_capture_manager_set_output_layout(struct zc_capture_manager *manager,
+	struct wlr_output_layout *layout);
 
 /*
  * Windows. A toplevel source captures one window from its own surfaces,
@@ -186,8 +216,20 @@ struct zc_toplevel_source_options {
 	 * own list publishes a handle.
 	 */
 	struct wlr_ext_foreign_toplevel_handle_v1 *handle;
-	const char *title; /* may be NULL; copied */
-	const char *app_id; /* may be NULL; copied */
+	/*
+	 * May be NULL; copied. With a handle, NULL means the handle's own
+	 * title or app_id, which the compositor keeps current anyway.
+	 */
+	const char *title;
+	const char *app_id;
+	/*
+	 * For a tree kept in a scene of its own (labwc's per-view capture
+	 * scenes): a node of the compositor's scene that stands where the
+	 * tree's origin is on screen. Window captures place the pointer
+	 * relative to it. NULL: the tree itself. Borrowed; forgotten when
+	 * destroyed.
+	 */
+	struct wlr_scene_node *place;
 };
 
 ZC_API struct zc_toplevel_source *zc_toplevel_source_create(struct zc_capture_manager *manager,

@@ -4,7 +4,10 @@
  * source's cursor as the compositor sets it, the damage a move causes in
  * every view, and where cursor sessions on the output see it.
  */
+#include <drm_fourcc.h>
+#include <math.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <wlr/types/wlr_buffer.h>
 #include <wlr/types/wlr_output.h>
@@ -12,7 +15,33 @@
 #include <wlr/util/log.h>
 #include "manager.h"
 #include "render/engine.h"
+#include "render/render.h"
 #include "source/output.h"
+
+struct wlr_buffer *zc_cursor_image_create(const void *pixels, int32_t width, int32_t height,
+		int32_t stride) {
+	if (pixels == NULL || width <= 0 || height <= 0 || stride < width * 4) {
+		return NULL;
+	}
+	struct wlr_buffer *image = zc_memory_buffer_create(width, height, DRM_FORMAT_ARGB8888);
+	void *data;
+	uint32_t format;
+	size_t dst_stride;
+	if (image == NULL) {
+		return NULL;
+	}
+	if (!wlr_buffer_begin_data_ptr_access(image, WLR_BUFFER_DATA_PTR_ACCESS_WRITE,
+			&data, &format, &dst_stride)) {
+		wlr_buffer_drop(image);
+		return NULL;
+	}
+	for (int32_t y = 0; y < height; y++) {
+		memcpy((uint8_t *)data + (size_t)y * dst_stride,
+			(const uint8_t *)pixels + (size_t)y * stride, (size_t)width * 4);
+	}
+	wlr_buffer_end_data_ptr_access(image);
+	return image;
+}
 
 static struct zc_cursor_source *cursor_source_from_source(struct zc_source *base) {
 	struct zc_cursor_source *cursor = wl_container_of(base, cursor, base);
@@ -147,8 +176,9 @@ static void output_pointer_get(struct zc_pointer *pointer, struct zc_cursor_stat
 		return;
 	}
 	float scale = source->output->scale;
-	state->x = (int32_t)(source->cursor_x * scale);
-	state->y = (int32_t)(source->cursor_y * scale);
+	/* Down: a pointer on the output to the left or above is negative here. */
+	state->x = (int32_t)floor(source->cursor_x * scale);
+	state->y = (int32_t)floor(source->cursor_y * scale);
 	state->hotspot_x = source->cursor.hotspot_x;
 	state->hotspot_y = source->cursor.hotspot_y;
 	int width, height;

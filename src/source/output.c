@@ -61,6 +61,22 @@ static void handle_output_commit(struct wl_listener *listener, void *data) {
 	if (!(state->committed & WLR_OUTPUT_STATE_BUFFER) || state->buffer == NULL) {
 		return;
 	}
+	if (!zc_wlr_state_buffer_is_whole(state, output)) {
+		/*
+		 * Direct scan-out of a buffer on part of the output: no image of
+		 * the output. Captures wait for the next composited frame (there
+		 * is no direct scan-out while the output is captured); its
+		 * damage is all of it.
+		 */
+		wlr_buffer_unlock(source->image);
+		source->image = NULL;
+		pixman_region32_union_rect(&source->pending_damage, &source->pending_damage, 0, 0,
+			output->width, output->height);
+		if (source->render_locked) {
+			wlr_output_schedule_frame(output);
+		}
+		return;
+	}
 
 	/* Copies of an image never presented get the time it was replaced. */
 	if (!source->image_presented && source->image != NULL) {
@@ -165,13 +181,27 @@ struct zc_output_source *zc_output_source_create(struct zc_capture_manager *mana
 		zc_output_source_destroy(source);
 		return NULL;
 	}
+	zc_capture_manager_place_cursor(manager, source, true);
 	return source;
+}
+
+void zc_output_source_set_captured(struct zc_output_source *source, bool captured) {
+	if (source->render_locked == captured) {
+		return;
+	}
+	/* Composited frames only, as long as the output is captured. */
+	source->render_locked = captured;
+	wlr_output_lock_attach_render(source->output, captured);
+	if (captured && source->image == NULL) {
+		wlr_output_schedule_frame(source->output);
+	}
 }
 
 void zc_output_source_destroy(struct zc_output_source *source) {
 	if (source == NULL) {
 		return;
 	}
+	zc_output_source_set_captured(source, false);
 	struct zc_output_view *view, *view_tmp;
 	wl_list_for_each_safe(view, view_tmp, &source->views, link) {
 		zc_output_view_detach(view);

@@ -47,6 +47,8 @@ struct zc_output_view {
 struct zc_output_source {
 	/* The output as policy sees it: every view and the cursor source. */
 	struct zc_target target;
+	/* Direct scan-out is off while captured (wlr_output_lock_attach_render). */
+	bool render_locked;
 	/* The view ext-image-capture-source hands out. */
 	struct zc_output_view *view;
 	struct wl_list views; /* zc_output_view.link */
@@ -103,6 +105,8 @@ struct zc_output_view *zc_output_view_get(struct zc_output_source *source, bool 
 void zc_output_view_unref(struct zc_output_view *view);
 /* The output source a target is, or NULL when it is not an output. */
 struct zc_output_source *zc_output_source_from_target(struct zc_target *target);
+/* Policy: whether an allowed session captures the output (direct scan-out off). */
+void zc_output_source_set_captured(struct zc_output_source *source, bool captured);
 /* view.c */
 /* describe_buffer of every output source: any shm or dma-buf buffer wlroots knows. */
 bool zc_output_describe_buffer(struct zc_source *source, struct wl_resource *buffer,

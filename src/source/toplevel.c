@@ -14,6 +14,7 @@
  * are forgotten when they are destroyed or leave the tree; copies in flight
  * fail with stopped when the source goes.
  */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -289,6 +290,12 @@ static void update_constraints(struct zc_toplevel_source *source, bool force) {
 
 static void cursor_update(struct zc_toplevel_source *source);
 
+/* Where the tree's origin is on screen, for the cursor. */
+static void tree_position(struct zc_toplevel_source *source) {
+	struct wlr_scene_node *node = source->place != NULL ? source->place : &source->tree->node;
+	wlr_scene_node_coords(node, &source->tree_x, &source->tree_y);
+}
+
 static void walk(struct zc_toplevel_source *source) {
 	struct walk w = {.source = source};
 	struct toplevel_surface *ts, *ts_tmp;
@@ -352,7 +359,7 @@ static void walk(struct zc_toplevel_source *source) {
 	source->extents = extents;
 	source->scale = scale;
 	source->has_image = extents.width > 0 && extents.height > 0;
-	wlr_scene_node_coords(&source->tree->node, &source->tree_x, &source->tree_y);
+	tree_position(source);
 	clock_gettime(CLOCK_MONOTONIC, &source->image_when);
 	if (resized) {
 		update_constraints(source, false);
@@ -388,8 +395,9 @@ static void cursor_position(struct zc_toplevel_source *source, int32_t *x, int32
 	const struct zc_manager_cursor *cursor = &source->manager->cursor;
 	double lx = cursor->x - (source->tree_x + source->extents.x);
 	double ly = cursor->y - (source->tree_y + source->extents.y);
-	*x = (int32_t)(lx * source->scale);
-	*y = (int32_t)(ly * source->scale);
+	/* Down, as on the output: a pointer left of or above the window is negative. */
+	*x = (int32_t)floor(lx * source->scale);
+	*y = (int32_t)floor(ly * source->scale);
 }
 
 /* Where the cursor image lands in the image; empty when it is not there. */
@@ -463,7 +471,7 @@ void zc_toplevel_source_cursor_changed(struct zc_toplevel_source *source, bool n
 			cursor->hotspot_y);
 	}
 	/* The window may have moved since the last walk. */
-	wlr_scene_node_coords(&source->tree->node, &source->tree_x, &source->tree_y);
+	tree_position(source);
 	cursor_update(source);
 	if (new_image) {
 		wl_signal_emit(&source->pointer.events.update, NULL);
@@ -629,6 +637,13 @@ static void handle_handle_destroy(struct wl_listener *listener, void *data) {
 	zc_toplevel_source_destroy(source);
 }
 
+static void handle_place_destroy(struct wl_listener *listener, void *data) {
+	struct zc_toplevel_source *source = wl_container_of(listener, source, place_destroy);
+	wl_list_remove(&source->place_destroy.link);
+	wl_list_init(&source->place_destroy.link);
+	source->place = NULL;
+}
+
 static void set_string(char **dst, const char *value) {
 	char *copy = strdup(value != NULL ? value : "");
 	if (copy == NULL) {
@@ -657,8 +672,12 @@ struct zc_toplevel_source *zc_toplevel_source_create(struct zc_capture_manager *
 	source->scale = 1;
 	wl_list_init(&source->surfaces);
 	wl_list_init(&source->copies);
-	set_string(&source->title, options->title);
-	set_string(&source->app_id, options->app_id);
+	if (options->title != NULL || options->handle == NULL) {
+		set_string(&source->title, options->title);
+	}
+	if (options->app_id != NULL || options->handle == NULL) {
+		set_string(&source->app_id, options->app_id);
+	}
 	zc_target_init(&source->target, ZC_TARGET_TOPLEVEL);
 	zc_source_init(&source->base, &toplevel_impl);
 	zc_target_add_source(&source->target, &source->base);
@@ -690,6 +709,13 @@ struct zc_toplevel_source *zc_toplevel_source_create(struct zc_capture_manager *
 		wl_signal_add(&source->handle->events.destroy, &source->handle_destroy);
 	} else {
 		wl_list_init(&source->handle_destroy.link);
+	}
+	source->place = options->place;
+	source->place_destroy.notify = handle_place_destroy;
+	if (source->place != NULL) {
+		wl_signal_add(&source->place->events.destroy, &source->place_destroy);
+	} else {
+		wl_list_init(&source->place_destroy.link);
 	}
 	wl_list_insert(&manager->toplevel_sources, &source->link);
 	wl_list_insert(&manager->targets, &source->target.link);
@@ -727,6 +753,7 @@ void zc_toplevel_source_destroy(struct zc_toplevel_source *source) {
 	wl_list_remove(&source->tree_destroy.link);
 	wl_list_remove(&source->surface_destroy.link);
 	wl_list_remove(&source->handle_destroy.link);
+	wl_list_remove(&source->place_destroy.link);
 	wl_list_remove(&source->link);
 	wl_list_remove(&source->target.link);
 	free(source->layers);
@@ -749,12 +776,21 @@ void zc_toplevel_source_set_app_id(struct zc_toplevel_source *source, const char
 	}
 }
 
+static const char *string_or_handle(const char *own, const char *handle) {
+	if (own != NULL) {
+		return own;
+	}
+	return handle != NULL ? handle : "";
+}
+
 const char *zc_toplevel_source_title(struct zc_toplevel_source *source) {
-	return source->title != NULL ? source->title : "";
+	return string_or_handle(source->title,
+		source->handle != NULL ? source->handle->title : NULL);
 }
 
 const char *zc_toplevel_source_app_id(struct zc_toplevel_source *source) {
-	return source->app_id != NULL ? source->app_id : "";
+	return string_or_handle(source->app_id,
+		source->handle != NULL ? source->handle->app_id : NULL);
 }
 
 struct zc_capture_target *zc_toplevel_source_get_target(struct zc_toplevel_source *source) {

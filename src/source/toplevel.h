@@ -34,7 +34,8 @@ struct zc_toplevel_source {
 	struct wlr_surface *surface;
 	struct wlr_ext_foreign_toplevel_handle_v1 *handle;
 	struct zc_foreign_toplevel *own_handle;
-	char *title, *app_id;
+	char *title, *app_id; /* NULL: the handle's */
+	struct wlr_scene_node *place; /* NULL: tree */
 
 	struct wl_list surfaces; /* toplevel_surface.link */
 	struct wl_event_source *walk_idle;
@@ -56,6 +57,7 @@ struct zc_toplevel_source {
 	struct wl_listener tree_destroy;
 	struct wl_listener surface_destroy;
 	struct wl_listener handle_destroy;
+	struct wl_listener place_destroy;
 };
 
 

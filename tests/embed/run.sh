@@ -16,15 +16,8 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-meson install -C "$build" --destdir "$work/root" --quiet --no-rebuild >/dev/null
-pc=$(find "$work/root" -name zerocap.pc | head -n 1)
-[ -n "$pc" ] || { echo "embed: no zerocap.pc installed"; exit 1; }
-# The prefix moves into the scratch root for zerocap alone (a global
-# --define-variable would move wlroots' too).
-prefix=$(sed -n 's/^prefix=//p' "$pc")
-mkdir "$work/pc"
-sed "s|^prefix=.*|prefix=$work/root$prefix|" "$pc" >"$work/pc/zerocap.pc"
-export PKG_CONFIG_PATH="$work/pc"
+PKG_CONFIG_PATH=$("$src/scripts/stage-zerocap.sh" "$build" "$work")
+export PKG_CONFIG_PATH
 echo "embed: pkg-config zerocap: $(pkg-config --modversion zerocap)"
 # shellcheck disable=SC2046
 ${CC:-cc} -std=c11 -D_POSIX_C_SOURCE=200809L -DWLR_USE_UNSTABLE -Wall -Werror \

@@ -40,7 +40,6 @@
 #include <wayland-server-protocol.h>
 #include <wlr/backend.h>
 #include <wlr/backend/headless.h>
-#include <wlr/interfaces/wlr_buffer.h>
 #include <wlr/interfaces/wlr_output.h>
 #include <wlr/render/allocator.h>
 #include <wlr/render/pass.h>
@@ -142,48 +141,20 @@ static bool trace; /* ZC_FUZZ_TRACE: what the harness does, on stderr */
 } while (0)
 
 /* A wlr_buffer over malloc'ed ARGB8888 pixels, for cursor images. */
-struct cursor_buffer {
-	struct wlr_buffer base;
-	uint32_t *data;
-};
-
-static void cursor_buffer_destroy(struct wlr_buffer *buffer) {
-	struct cursor_buffer *cb = wl_container_of(buffer, cb, base);
-	free(cb->data);
-	free(cb);
-}
-
-static bool cursor_buffer_begin(struct wlr_buffer *buffer, uint32_t flags, void **data,
-		uint32_t *format, size_t *stride) {
-	struct cursor_buffer *cb = wl_container_of(buffer, cb, base);
-	if (flags & WLR_BUFFER_DATA_PTR_ACCESS_WRITE) {
-		return false;
-	}
-	*data = cb->data;
-	*format = DRM_FORMAT_ARGB8888;
-	*stride = (size_t)buffer->width * 4;
-	return true;
-}
-
-static void cursor_buffer_end(struct wlr_buffer *buffer) {
-}
-
-static const struct wlr_buffer_impl cursor_buffer_impl = {
-	.destroy = cursor_buffer_destroy,
-	.begin_data_ptr_access = cursor_buffer_begin,
-	.end_data_ptr_access = cursor_buffer_end,
-};
-
 static struct wlr_buffer *cursor_buffer_create(int width, int height) {
-	struct cursor_buffer *cb = calloc(1, sizeof(*cb));
-	if (cb == NULL || (cb->data = calloc((size_t)width * height, 4)) == NULL) {
+	uint32_t *pixels = calloc((size_t)width * height, 4);
+	if (pixels == NULL) {
 		abort();
 	}
 	for (int i = 0; i < width * height; i++) {
-		cb->data[i] = (i % 3 == 0) ? 0xff000000 : 0x80808080;
+		pixels[i] = (i % 3 == 0) ? 0xff000000 : 0x80808080;
 	}
-	wlr_buffer_init(&cb->base, &cursor_buffer_impl, width, height);
-	return &cb->base;
+	struct wlr_buffer *buffer = zc_cursor_image_create(pixels, width, height, width * 4);
+	free(pixels);
+	if (buffer == NULL) {
+		abort();
+	}
+	return buffer;
 }
 
 /* Stands in for the vblank the headless backend would send later. */

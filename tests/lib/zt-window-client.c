@@ -23,6 +23,9 @@
  *   quit
  * A configure with a size redraws at that size; then "event configured W H".
  *
+ * --cursor: on pointer enter it sets a cursor surface of its own, 16x16,
+ * pattern g=50, hotspot 2,3 (test-labwc.py checks captures draw it).
+ *
  * --animate PERCENT (for bench/run): about 30 times a second a square of
  * PERCENT of the window's area moves one step and changes colour, drawn in
  * place into one buffer and damaged alone (old and new place).
@@ -57,6 +60,10 @@ struct client {
 	struct wl_shm *shm;
 	struct xdg_wm_base *wm_base;
 	struct wp_viewporter *viewporter;
+	struct wl_seat *seat;
+	struct wl_pointer *pointer;
+	bool cursor; /* --cursor */
+	struct wl_surface *cursor_surface;
 
 	struct wl_surface *surface;
 	struct xdg_surface *xdg_surface;
@@ -446,7 +453,59 @@ static void registry_global(void *data, struct wl_registry *registry, uint32_t n
 		xdg_wm_base_add_listener(c->wm_base, &wm_base_listener, c);
 	} else if (strcmp(interface, wp_viewporter_interface.name) == 0) {
 		c->viewporter = wl_registry_bind(registry, name, &wp_viewporter_interface, 1);
+	} else if (c->cursor && strcmp(interface, wl_seat_interface.name) == 0 && c->seat == NULL) {
+		c->seat = wl_registry_bind(registry, name, &wl_seat_interface, 1);
 	}
+}
+
+#define CURSOR_SIZE 16
+
+static void pointer_enter(void *data, struct wl_pointer *pointer, uint32_t serial,
+		struct wl_surface *surface, wl_fixed_t x, wl_fixed_t y) {
+	struct client *c = data;
+	wl_pointer_set_cursor(pointer, serial, c->cursor_surface, 2, 3);
+}
+
+static void pointer_leave(void *data, struct wl_pointer *pointer, uint32_t serial,
+		struct wl_surface *surface) {
+}
+
+static void pointer_motion(void *data, struct wl_pointer *pointer, uint32_t time,
+		wl_fixed_t x, wl_fixed_t y) {
+}
+
+static void pointer_button(void *data, struct wl_pointer *pointer, uint32_t serial,
+		uint32_t time, uint32_t button, uint32_t state) {
+}
+
+static void pointer_axis(void *data, struct wl_pointer *pointer, uint32_t time,
+		uint32_t axis, wl_fixed_t value) {
+}
+
+static const struct wl_pointer_listener pointer_listener = {
+	.enter = pointer_enter,
+	.leave = pointer_leave,
+	.motion = pointer_motion,
+	.button = pointer_button,
+	.axis = pointer_axis,
+};
+
+/* The cursor surface of --cursor, and the pointer that shows it. */
+static bool cursor_init(struct client *c) {
+	if (c->seat == NULL) {
+		return false;
+	}
+	struct wl_buffer *buffer = make_buffer(c, CURSOR_SIZE, CURSOR_SIZE, 50, NULL);
+	if (buffer == NULL) {
+		return false;
+	}
+	c->cursor_surface = wl_compositor_create_surface(c->compositor);
+	wl_surface_attach(c->cursor_surface, buffer, 0, 0);
+	wl_surface_damage(c->cursor_surface, 0, 0, CURSOR_SIZE, CURSOR_SIZE);
+	wl_surface_commit(c->cursor_surface);
+	c->pointer = wl_seat_get_pointer(c->seat);
+	wl_pointer_add_listener(c->pointer, &pointer_listener, c);
+	return true;
 }
 
 static void registry_global_remove(void *data, struct wl_registry *registry, uint32_t name) {
@@ -525,6 +584,7 @@ int main(int argc, char *argv[]) {
 		{"size", required_argument, NULL, 's'},
 		{"scale", required_argument, NULL, 'S'},
 		{"animate", required_argument, NULL, 'A'},
+		{"cursor", no_argument, NULL, 'C'},
 		{0},
 	};
 	int opt;
@@ -541,6 +601,7 @@ int main(int argc, char *argv[]) {
 			break;
 		case 'S': c.scale = atoi(optarg) > 0 ? atoi(optarg) : 1; break;
 		case 'A': c.animate = atof(optarg); break;
+		case 'C': c.cursor = true; break;
 		default: return 1;
 		}
 	}
@@ -555,6 +616,10 @@ int main(int argc, char *argv[]) {
 	if (c.compositor == NULL || c.shm == NULL || c.wm_base == NULL ||
 			c.subcompositor == NULL) {
 		fprintf(stderr, "zt-window-client: globals missing\n");
+		return 1;
+	}
+	if (c.cursor && !cursor_init(&c)) {
+		fprintf(stderr, "zt-window-client: no seat for --cursor\n");
 		return 1;
 	}
 	c.surface = wl_compositor_create_surface(c.compositor);
