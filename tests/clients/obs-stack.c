@@ -134,6 +134,7 @@ bool ct_obs_setup(struct ct_obs *obs, struct ct_stack *stack,
 			options->plugin_name);
 		snprintf(path, sizeof(path), "%s/plugins/%s/bin/64bit/%s.so", obs->config,
 			options->plugin_name, options->plugin_name);
+		unlink(path); /* from an earlier setup */
 		ok = ok && symlink(target, path) == 0;
 		ZT_CHECK(ok, "the plugin %s installed as the user's", target);
 	}

@@ -93,7 +93,7 @@ static bool black(const struct ct_image *image) {
 }
 
 /* Whether the arrow is drawn at the cursor: most arrow pixels nearer it than the patch. */
-static int arrow_share(const struct ct_image *image) {
+static int arrow_share_at(const struct ct_image *image, int cx, int cy) {
 	int near = 0, all = 0;
 	for (int y = 1; y < ZT_ARROW_HEIGHT - 1; y++) {
 		for (int x = 1; x < ZT_ARROW_WIDTH - 1; x++) {
@@ -101,13 +101,17 @@ static int arrow_share(const struct ct_image *image) {
 			if (arrow == 0) {
 				continue;
 			}
-			int got = luma(ct_image_pixel(image, CURSOR_X + x, CURSOR_Y + y));
+			int got = luma(ct_image_pixel(image, cx + x, cy + y));
 			int want = luma(arrow & 0xffffff);
 			all++;
 			near += abs(got - want) < abs(got - luma(PATCH_RGB));
 		}
 	}
 	return all > 0 ? near * 100 / all : 0;
+}
+
+static int arrow_share(const struct ct_image *image) {
+	return arrow_share_at(image, CURSOR_X, CURSOR_Y);
 }
 
 static bool in_box(int x, int y, int bx, int by, int bw, int bh, int margin) {
@@ -263,6 +267,54 @@ static bool write_choice(const char *dir, const char *text) {
 	return f != NULL && fclose(f) == 0 && ok;
 }
 
+#ifdef ZT_OBS_PLUGIN
+static const bool plugin = true;
+#define CURSOR_KEY "show_cursor"
+#else
+static const bool plugin = false;
+#define CURSOR_KEY "ShowCursor"
+#endif
+static char recorded_display[300]; /* the recorded compositor's socket, absolute */
+
+/*
+ * The source under test: OBS's PipeWire screen capture (the portal's
+ * chooser picks output or window), or obs-zerocap's source of kind
+ * ("output", "window", "region") on target with more settings in extra.
+ */
+static void source_options(struct ct_obs_options *options, const char *kind,
+		const char *target, bool cursor, const char *extra) {
+	static char id[64], settings[1024];
+	*options = (struct ct_obs_options){.width = OUTPUT_W, .height = OUTPUT_H};
+	if (!plugin) {
+		options->source_id = "pipewire-screen-capture-source";
+		snprintf(settings, sizeof(settings), "\"ShowCursor\": %s", cursor ? "true" : "false");
+	} else {
+		snprintf(id, sizeof(id), "zerocap-%s-capture", kind);
+		options->source_id = id;
+		snprintf(settings, sizeof(settings), "\"display\": \"%s\", \"target\": \"%s\", "
+			"\"show_cursor\": %s%s", recorded_display, target, cursor ? "true" : "false",
+			extra != NULL ? extra : "");
+		options->plugin_dir = getenv("ZC_OBS_PLUGIN_DIR");
+		options->plugin_name = "obs-zerocap";
+	}
+	options->settings = settings;
+}
+
+static int count_lines(const char *dir, const char *file, const char *text) {
+	char path[700];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = fopen(path, "r");
+	int n = 0;
+	char line[1024];
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		n += strstr(line, text) != NULL;
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	return n;
+}
+
 static bool read_video(struct ct_stack *stack, struct ct_obs *obs, struct ct_video *video) {
 	bool ok = ct_video_read(stack->dir, obs->recording, video);
 	if (!ok) {
@@ -283,13 +335,10 @@ static double record(struct ct_obs *obs, struct ct_stack *stack, const char *soc
 }
 
 static void test_output(struct ct_stack *stack, const char *socket) {
-	zt_section("an output, the cursor shown and then hidden live; the token saved");
+	zt_section("an output, the cursor shown and then hidden live");
 	struct ct_obs obs;
-	struct ct_obs_options options = {
-		.source_id = "pipewire-screen-capture-source",
-		.settings = "\"ShowCursor\": true",
-		.width = OUTPUT_W, .height = OUTPUT_H,
-	};
+	struct ct_obs_options options;
+	source_options(&options, "output", "HEADLESS-1", true, NULL);
 	if (!ct_obs_setup(&obs, stack, &options)) {
 		return;
 	}
@@ -299,29 +348,34 @@ static void test_output(struct ct_stack *stack, const char *socket) {
 	}
 	char reply[1024];
 	ZT_CHECK(ct_obs_request(&obs, "SetInputSettings", "{\"inputName\": \"" CT_OBS_SOURCE
-		"\", \"inputSettings\": {\"ShowCursor\": false}}", reply, sizeof(reply)),
-		"SetInputSettings ShowCursor false: %s", reply);
+		"\", \"inputSettings\": {\"" CURSOR_KEY "\": false}}", reply, sizeof(reply)),
+		"SetInputSettings " CURSOR_KEY " false: %s", reply);
 	usleep(3000000);
 	seconds += 3;
 	ct_obs_stop_recording(&obs);
 	ct_obs_quit(&obs, stack);
+	struct ct_video video;
+	struct output_result r;
+	if (read_video(stack, &obs, &video)) {
+		check_output_frames(&video, &r);
+		check_recorded_output(&video, &r, seconds, "output");
+		ZT_CHECK(r.cursor_first && !r.cursor_last && r.cursor_changes == 1,
+			"the arrow is drawn, then gone (first %d, last %d, %d changes)", r.cursor_first,
+			r.cursor_last, r.cursor_changes);
+		ct_video_finish(&video);
+	}
+	if (plugin) {
+		/* The cursor is OBS's to draw: no new capture for it. */
+		int captures = count_lines(stack->dir, obs.log, "[obs-zerocap] capturing HEADLESS-1");
+		ZT_CHECK(captures == 1, "one capture, the cursor toggled in OBS (%d)", captures);
+		return;
+	}
 	ZT_CHECK(chooser_asked(stack->dir) == 1, "the chooser was asked once (%d)",
 		chooser_asked(stack->dir));
 	ZT_CHECK(ct_file_contains(stack->dir, "config/obs-studio/basic/scenes/zerocap.json",
 		"\"RestoreToken\": \"") &&
 		!ct_file_contains(stack->dir, "config/obs-studio/basic/scenes/zerocap.json",
 		"\"RestoreToken\": \"\""), "the saved collection holds a restore token");
-	struct ct_video video;
-	if (!read_video(stack, &obs, &video)) {
-		return;
-	}
-	struct output_result r;
-	check_output_frames(&video, &r);
-	check_recorded_output(&video, &r, seconds, "output");
-	ZT_CHECK(r.cursor_first && !r.cursor_last && r.cursor_changes == 1,
-		"the arrow is drawn, then gone (first %d, last %d, %d changes)", r.cursor_first,
-		r.cursor_last, r.cursor_changes);
-	ct_video_finish(&video);
 	zt_section("the saved collection reopens without the chooser");
 	seconds = record(&obs, stack, socket, 3000);
 	if (seconds <= 0) {
@@ -353,19 +407,16 @@ static void test_window(struct zt_compositor *comp, struct ct_stack *stack,
 	}
 	ZT_CHECK(zt_cmd(comp, "window-move %d 200 150", win.id), "window-move");
 	int asked = chooser_asked(stack->dir);
-	ZT_CHECK(write_choice(stack->dir, "window:zt.obs\n"), "choice");
+	ZT_CHECK(plugin || write_choice(stack->dir, "window:zt.obs\n"), "choice");
 	struct ct_obs obs;
-	struct ct_obs_options options = {
-		.source_id = "pipewire-screen-capture-source",
-		.settings = "\"ShowCursor\": false",
-		.width = OUTPUT_W, .height = OUTPUT_H,
-	};
+	struct ct_obs_options options;
+	source_options(&options, "window", "zt.obs", false, NULL);
 	double seconds = ct_obs_setup(&obs, stack, &options) ? record(&obs, stack, socket, 3000) : 0;
 	if (seconds > 0) {
 		ct_obs_stop_recording(&obs);
 		ct_obs_quit(&obs, stack);
 	}
-	ZT_CHECK(chooser_asked(stack->dir) == asked + 1, "the chooser was asked");
+	ZT_CHECK(chooser_asked(stack->dir) == asked + !plugin, "the chooser was asked (portal)");
 	struct ct_video video;
 	if (seconds > 0 && read_video(stack, &obs, &video)) {
 		int content = 0, good = 0, changes = 0, reported = 0;
@@ -414,15 +465,86 @@ static void test_window(struct zt_compositor *comp, struct ct_stack *stack,
 	zt_window_stop(&win);
 }
 
+/* Region REGION_X, REGION_Y, REGION_W x REGION_H of the output, scaled by half. */
+#define REGION_X 16
+#define REGION_Y 16
+#define REGION_W 480
+#define REGION_H 360
+#define HALF(v, origin) (((v) - (origin)) / 2)
+
+static void test_region(struct ct_stack *stack, const char *socket) {
+	zt_section("a region of the output, scaled to half its size");
+	char extra[256];
+	snprintf(extra, sizeof(extra), ", \"x\": %d, \"y\": %d, \"width\": %d, \"height\": %d, "
+		"\"out_width\": %d, \"out_height\": %d", REGION_X, REGION_Y, REGION_W, REGION_H,
+		REGION_W / 2, REGION_H / 2);
+	struct ct_obs obs;
+	struct ct_obs_options options;
+	source_options(&options, "region", "HEADLESS-1", true, extra);
+	double seconds = ct_obs_setup(&obs, stack, &options) ? record(&obs, stack, socket, 3000) : 0;
+	if (seconds <= 0) {
+		return;
+	}
+	ct_obs_stop_recording(&obs);
+	ct_obs_quit(&obs, stack);
+	struct ct_video video;
+	if (!read_video(stack, &obs, &video)) {
+		return;
+	}
+	int content = 0, good = 0, changes = 0, cursor = 0, reported = 0;
+	uint32_t last = 0;
+	int w = REGION_W / 2, h = REGION_H / 2;
+	for (int i = 0; i < video.frames; i++) {
+		struct ct_image frame = ct_video_frame(&video, i);
+		if (content == 0 && black(&frame)) {
+			continue;
+		}
+		content++;
+		int mark = box_wrong(&frame, HALF(MARK_X, REGION_X), HALF(MARK_Y, REGION_Y),
+			MARK_W / 2, MARK_H / 2, MARK_RGB);
+		int outside = box_wrong(&frame, w + 4, 0, OUTPUT_W - w - 4, OUTPUT_H, 0x000000) +
+			box_wrong(&frame, 0, h + 4, w + 4, OUTPUT_H - h - 4, 0x000000);
+		good += mark == 0 && outside == 0;
+		if ((mark != 0 || outside != 0) && reported++ < 3) {
+			fprintf(stderr, "  frame %d: mark %d pixels off, %d outside the region\n", i, mark,
+				outside);
+		}
+		/* The arrow at its place in the scaled region, drawn at its own size. */
+		cursor += arrow_share_at(&frame, HALF(CURSOR_X, REGION_X),
+			HALF(CURSOR_Y, REGION_Y)) >= 70;
+		uint32_t hash = 0;
+		for (int y = 0; y < h; y += 4) {
+			for (int x = 0; x < w; x += 4) {
+				hash = hash * 31 + (ct_image_pixel(&frame, x, y) >> 20);
+			}
+		}
+		changes += content > 1 && hash != last;
+		last = hash;
+	}
+	fprintf(stderr, "  region: %d content frames, %d good, %d with the arrow, %d changed\n",
+		content, good, cursor, changes);
+	ZT_CHECK(content >= (int)((seconds - 1.5) * 30), "region: %d frames with content", content);
+	ZT_CHECK(good >= content * 95 / 100 && good > 0, "region: %d of %d frames show it", good,
+		content);
+	ZT_CHECK(cursor >= content * 95 / 100, "region: the arrow in %d of %d frames", cursor,
+		content);
+	ZT_CHECK(changes >= content / 4, "region: the demo rect moved (%d changes)", changes);
+	ct_video_finish(&video);
+}
+
+static void apply_scene(struct zt_compositor *comp) {
+	ZT_CHECK(zt_cmd(comp, "rect mark %d %d %d %d %06xff", MARK_X, MARK_Y, MARK_W, MARK_H,
+		MARK_RGB) && zt_cmd(comp, "rect patch %d %d %d %d %06xff", PATCH_X, PATCH_Y,
+		PATCH_W, PATCH_H, PATCH_RGB) && zt_cmd(comp, "cursor %d %d", CURSOR_X, CURSOR_Y) &&
+		zt_cmd(comp, "cursor show"), "the scene: %s", comp->reply);
+}
+
 static void test_compositor_killed(struct zt_compositor *comp, struct ct_stack *stack,
 		const char *socket) {
 	zt_section("the recorded compositor killed mid-recording");
 	struct ct_obs obs;
-	struct ct_obs_options options = {
-		.source_id = "pipewire-screen-capture-source",
-		.settings = "\"ShowCursor\": true",
-		.width = OUTPUT_W, .height = OUTPUT_H,
-	};
+	struct ct_obs_options options;
+	source_options(&options, "output", "HEADLESS-1", true, NULL);
 	double seconds = ct_obs_setup(&obs, stack, &options) ? record(&obs, stack, socket, 3000) : 0;
 	if (seconds <= 0) {
 		return;
@@ -433,6 +555,21 @@ static void test_compositor_killed(struct zt_compositor *comp, struct ct_stack *
 	usleep(2000000);
 	ZT_CHECK(ct_obs_alive(&obs), "OBS lives on");
 	ZT_CHECK(ct_obs_recording(&obs), "OBS still records and answers");
+	if (plugin) {
+		/* The compositor back on the same socket: the source connects again. */
+		char name[64];
+		snprintf(name, sizeof(name), "%s", comp->socket);
+		const char *args[] = {"--output", "640x480", "--demo-damage", "4", "--socket", name,
+			NULL};
+		if (zt_compositor_start(comp, args)) {
+			snprintf(comp->socket, sizeof(comp->socket), "%s", name);
+			apply_scene(comp);
+		}
+		usleep(4000000);
+		int captures = count_lines(stack->dir, obs.log, "[obs-zerocap] capturing HEADLESS-1");
+		ZT_CHECK(captures == 2, "the source connected and captures again (%d captures)",
+			captures);
+	}
 	ct_obs_stop_recording(&obs);
 	ct_obs_quit(&obs, stack);
 	struct ct_video video;
@@ -442,6 +579,16 @@ static void test_compositor_killed(struct zt_compositor *comp, struct ct_stack *
 		ZT_CHECK(video.duration >= seconds + 1.5, "the file goes on after the kill (%.2f s)",
 			video.duration);
 		check_recorded_output(&video, &r, seconds, "killed");
+		if (plugin) {
+			/* The last 2 s are the new compositor's: the demo rect moves again. */
+			struct ct_video tail = video;
+			int skip = video.frames > 60 ? video.frames - 60 : 0;
+			tail.frames -= skip;
+			tail.rgb += (size_t)skip * video.width * video.height * 3;
+			check_output_frames(&tail, &r);
+			ZT_CHECK(r.good >= 57 && r.positions >= 20,
+				"after the restart: %d good frames of 60, %d moves", r.good, r.positions);
+		}
 		ct_video_finish(&video);
 	}
 }
@@ -466,10 +613,9 @@ int main(void) {
 		zt_compositor_stop(&recorded);
 		return zt_finish();
 	}
-	ZT_CHECK(zt_cmd(&recorded, "rect mark %d %d %d %d %06xff", MARK_X, MARK_Y, MARK_W, MARK_H,
-		MARK_RGB) && zt_cmd(&recorded, "rect patch %d %d %d %d %06xff", PATCH_X, PATCH_Y,
-		PATCH_W, PATCH_H, PATCH_RGB) && zt_cmd(&recorded, "cursor %d %d", CURSOR_X, CURSOR_Y)
-		&& zt_cmd(&recorded, "cursor show"), "the scene: %s", recorded.reply);
+	apply_scene(&recorded);
+	snprintf(recorded_display, sizeof(recorded_display), "%s/%s", getenv("XDG_RUNTIME_DIR"),
+		recorded.socket);
 	struct ct_stack stack = {0};
 	snprintf(stack.dir, sizeof(stack.dir), "%s", dir);
 	struct ct_stack_options options = {
@@ -479,6 +625,9 @@ int main(void) {
 	if (ct_stack_start(&stack, &options, &recorded, &bus)) {
 		test_output(&stack, desk.socket);
 		test_window(&recorded, &stack, desk.socket);
+		if (plugin) {
+			test_region(&stack, desk.socket);
+		}
 		test_compositor_killed(&recorded, &stack, desk.socket);
 		g_object_unref(bus);
 		ct_stack_stop(&stack);
