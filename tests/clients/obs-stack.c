@@ -67,13 +67,13 @@ static bool write_profile(struct ct_obs *obs, const char *dir) {
 	snprintf(text, sizeof(text),
 		"[General]\nName=zerocap\n"
 		"[Video]\nBaseCX=%d\nBaseCY=%d\nOutputCX=%d\nOutputCY=%d\nFPSType=0\nFPSCommon=30\n"
-		"ColorFormat=I444\nColorSpace=709\nColorRange=Full\n"
+		"ColorFormat=%s\nColorSpace=709\nColorRange=Full\n"
 		"[Output]\nMode=Simple\nFilenameFormatting=%s\nOverwriteIfExists=true\n"
 		"[SimpleOutput]\nFilePath=%s\nRecFormat2=mkv\nRecQuality=HQ\nRecEncoder=x264\n"
 		"Preset=ultrafast\n"
 		"[Audio]\nSampleRate=48000\nChannelSetup=Stereo\n",
 		obs->options.width, obs->options.height, obs->options.width, obs->options.height,
-		obs->name, dir);
+		obs->options.color_format != NULL ? obs->options.color_format : "I444", obs->name, dir);
 	return write_text(path, text);
 }
 

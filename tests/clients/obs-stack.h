@@ -25,6 +25,7 @@ struct ct_obs_options {
 	const char *source_id; /* e.g. pipewire-screen-capture-source */
 	const char *settings; /* the source's settings: a JSON object's members */
 	int width, height; /* the canvas and the recording */
+	const char *color_format; /* OBS's video format; NULL: I444 (the tests' pixels) */
 	/* A directory of OBS plugins to install as the user's (NULL: none). */
 	const char *plugin_dir;
 	const char *plugin_name;

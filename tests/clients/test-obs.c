@@ -346,6 +346,13 @@ static void test_output(struct ct_stack *stack, const char *socket) {
 	if (seconds <= 0) {
 		return;
 	}
+	const char *screenshot = getenv("ZT_OBS_SCREENSHOT");
+	if (screenshot != NULL) {
+		/* docs/obs.md's picture: OBS's own output, with zerocap-shot. */
+		const char *argv[] = {getenv("ZC_SHOT"), "-q", screenshot, NULL};
+		ZT_CHECK(ct_run(stack->dir, socket, argv, 20000, "zerocap-shot.log"),
+			"zerocap-shot of OBS's compositor into %s", screenshot);
+	}
 	char reply[1024];
 	ZT_CHECK(ct_obs_request(&obs, "SetInputSettings", "{\"inputName\": \"" CT_OBS_SOURCE
 		"\", \"inputSettings\": {\"" CURSOR_KEY "\": false}}", reply, sizeof(reply)),
