@@ -226,11 +226,11 @@ static uint64_t window_edge(struct ct_consumer *consumer, uint64_t *edge, struct
 	return now;
 }
 
-static int run(const struct options *options, struct frames *frames) {
-	bool none = strcmp(options->backend, "none") == 0;
-	struct ct_stack stack = {0};
-	if (!ct_tmpdir(stack.dir, sizeof(stack.dir))) {
-		return 1;
+/* The stack's directory and the compositor playing the demo; false if either failed. */
+static bool start_compositor(const struct options *options, struct ct_stack *stack,
+		struct zt_compositor *comp) {
+	if (!ct_tmpdir(stack->dir, sizeof(stack->dir))) {
+		return false;
 	}
 	char size[32], damage[32], hz[32], stats[600];
 	snprintf(size, sizeof(size), "%dx%d", options->width, options->height);
@@ -239,9 +239,18 @@ static int run(const struct options *options, struct frames *frames) {
 	snprintf(stats, sizeof(stats), "--bench-stats=%s", options->stats);
 	const char *args[] = {"--output", size, "--demo-damage", damage, "--demo-hz", hz,
 		"--capture=zerocap", options->stats != NULL ? stats : NULL, NULL};
+	if (!zt_compositor_start(comp, args)) {
+		ct_tmpdir_remove(stack->dir);
+		return false;
+	}
+	return true;
+}
+
+static int run(const struct options *options, struct frames *frames) {
+	bool none = strcmp(options->backend, "none") == 0;
+	struct ct_stack stack = {0};
 	struct zt_compositor comp;
-	if (!zt_compositor_start(&comp, args)) {
-		ct_tmpdir_remove(stack.dir);
+	if (!start_compositor(options, &stack, &comp)) {
 		return 1;
 	}
 	GDBusConnection *bus = NULL;
@@ -339,23 +348,10 @@ static void obs_source(const struct options *options, const char *display,
 }
 
 static int run_obs(const struct options *options, struct frames *frames) {
-	bool portal = strcmp(options->backend, "zerocap") == 0 ||
-		strcmp(options->backend, "xdpw") == 0;
-	struct ct_stack stack = {0};
-	if (!ct_tmpdir(stack.dir, sizeof(stack.dir))) {
-		return 1;
-	}
-	char size[32], damage[32], hz[32], stats[600];
-	snprintf(size, sizeof(size), "%dx%d", options->width, options->height);
-	snprintf(damage, sizeof(damage), "%g", options->damage);
-	snprintf(hz, sizeof(hz), "%g", options->hz);
-	snprintf(stats, sizeof(stats), "--bench-stats=%s", options->stats);
-	const char *args[] = {"--output", size, "--demo-damage", damage, "--demo-hz", hz,
-		"--capture=zerocap", options->stats != NULL ? stats : NULL, NULL};
 	const char *desk_args[] = {"--output", "1280x800", NULL};
+	struct ct_stack stack = {0};
 	struct zt_compositor comp, desk;
-	if (!zt_compositor_start(&comp, args)) {
-		ct_tmpdir_remove(stack.dir);
+	if (!start_compositor(options, &stack, &comp)) {
 		return 1;
 	}
 	bool ok = zt_compositor_start(&desk, desk_args);
@@ -378,12 +374,12 @@ static int run_obs(const struct options *options, struct frames *frames) {
 	if (ok) {
 		sleep_s(options->warmup_s);
 		struct cpu c0, c1;
-		const struct ct_stack *measured = portal ? &stack : NULL;
+		/* The backend too where it only idles (obs-zerocap, the colour source). */
 		uint64_t t0 = ct_now_ns();
-		read_cpu(&c0, comp.pid, measured, obs.pid);
+		read_cpu(&c0, comp.pid, &stack, obs.pid);
 		sleep_s(options->duration_s);
 		uint64_t t1 = ct_now_ns();
-		read_cpu(&c1, comp.pid, measured, obs.pid);
+		read_cpu(&c1, comp.pid, &stack, obs.pid);
 		ok = ct_obs_stop_recording(&obs);
 		ct_obs_quit(&obs, &stack);
 		char extra[256];

@@ -16,16 +16,6 @@
 #define OBS_START_MS 60000 /* OBS on software GL, sharing two cores */
 #define WS_TIMEOUT_MS 5000
 
-static bool write_text(const char *path, const char *text) {
-	FILE *f = fopen(path, "w");
-	if (f == NULL) {
-		ZT_CHECK(false, "cannot write %s: %s", path, strerror(errno));
-		return false;
-	}
-	fputs(text, f);
-	return fclose(f) == 0;
-}
-
 /* mkdir -p for the directories below base. */
 static bool make_dirs(const char *base, const char *sub) {
 	char path[600];
@@ -74,7 +64,7 @@ static bool write_profile(struct ct_obs *obs, const char *dir) {
 		"[Audio]\nSampleRate=48000\nChannelSetup=Stereo\n",
 		obs->options.width, obs->options.height, obs->options.width, obs->options.height,
 		obs->options.color_format != NULL ? obs->options.color_format : "I444", obs->name, dir);
-	return write_text(path, text);
+	return ct_write_file(path, text);
 }
 
 static bool write_collection(struct ct_obs *obs) {
@@ -90,7 +80,7 @@ static bool write_collection(struct ct_obs *obs) {
 		"\"settings\": {%s}}]}\n",
 		CT_OBS_SOURCE, obs->options.source_id, obs->options.source_id, CT_OBS_SOURCE,
 		obs->options.settings != NULL ? obs->options.settings : "");
-	return write_text(obs->collection, text);
+	return ct_write_file(obs->collection, text);
 }
 
 bool ct_obs_setup(struct ct_obs *obs, struct ct_stack *stack,
@@ -111,7 +101,7 @@ bool ct_obs_setup(struct ct_obs *obs, struct ct_stack *stack,
 	char path[700], text[1024];
 	/* FirstRun: the wizard ran; ConfirmOnExit off: no box that blocks quitting. */
 	snprintf(path, sizeof(path), "%s/user.ini", obs->config);
-	ok = ok && write_text(path, "[General]\nFirstRun=true\nConfirmOnExit=false\n"
+	ok = ok && ct_write_file(path, "[General]\nFirstRun=true\nConfirmOnExit=false\n"
 		"EnableAutoUpdates=false\n[Basic]\nProfile=zerocap\nProfileDir=zerocap\n"
 		"SceneCollection=zerocap\nSceneCollectionFile=zerocap\n"
 		"[BasicWindow]\nSysTrayEnabled=false\nWarnBeforeStartingRecord=false\n"
@@ -120,7 +110,7 @@ bool ct_obs_setup(struct ct_obs *obs, struct ct_stack *stack,
 	snprintf(text, sizeof(text), "{\"alerts_enabled\": false, \"auth_required\": false, "
 		"\"first_load\": false, \"server_enabled\": true, \"server_password\": \"\", "
 		"\"server_port\": %d}\n", obs->port);
-	ok = ok && write_text(path, text);
+	ok = ok && ct_write_file(path, text);
 	ok = ok && write_profile(obs, stack->dir) && write_collection(obs);
 	if (ok && options->plugin_dir != NULL) {
 		/* The user's plugins: plugins/NAME/bin/64bit/NAME.so and plugins/NAME/data. */

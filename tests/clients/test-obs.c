@@ -244,29 +244,6 @@ static void check_recorded_output(const struct ct_video *video, const struct out
 		what, r->positions, r->content);
 }
 
-static int chooser_asked(const char *dir) {
-	char path[600];
-	snprintf(path, sizeof(path), "%s/chooser.log", dir);
-	FILE *f = fopen(path, "r");
-	int n = 0;
-	char line[64];
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-		n++;
-	}
-	if (f != NULL) {
-		fclose(f);
-	}
-	return n;
-}
-
-static bool write_choice(const char *dir, const char *text) {
-	char path[600];
-	snprintf(path, sizeof(path), "%s/choice", dir);
-	FILE *f = fopen(path, "w");
-	bool ok = f != NULL && fputs(text, f) >= 0;
-	return f != NULL && fclose(f) == 0 && ok;
-}
-
 #ifdef ZT_OBS_PLUGIN
 static const bool plugin = true;
 #define CURSOR_KEY "show_cursor"
@@ -377,8 +354,8 @@ static void test_output(struct ct_stack *stack, const char *socket) {
 		ZT_CHECK(captures == 1, "one capture, the cursor toggled in OBS (%d)", captures);
 		return;
 	}
-	ZT_CHECK(chooser_asked(stack->dir) == 1, "the chooser was asked once (%d)",
-		chooser_asked(stack->dir));
+	ZT_CHECK(ct_stack_chooser_asked(stack) == 1, "the chooser was asked once (%d)",
+		ct_stack_chooser_asked(stack));
 	ZT_CHECK(ct_file_contains(stack->dir, "config/obs-studio/basic/scenes/zerocap.json",
 		"\"RestoreToken\": \"") &&
 		!ct_file_contains(stack->dir, "config/obs-studio/basic/scenes/zerocap.json",
@@ -390,8 +367,8 @@ static void test_output(struct ct_stack *stack, const char *socket) {
 	}
 	ct_obs_stop_recording(&obs);
 	ct_obs_quit(&obs, stack);
-	ZT_CHECK(chooser_asked(stack->dir) == 1, "the chooser was not asked again (%d)",
-		chooser_asked(stack->dir));
+	ZT_CHECK(ct_stack_chooser_asked(stack) == 1, "the chooser was not asked again (%d)",
+		ct_stack_chooser_asked(stack));
 	if (read_video(stack, &obs, &video)) {
 		check_output_frames(&video, &r);
 		check_recorded_output(&video, &r, seconds, "restored");
@@ -413,8 +390,8 @@ static void test_window(struct zt_compositor *comp, struct ct_stack *stack,
 		return;
 	}
 	ZT_CHECK(zt_cmd(comp, "window-move %d 200 150", win.id), "window-move");
-	int asked = chooser_asked(stack->dir);
-	ZT_CHECK(plugin || write_choice(stack->dir, "window:zt.obs\n"), "choice");
+	int asked = ct_stack_chooser_asked(stack);
+	ZT_CHECK(plugin || ct_stack_write(stack, "choice", "window:zt.obs\n"), "choice");
 	struct ct_obs obs;
 	struct ct_obs_options options;
 	source_options(&options, "window", "zt.obs", false, NULL);
@@ -423,7 +400,8 @@ static void test_window(struct zt_compositor *comp, struct ct_stack *stack,
 		ct_obs_stop_recording(&obs);
 		ct_obs_quit(&obs, stack);
 	}
-	ZT_CHECK(chooser_asked(stack->dir) == asked + !plugin, "the chooser was asked (portal)");
+	ZT_CHECK(ct_stack_chooser_asked(stack) == asked + !plugin,
+		"the chooser was asked (the portal only)");
 	struct ct_video video;
 	if (seconds > 0 && read_video(stack, &obs, &video)) {
 		int content = 0, good = 0, changes = 0, reported = 0;
@@ -466,9 +444,7 @@ static void test_window(struct zt_compositor *comp, struct ct_stack *stack,
 		ZT_CHECK(changes >= content / 4, "window: the square moved (%d changes)", changes);
 		ct_video_finish(&video);
 	}
-	char path[600];
-	snprintf(path, sizeof(path), "%s/choice", stack->dir);
-	unlink(path);
+	ct_stack_remove(stack, "choice");
 	zt_window_stop(&win);
 }
 
