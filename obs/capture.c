@@ -273,7 +273,8 @@ static void handle_frame(void *data, struct zcl_frame *frame) {
 
 static void handle_stopped(void *data) {
 	struct ozc_thread *t = data;
-	log_once(t, "the capture of %s stopped", t->config.target);
+	log_once(t, "the capture of %s stopped", t->target != NULL ? target_key(t->target) :
+		"its target");
 	t->restart = true;
 }
 

@@ -16,6 +16,7 @@ struct ozc_source {
 	/* the graphics thread's */
 	gs_texture_t *texture;
 	uint32_t texture_format; /* DRM fourcc of what it holds */
+	bool imported; /* the texture is a dma-buf's, not ours to write */
 	struct ozc_pixels shown;
 	uint64_t shown_serial;
 	struct ozc_dmabuf current; /* the imported dma-buf frame, held */
@@ -184,7 +185,9 @@ static uint32_t source_height(void *data) {
 
 /* ---- the graphics thread ---- */
 
-static void set_texture(struct ozc_source *s, gs_texture_t *texture, uint32_t format) {
+static void set_texture(struct ozc_source *s, gs_texture_t *texture, uint32_t format,
+		bool imported) {
+	s->imported = imported;
 	if (texture != s->texture) {
 		gs_texture_destroy(s->texture);
 		s->texture = texture;
@@ -203,13 +206,13 @@ static void upload_pixels(struct ozc_source *s) {
 	gs_texture_t *texture = s->texture;
 	if (texture == NULL || gs_texture_get_width(texture) != p->width ||
 			gs_texture_get_height(texture) != p->height || s->texture_format != p->format ||
-			gs_texture_is_rect(texture) || s->current.frame != NULL) {
+			s->imported) {
 		texture = gs_texture_create(p->width, p->height, format, 1, NULL, GS_DYNAMIC);
 	}
 	if (texture != NULL) {
 		gs_texture_set_image(texture, p->data, p->stride, false);
 	}
-	set_texture(s, texture, p->format);
+	set_texture(s, texture, p->format, false);
 }
 
 /* Hands a dma-buf frame back, with a release point once the GPU has read it. */
@@ -266,7 +269,7 @@ static void import_dmabuf(struct ozc_source *s, struct ozc_dmabuf *next, int acq
 			gs_sync_destroy(sync);
 		}
 	}
-	set_texture(s, texture, info->format);
+	set_texture(s, texture, info->format, true);
 	give_back(s, &s->current);
 	s->current = *next;
 }

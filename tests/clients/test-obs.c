@@ -324,7 +324,7 @@ static void test_output(struct ct_stack *stack, const char *socket) {
 		return;
 	}
 	const char *screenshot = getenv("ZT_OBS_SCREENSHOT");
-	if (screenshot != NULL) {
+	if (screenshot != NULL && !plugin) {
 		/* docs/obs.md's picture: OBS's own output, with zerocap-shot. */
 		const char *argv[] = {getenv("ZC_SHOT"), "-q", screenshot, NULL};
 		ZT_CHECK(ct_run(stack->dir, socket, argv, 20000, "zerocap-shot.log"),
