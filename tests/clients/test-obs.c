@@ -311,6 +311,12 @@ static double record(struct ct_obs *obs, struct ct_stack *stack, const char *soc
 	return (ct_now_ms() - start) / 1000.0;
 }
 
+/* record() with a fresh configuration for options. */
+static double record_new(struct ct_obs *obs, struct ct_stack *stack, const char *socket,
+		const struct ct_obs_options *options, int ms) {
+	return ct_obs_setup(obs, stack, options) ? record(obs, stack, socket, ms) : 0;
+}
+
 static void test_output(struct ct_stack *stack, const char *socket) {
 	zt_section("an output, the cursor shown and then hidden live");
 	struct ct_obs obs;
@@ -400,7 +406,7 @@ static void test_window(struct zt_compositor *comp, struct ct_stack *stack,
 	struct ct_obs obs;
 	struct ct_obs_options options;
 	source_options(&options, "window", "zt.obs", false, NULL);
-	double seconds = ct_obs_setup(&obs, stack, &options) ? record(&obs, stack, socket, 3000) : 0;
+	double seconds = record_new(&obs, stack, socket, &options, 3000);
 	if (seconds > 0) {
 		ct_obs_stop_recording(&obs);
 		ct_obs_quit(&obs, stack);
@@ -480,7 +486,7 @@ static void test_region(struct ct_stack *stack, const char *socket) {
 	struct ct_obs obs;
 	struct ct_obs_options options;
 	source_options(&options, "region", "HEADLESS-1", true, extra);
-	double seconds = ct_obs_setup(&obs, stack, &options) ? record(&obs, stack, socket, 3000) : 0;
+	double seconds = record_new(&obs, stack, socket, &options, 3000);
 	if (seconds <= 0) {
 		return;
 	}
@@ -541,7 +547,7 @@ static void test_compositor_killed(struct zt_compositor *comp, struct ct_stack *
 	struct ct_obs obs;
 	struct ct_obs_options options;
 	source_options(&options, "output", "HEADLESS-1", true, NULL);
-	double seconds = ct_obs_setup(&obs, stack, &options) ? record(&obs, stack, socket, 3000) : 0;
+	double seconds = record_new(&obs, stack, socket, &options, 3000);
 	if (seconds <= 0) {
 		return;
 	}
