@@ -454,7 +454,10 @@ static void test_window(struct zt_compositor *comp, struct ct_stack *stack,
 			content);
 		ZT_CHECK(good >= content * 95 / 100 && good > 0,
 			"window: %d of %d frames show the window", good, content);
-		/* ~30 moves a second; one run on a loaded machine gave 20 in 94 frames (cause unknown). */
+		/*
+		 * ~30 moves a second; one run on a loaded machine gave 20 in 94 frames
+		 * (the cause was not found).
+		 */
 		ZT_CHECK(changes >= content / 6, "window: the square moved (%d changes)", changes);
 		ct_video_finish(&video);
 	}
