@@ -197,7 +197,8 @@ static void check_output_frames(const struct ct_video *video, struct output_resu
 		int below = CURSOR_Y - PATCH_Y + ZT_ARROW_HEIGHT + 2;
 		int patch = box_wrong(&frame, PATCH_X, PATCH_Y + below, PATCH_W, PATCH_H - below,
 			PATCH_RGB);
-		bool sized = found && abs(demo.w - DEMO_W) <= 4 && abs(demo.h - DEMO_H) <= 4;
+		/* x264 rings around the moving edges: the box found is a few pixels larger. */
+		bool sized = found && abs(demo.w - DEMO_W) <= 8 && abs(demo.h - DEMO_H) <= 8;
 		bool good = mark == 0 && patch == 0 && sized && demo.off == 0;
 		r->good += good;
 		if (!good && reported++ < 3) {
