@@ -18,6 +18,14 @@
  * --backend none runs the compositor alone: its own work, for bench/portal
  * to subtract.
  *
+ * --obs: the consumer is OBS Studio instead (obs-stack.h), recording the
+ * output at its size and 30 fps with its PipeWire screen capture source
+ * through the backend; --backend plugin records it with obs-zerocap (no
+ * portal), --backend none a colour source (OBS's own recording work). The
+ * consumer's CPU is then OBS's, and frames are left to bench/portal (the
+ * compositor's ready events in the window); OBS's output and lagged frames
+ * come from its log.
+ *
  * Prints one JSON object on a line of its own; --latencies FILE writes
  * "arrived_ns pts_ns" per frame of the window.
  */
@@ -28,6 +36,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "clients.h"
+#include "obs-stack.h"
 #include "portal-stack.h"
 
 #define MAX_FRAMES 65536
@@ -40,6 +49,7 @@ struct options {
 	double warmup_s, duration_s;
 	const char *stats; /* the compositor's --bench-stats */
 	const char *latencies;
+	bool obs;
 };
 
 /* What the consumer's thread writes; read under the loop's lock. */
@@ -103,10 +113,11 @@ static long proc_ticks(pid_t pid) {
 	return (long)(utime + stime);
 }
 
-static void read_cpu(struct cpu *cpu, pid_t comp, const struct ct_stack *stack) {
+static void read_cpu(struct cpu *cpu, pid_t comp, const struct ct_stack *stack,
+		pid_t consumer) {
 	cpu->comp = proc_ticks(comp);
 	cpu->backend = stack != NULL ? proc_ticks(stack->backend) : -1;
-	cpu->self = proc_ticks(getpid());
+	cpu->self = proc_ticks(consumer);
 	cpu->pipewire = stack != NULL ? proc_ticks(stack->pipewire) : -1;
 }
 
@@ -134,7 +145,7 @@ static void sleep_s(double s) {
 
 static void print_result(const struct options *options, struct frames *frames,
 		const struct cpu *c0, const struct cpu *c1, uint64_t t0, uint64_t t1,
-		double first_frame_s, int corrupted) {
+		double first_frame_s, int corrupted, const char *extra) {
 	double duration = (double)(t1 - t0) / 1e9;
 	int n = frames->n;
 	uint64_t *latency = calloc(n > 0 ? n : 1, sizeof(*latency));
@@ -169,7 +180,7 @@ static void print_result(const struct options *options, struct frames *frames,
 			quantile_ms(latency, n, 0.5), quantile_ms(latency, n, 0.95),
 			quantile_ms(latency, n, 0.99), quantile_ms(latency, n, 1), late);
 	}
-	printf("}\n");
+	printf("%s}\n", extra != NULL ? extra : "");
 	fflush(stdout);
 	free(latency);
 	FILE *f = options->latencies != NULL ? fopen(options->latencies, "w") : NULL;
@@ -208,18 +219,18 @@ static uint64_t window_edge(struct ct_consumer *consumer, uint64_t *edge, struct
 	}
 	uint64_t now = ct_now_ns();
 	*edge = now;
-	read_cpu(cpu, comp, stack);
+	read_cpu(cpu, comp, stack, getpid());
 	if (consumer->loop != NULL) {
 		pw_thread_loop_unlock(consumer->loop);
 	}
 	return now;
 }
 
-static int run(const struct options *options, struct frames *frames) {
-	bool none = strcmp(options->backend, "none") == 0;
-	struct ct_stack stack = {0};
-	if (!ct_tmpdir(stack.dir, sizeof(stack.dir))) {
-		return 1;
+/* The stack's directory and the compositor playing the demo; false if either failed. */
+static bool start_compositor(const struct options *options, struct ct_stack *stack,
+		struct zt_compositor *comp) {
+	if (!ct_tmpdir(stack->dir, sizeof(stack->dir))) {
+		return false;
 	}
 	char size[32], damage[32], hz[32], stats[600];
 	snprintf(size, sizeof(size), "%dx%d", options->width, options->height);
@@ -228,9 +239,18 @@ static int run(const struct options *options, struct frames *frames) {
 	snprintf(stats, sizeof(stats), "--bench-stats=%s", options->stats);
 	const char *args[] = {"--output", size, "--demo-damage", damage, "--demo-hz", hz,
 		"--capture=zerocap", options->stats != NULL ? stats : NULL, NULL};
+	if (!zt_compositor_start(comp, args)) {
+		ct_tmpdir_remove(stack->dir);
+		return false;
+	}
+	return true;
+}
+
+static int run(const struct options *options, struct frames *frames) {
+	bool none = strcmp(options->backend, "none") == 0;
+	struct ct_stack stack = {0};
 	struct zt_compositor comp;
-	if (!zt_compositor_start(&comp, args)) {
-		ct_tmpdir_remove(stack.dir);
+	if (!start_compositor(options, &stack, &comp)) {
 		return 1;
 	}
 	GDBusConnection *bus = NULL;
@@ -270,7 +290,8 @@ static int run(const struct options *options, struct frames *frames) {
 		ok = !consumer.error;
 		ZT_CHECK(ok, "PipeWire error: %s", consumer.error_text);
 		ZT_CHECK(zt_compositor_alive(&comp), "the compositor is running");
-		print_result(options, frames, &c0, &c1, t0, t1, first_frame_s, consumer.corrupted);
+		print_result(options, frames, &c0, &c1, t0, t1, first_frame_s, consumer.corrupted,
+			NULL);
 	}
 	ct_consumer_stop(&consumer);
 	if (bus != NULL) {
@@ -283,12 +304,111 @@ static int run(const struct options *options, struct frames *frames) {
 	return ok ? 0 : 1;
 }
 
+/* The number after text on the last line of OBS's log that has it; -1 if none. */
+static long obs_log_number(const struct ct_stack *stack, const struct ct_obs *obs,
+		const char *text) {
+	char path[700];
+	snprintf(path, sizeof(path), "%s/%s", stack->dir, obs->log);
+	FILE *f = fopen(path, "r");
+	long value = -1;
+	char line[1024];
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		const char *p = strstr(line, text);
+		if (p != NULL) {
+			value = strtol(p + strlen(text), NULL, 10);
+		}
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	return value;
+}
+
+/* OBS's source for the run: the portal's, obs-zerocap's, or a colour. */
+static void obs_source(const struct options *options, const char *display,
+		struct ct_obs_options *obs, char *settings, size_t size) {
+	*obs = (struct ct_obs_options){
+		.width = options->width, .height = options->height, .color_format = "NV12",
+	};
+	if (strcmp(options->backend, "none") == 0) {
+		obs->source_id = "color_source_v3";
+		snprintf(settings, size, "\"width\": %d, \"height\": %d, \"color\": 4282400832",
+			options->width, options->height);
+	} else if (strcmp(options->backend, "plugin") == 0) {
+		obs->source_id = "zerocap-output-capture";
+		obs->plugin_dir = getenv("ZC_OBS_PLUGIN_DIR");
+		obs->plugin_name = "obs-zerocap";
+		snprintf(settings, size, "\"display\": \"%s\", \"target\": \"HEADLESS-1\", "
+			"\"show_cursor\": true", display);
+	} else {
+		obs->source_id = "pipewire-screen-capture-source";
+		snprintf(settings, size, "\"ShowCursor\": true");
+	}
+	obs->settings = settings;
+}
+
+static int run_obs(const struct options *options, struct frames *frames) {
+	const char *desk_args[] = {"--output", "1280x800", NULL};
+	struct ct_stack stack = {0};
+	struct zt_compositor comp, desk;
+	if (!start_compositor(options, &stack, &comp)) {
+		return 1;
+	}
+	bool ok = zt_compositor_start(&desk, desk_args);
+	/* The stack runs for every source, so that OBS's surroundings are the same. */
+	struct ct_stack_options stack_options = {
+		.backend = strcmp(options->backend, "xdpw") == 0 ? CT_BACKEND_XDPW :
+			CT_BACKEND_ZEROCAP,
+		.output = "HEADLESS-1",
+		.max_fps = options->max_fps,
+	};
+	GDBusConnection *bus = NULL;
+	ok = ok && ct_stack_start(&stack, &stack_options, &comp, &bus);
+	char display[400], settings[1024];
+	snprintf(display, sizeof(display), "%s/%s", getenv("XDG_RUNTIME_DIR"), comp.socket);
+	struct ct_obs_options obs_options;
+	obs_source(options, display, &obs_options, settings, sizeof(settings));
+	struct ct_obs obs = {.pid = -1};
+	ok = ok && ct_obs_setup(&obs, &stack, &obs_options) && ct_obs_start(&obs, &stack,
+		desk.socket);
+	if (ok) {
+		sleep_s(options->warmup_s);
+		struct cpu c0, c1;
+		/* The backend too where it only idles (obs-zerocap, the colour source). */
+		uint64_t t0 = ct_now_ns();
+		read_cpu(&c0, comp.pid, &stack, obs.pid);
+		sleep_s(options->duration_s);
+		uint64_t t1 = ct_now_ns();
+		read_cpu(&c1, comp.pid, &stack, obs.pid);
+		ok = ct_obs_stop_recording(&obs);
+		ct_obs_quit(&obs, &stack);
+		char extra[256];
+		snprintf(extra, sizeof(extra), ", \"obs\": true, \"obs_frames_output\": %ld, "
+			"\"obs_lagged_frames\": %ld", obs_log_number(&stack, &obs, "Total frames output: "),
+			obs_log_number(&stack, &obs, "rendering lag/stalls: "));
+		ZT_CHECK(zt_compositor_alive(&comp), "the compositor is running");
+		print_result(options, frames, &c0, &c1, t0, t1, 0, 0, extra);
+	} else if (obs.pid > 0) {
+		ct_obs_quit(&obs, &stack);
+	}
+	if (bus != NULL) {
+		g_object_unref(bus);
+		ct_stack_stop(&stack);
+	}
+	if (desk.pid > 0) {
+		zt_compositor_stop(&desk);
+	}
+	zt_compositor_stop(&comp);
+	ct_tmpdir_remove(stack.dir);
+	return ok ? 0 : 1;
+}
+
 static bool parse_size(const char *text, int *width, int *height) {
 	return sscanf(text, "%dx%d", width, height) == 2 && *width > 0 && *height > 0;
 }
 
 static void usage(FILE *f) {
-	fprintf(f, "Usage: zerocap-portal-bench --backend xdpw|zerocap|none [options]\n"
+	fprintf(f, "Usage: zerocap-portal-bench --backend xdpw|zerocap|none|plugin [options]\n"
 		"  --size WxH        the output (1280x720)\n"
 		"  --damage PERCENT  demo rectangle area (100: every frame all new)\n"
 		"  --hz HZ           demo changes per second (60)\n"
@@ -297,6 +417,7 @@ static void usage(FILE *f) {
 		"  --duration S      the measured window (10)\n"
 		"  --stats FILE      the compositor's --bench-stats\n"
 		"  --latencies FILE  arrival and pts of every frame of the window\n"
+		"  --obs             OBS Studio records (plugin: with obs-zerocap, ZC_OBS_PLUGIN_DIR)\n"
 		"Needs ZC_COMPOSITOR, and ZC_PORTAL and ZC_PORTAL_DIR for zerocap.\n");
 }
 
@@ -315,6 +436,7 @@ int main(int argc, char *argv[]) {
 		{"duration", required_argument, NULL, 't'},
 		{"stats", required_argument, NULL, 'S'},
 		{"latencies", required_argument, NULL, 'L'},
+		{"obs", no_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -351,6 +473,9 @@ int main(int argc, char *argv[]) {
 		case 'L':
 			options.latencies = optarg;
 			break;
+		case 'o':
+			options.obs = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -360,7 +485,8 @@ int main(int argc, char *argv[]) {
 		}
 	}
 	if (options.backend == NULL || (strcmp(options.backend, "xdpw") != 0 &&
-			strcmp(options.backend, "zerocap") != 0 && strcmp(options.backend, "none") != 0) ||
+			strcmp(options.backend, "zerocap") != 0 && strcmp(options.backend, "none") != 0 &&
+			!(options.obs && strcmp(options.backend, "plugin") == 0)) ||
 			!(options.hz > 0) || options.max_fps <= 0 || !(options.duration_s > 0)) {
 		usage(stderr);
 		return 2;
@@ -371,7 +497,7 @@ int main(int argc, char *argv[]) {
 	}
 	signal(SIGPIPE, SIG_IGN);
 	pw_init(NULL, NULL);
-	int status = run(&options, frames);
+	int status = options.obs ? run_obs(&options, frames) : run(&options, frames);
 	pw_deinit();
 	free(frames);
 	/* The tally of checks goes to stderr: stdout is the result. */

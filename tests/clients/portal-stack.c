@@ -39,7 +39,7 @@ uint64_t ct_now_ns(void) {
 
 /* ---- the desktop stack ---- */
 
-static bool write_file(const char *path, const char *text) {
+bool ct_write_file(const char *path, const char *text) {
 	FILE *f = fopen(path, "w");
 	if (f == NULL) {
 		ZT_CHECK(false, "cannot write %s: %s", path, strerror(errno));
@@ -104,9 +104,9 @@ static bool zerocap_files(struct ct_stack *stack) {
 	snprintf(stack->portals, sizeof(stack->portals), "%s/portals", stack->dir);
 	ok = ok && make_dir(stack->portals);
 	snprintf(path, sizeof(path), "%s/zerocap.portal", stack->portals);
-	ok = ok && write_file(path, portal_text);
+	ok = ok && ct_write_file(path, portal_text);
 	snprintf(path, sizeof(path), "%s/%s-portals.conf", stack->portals, DESKTOP);
-	ok = ok && write_file(path, "[preferred]\ndefault=none\n"
+	ok = ok && ct_write_file(path, "[preferred]\ndefault=none\n"
 		"org.freedesktop.impl.portal.ScreenCast=zerocap\n"
 		"org.freedesktop.impl.portal.Screenshot=zerocap\n"
 		"org.freedesktop.impl.portal.Access=zerocap\n");
@@ -123,21 +123,21 @@ static bool zerocap_files(struct ct_stack *stack) {
 		"max_fps=%d\naccess_cmd=echo \"$2\" >> %s/access.log\n"
 		"picker_cmd=cat %s/pick\n", stack->dir, stack->dir,
 		stack->dir, stack->options.output, stack->options.max_fps, stack->dir, stack->dir);
-	return ok && write_file(path, text);
+	return ok && ct_write_file(path, text);
 }
 
 static bool xdpw_files(struct ct_stack *stack) {
 	char path[512], text[1024];
 	snprintf(path, sizeof(path), "%s/xdg-desktop-portal/%s-portals.conf", stack->config,
 		DESKTOP);
-	bool ok = write_file(path, "[preferred]\ndefault=none\n"
+	bool ok = ct_write_file(path, "[preferred]\ndefault=none\n"
 		"org.freedesktop.impl.portal.ScreenCast=wlr\n");
 	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-wlr", stack->config);
 	ok = ok && make_dir(path);
 	snprintf(path, sizeof(path), "%s/xdg-desktop-portal-wlr/config", stack->config);
 	snprintf(text, sizeof(text), "[screencast]\noutput_name=%s\nchooser_type=none\n"
 		"max_fps=%d\n", stack->options.output, stack->options.max_fps);
-	return ok && write_file(path, text);
+	return ok && ct_write_file(path, text);
 }
 
 static bool stack_files(struct ct_stack *stack) {
@@ -174,6 +174,33 @@ static void stack_env(struct ct_stack *stack) {
 		stack->envp[i] = stack->env[i];
 	}
 	stack->envp[n] = NULL;
+}
+
+bool ct_stack_write(const struct ct_stack *stack, const char *name, const char *text) {
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s", stack->dir, name);
+	return ct_write_file(path, text);
+}
+
+void ct_stack_remove(const struct ct_stack *stack, const char *name) {
+	char path[600];
+	snprintf(path, sizeof(path), "%s/%s", stack->dir, name);
+	unlink(path);
+}
+
+int ct_stack_chooser_asked(const struct ct_stack *stack) {
+	char path[600];
+	snprintf(path, sizeof(path), "%s/chooser.log", stack->dir);
+	FILE *f = fopen(path, "r");
+	int n = 0;
+	char line[64];
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		n++;
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	return n;
 }
 
 bool ct_name_has_owner(GDBusConnection *bus, const char *name) {

@@ -79,6 +79,19 @@ bool ct_stack_restart_backend(struct ct_stack *stack, GDBusConnection *bus, int 
 
 bool ct_name_has_owner(GDBusConnection *bus, const char *name);
 
+/*
+ * The zerocap backend's chooser (its config, written by ct_stack_start)
+ * logs each time it is asked, answers nothing while the stack's file
+ * "deny" exists, else what the file "choice" says (output:NAME or
+ * window:KEY), else options.output. These write and remove those files
+ * (and "pick", what picker_cmd prints) and count the times it was asked.
+ */
+/* Writes text to path; false (checked) on failure. */
+bool ct_write_file(const char *path, const char *text);
+bool ct_stack_write(const struct ct_stack *stack, const char *name, const char *text);
+void ct_stack_remove(const struct ct_stack *stack, const char *name);
+int ct_stack_chooser_asked(const struct ct_stack *stack);
+
 /* ---- the ScreenCast portal ---- */
 
 struct ct_portal {

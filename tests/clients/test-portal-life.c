@@ -656,35 +656,6 @@ static void test_import_failure(struct zt_compositor *comp, GDBusConnection *bus
 }
 #endif
 
-static int chooser_asked(const char *dir) {
-	char path[600];
-	snprintf(path, sizeof(path), "%s/chooser.log", dir);
-	FILE *f = fopen(path, "r");
-	int n = 0;
-	char line[64];
-	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
-		n++;
-	}
-	if (f != NULL) {
-		fclose(f);
-	}
-	return n;
-}
-
-static bool write_text(const char *dir, const char *name, const char *text) {
-	char path[600];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	FILE *f = fopen(path, "w");
-	bool ok = f != NULL && fputs(text, f) >= 0;
-	return f != NULL && fclose(f) == 0 && ok;
-}
-
-static void remove_file(const char *dir, const char *name) {
-	char path[600];
-	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	unlink(path);
-}
-
 static bool near(double a, double b) {
 	return a - b < 1e-6 && b - a < 1e-6;
 }
@@ -704,7 +675,7 @@ static void test_pick_color(struct zt_compositor *comp, struct ct_stack *stack,
 		if (picked) {
 			char text[64];
 			snprintf(text, sizeof(text), "HEADLESS-1 %d %d\n", MARK_X, MARK_Y);
-			ZT_CHECK(write_text(stack->dir, "pick", text), "pick");
+			ZT_CHECK(ct_stack_write(stack, "pick", text), "pick");
 		}
 		GVariantBuilder options;
 		g_variant_builder_init(&options, G_VARIANT_TYPE_VARDICT);
@@ -725,20 +696,20 @@ static void test_pick_color(struct zt_compositor *comp, struct ct_stack *stack,
 			near(b, 0x99 / 255.0), "PickColor answered %u with %.4f %.4f %.4f, "
 			"want 0x336699", code, r, g, b);
 	}
-	remove_file(stack->dir, "pick");
+	ct_stack_remove(stack, "pick");
 	ct_portal_close(&portal);
 }
 
 static void test_denied(struct ct_stack *stack, GDBusConnection *bus) {
 	zt_section("the user cancels the chooser: nothing is shared");
-	int asked = chooser_asked(stack->dir);
-	ZT_CHECK(write_text(stack->dir, "deny", "1\n"), "deny");
+	int asked = ct_stack_chooser_asked(stack);
+	ZT_CHECK(ct_stack_write(stack, "deny", "1\n"), "deny");
 	struct ct_portal portal = {.bus = bus, .expect_refusal = true};
 	bool started = ct_portal_start(&portal);
 	ZT_CHECK(!started && portal.start_code == 1, "Start is cancelled (started %d, code %u)",
 		started, portal.start_code);
-	ZT_CHECK(chooser_asked(stack->dir) == asked + 1, "the chooser was asked");
-	remove_file(stack->dir, "deny");
+	ZT_CHECK(ct_stack_chooser_asked(stack) == asked + 1, "the chooser was asked");
+	ct_stack_remove(stack, "deny");
 	portal.session[0] = '\0'; /* the frontend closed it with the refusal */
 	ct_portal_close(&portal);
 }
@@ -752,7 +723,7 @@ static void test_window_resize(struct zt_compositor *comp, struct ct_stack *stac
 		ZT_CHECK(false, "the window client started");
 		return;
 	}
-	ZT_CHECK(write_text(stack->dir, "choice", "window:zt.portal\n"), "choice");
+	ZT_CHECK(ct_stack_write(stack, "choice", "window:zt.portal\n"), "choice");
 	struct ct_portal portal = {.bus = bus, .types = 2};
 	struct watch w;
 	if (ct_portal_start(&portal) && watch_start(&w, "window", &portal, false)) {
@@ -773,7 +744,7 @@ static void test_window_resize(struct zt_compositor *comp, struct ct_stack *stac
 		ct_consumer_stop(&w.pw);
 	}
 	ct_portal_close(&portal); /* fails the test if the session ended */
-	remove_file(stack->dir, "choice");
+	ct_stack_remove(stack, "choice");
 	zt_window_stop(&win);
 }
 
