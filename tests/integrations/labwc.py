@@ -82,7 +82,7 @@ class Image:
 class Labwc:
     """One labwc on a private runtime directory, WLR_BACKENDS=headless."""
 
-    def __init__(self, binary, name, extra_rc='', outputs=1):
+    def __init__(self, binary, name, extra_rc='', outputs=1, extra_env=None, start_timeout=10):
         self.binary, self.name = binary, name
         self.dir = tempfile.mkdtemp(prefix='zc-labwc-%s.' % name)
         os.makedirs(os.path.join(self.dir, 'config', 'labwc'))
@@ -98,6 +98,8 @@ class Labwc:
             'WLR_HEADLESS_OUTPUTS': str(outputs),
             'WAYLAND_DISPLAY': 'wayland-0',
         }
+        # e.g. WLR_RENDERER=gles2 and the render-node shim in the VM
+        self.env.update(extra_env or {})
         self.children = []
         self.log = open(os.path.join(self.dir, 'labwc.log'), 'w')
         config = os.path.join(self.dir, 'config', 'labwc')
@@ -105,7 +107,7 @@ class Labwc:
                                      env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL)
         sock = os.path.join(self.dir, 'wayland-0')
-        for _ in range(200):
+        for _ in range(int(start_timeout / 0.05)):
             if self.proc.poll() is not None:
                 break
             if os.path.exists(sock):
