@@ -37,6 +37,9 @@ struct ozc_thread {
 	struct ozc_dmabuf waiting[OZC_MAX_RELEASES * 2];
 	int n_waiting;
 	uint64_t cursor_image;
+	/* the cursor's last position, kept to place it again once the frame size is known */
+	bool cursor_known;
+	int32_t cursor_x, cursor_y, hotspot_x, hotspot_y;
 };
 
 static void log_once(struct ozc_thread *t, const char *fmt, const char *arg) {
@@ -244,11 +247,17 @@ static void copy_pixels(struct ozc_thread *t, const struct zcl_frame_info *info)
 	pthread_mutex_unlock(&t->shared->lock);
 }
 
+static void place_cursor(struct ozc_thread *t);
+
 static void handle_frame(void *data, struct zcl_frame *frame) {
 	struct ozc_thread *t = data;
 	const struct zcl_frame_info *info = zcl_frame_get_info(frame);
-	t->frame_width = info->width;
-	t->frame_height = info->height;
+	if (info->width != t->frame_width || info->height != t->frame_height) {
+		t->frame_width = info->width;
+		t->frame_height = info->height;
+		/* A cursor placed before the first frame (dma-bufs come later) was not scaled. */
+		place_cursor(t);
+	}
 	if (info->sequence == 0) {
 		log_once(t, "frames in %s", info->dmabuf ? "dma-bufs" : "shm");
 	}
@@ -290,9 +299,11 @@ static const struct zcl_capture_listener capture_listener = {
 	.failed = handle_failed,
 };
 
-/* The cursor in frame pixels: the target's image offset by the region, scaled as the frames. */
-static void handle_cursor(void *data, const struct zcl_cursor_info *info) {
-	struct ozc_thread *t = data;
+/*
+ * The cursor in frame pixels: the target's image offset by the region,
+ * scaled as the frames. Called with the lock held.
+ */
+static void place_cursor_locked(struct ozc_thread *t) {
 	struct ozc_config *c = &t->config;
 	int32_t src_w = c->kind == OZC_REGION ? c->width : 0, src_h = c->kind == OZC_REGION ?
 		c->height : 0;
@@ -303,10 +314,30 @@ static void handle_cursor(void *data, const struct zcl_cursor_info *info) {
 	double sy = src_h > 0 && t->frame_height > 0 ? (double)t->frame_height / src_h : 1;
 	int32_t ox = c->kind == OZC_REGION ? c->x : 0, oy = c->kind == OZC_REGION ? c->y : 0;
 	struct ozc_cursor *cursor = &t->shared->cursor;
+	cursor->x = (int32_t)((t->cursor_x - t->hotspot_x - ox) * sx);
+	cursor->y = (int32_t)((t->cursor_y - t->hotspot_y - oy) * sy);
+}
+
+static void place_cursor(struct ozc_thread *t) {
+	if (!t->cursor_known) {
+		return;
+	}
+	pthread_mutex_lock(&t->shared->lock);
+	place_cursor_locked(t);
+	pthread_mutex_unlock(&t->shared->lock);
+}
+
+static void handle_cursor(void *data, const struct zcl_cursor_info *info) {
+	struct ozc_thread *t = data;
+	struct ozc_cursor *cursor = &t->shared->cursor;
+	t->cursor_known = true;
+	t->cursor_x = info->x;
+	t->cursor_y = info->y;
+	t->hotspot_x = info->hotspot_x;
+	t->hotspot_y = info->hotspot_y;
 	pthread_mutex_lock(&t->shared->lock);
 	cursor->inside = info->inside && info->pixels != NULL;
-	cursor->x = (int32_t)((info->x - info->hotspot_x - ox) * sx);
-	cursor->y = (int32_t)((info->y - info->hotspot_y - oy) * sy);
+	place_cursor_locked(t);
 	if (info->pixels != NULL && info->image_serial != t->cursor_image) {
 		size_t size = (size_t)info->width * info->height * 4;
 		uint8_t *pixels = realloc(cursor->pixels, size > 0 ? size : 4);
@@ -341,6 +372,8 @@ static const struct zcl_cursor_listener cursor_listener = {
 static void stop_capture(struct ozc_thread *t) {
 	zcl_cursor_destroy(t->cursor);
 	t->cursor = NULL;
+	t->cursor_known = false;
+	t->frame_width = t->frame_height = 0;
 	if (t->capture == NULL) {
 		return;
 	}

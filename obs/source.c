@@ -1,5 +1,6 @@
 /* The OBS side of the obs-zerocap sources: obs-zerocap.h. */
 #include <drm_fourcc.h>
+#include <inttypes.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,9 @@ struct ozc_source {
 	bool cursor_inside;
 	int32_t cursor_x, cursor_y;
 	bool import_logged;
+	bool import_seen; /* a dma-buf of capture import_generation was imported */
+	uint64_t import_generation;
+	uint64_t n_imported, n_uploaded; /* frames, logged when the source goes */
 };
 
 static enum gs_color_format gs_format(uint32_t format) {
@@ -161,6 +165,8 @@ static void source_destroy(void *data) {
 	struct ozc_source *s = data;
 	/* The thread's end releases every frame; the textures hold their own references. */
 	ozc_thread_stop(s->thread);
+	blog(LOG_INFO, "[obs-zerocap] imported %" PRIu64 " dma-buf frames, uploaded %" PRIu64
+		" shm frames", s->n_imported, s->n_uploaded);
 	obs_enter_graphics();
 	gs_texture_destroy(s->texture);
 	gs_texture_destroy(s->cursor_texture);
@@ -211,6 +217,7 @@ static void upload_pixels(struct ozc_source *s) {
 	}
 	if (texture != NULL) {
 		gs_texture_set_image(texture, p->data, p->stride, false);
+		s->n_uploaded++;
 	}
 	set_texture(s, texture, p->format, false);
 }
@@ -261,14 +268,27 @@ static void import_dmabuf(struct ozc_source *s, struct ozc_dmabuf *next, int acq
 		give_back(s, next);
 		return;
 	}
+	const char *how = "implicit sync";
 	if (next->acquire_point != 0 && acquire_fd >= 0) {
 		gs_sync_t *sync = gs_sync_create_from_syncobj_timeline_point(acquire_fd,
 			next->acquire_point);
+		how = "an acquire point OBS cannot wait for: implicit sync";
 		if (sync != NULL) {
 			gs_sync_wait(sync); /* on the GPU: no CPU wait */
 			gs_sync_destroy(sync);
+			how = "explicit sync";
 		}
 	}
+	if (!s->import_seen || next->generation != s->import_generation) {
+		/* Once a capture: what the tests count, and what a user's log shows. */
+		s->import_seen = true;
+		s->import_generation = next->generation;
+		blog(LOG_INFO, "[obs-zerocap] importing dma-bufs (%ux%u, format %.4s, modifier "
+			"0x%016" PRIx64 ", %d plane%s, %s)", info->width, info->height,
+			(const char *)&info->format, info->modifier, info->n_planes,
+			info->n_planes == 1 ? "" : "s", how);
+	}
+	s->n_imported++;
 	set_texture(s, texture, info->format, true);
 	give_back(s, &s->current);
 	s->current = *next;

@@ -332,7 +332,8 @@ bool ct_obs_start(struct ct_obs *obs, struct ct_stack *stack, const char *socket
 		NULL};
 	obs->pid = ct_spawn(stack->dir, wayland, argv, env, obs->log);
 	bool recording = false;
-	for (long start = ct_now_ms(); !recording && ct_now_ms() - start < OBS_START_MS;) {
+	int start_ms = obs->options.start_ms > 0 ? obs->options.start_ms : OBS_START_MS;
+	for (long start = ct_now_ms(); !recording && ct_now_ms() - start < start_ms;) {
 		if (!ct_obs_alive(obs)) {
 			break;
 		}

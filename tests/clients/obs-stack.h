@@ -29,6 +29,7 @@ struct ct_obs_options {
 	/* A directory of OBS plugins to install as the user's (NULL: none). */
 	const char *plugin_dir;
 	const char *plugin_name;
+	int start_ms; /* how long OBS may take to record; 0: 60 s */
 };
 
 struct ct_obs {

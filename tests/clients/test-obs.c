@@ -22,6 +22,11 @@
  * Pixels come from the recording, decoded by ffmpeg (x264, 4:4:4, full
  * range: lossy, so colours are checked with a tolerance, away from edges).
  * Without a GPU OBS renders with llvmpipe and takes shm (memfd BGRx) frames.
+ *
+ * Built with ZT_OBS_GPU (test gpu-obs-zerocap, the plugin's sections in the
+ * VM of tests/vm, both compositors on GLES2): a 320x240 output, and each
+ * capture must take dma-bufs that OBS imports (check_imports); the motion
+ * checks are left out there (see MOTION_CHECKED).
  */
 #include <signal.h>
 #include <stdio.h>
@@ -34,25 +39,66 @@
 #include "window-pattern.h"
 #include "window.h"
 
+#ifdef ZT_OBS_GPU
+/* In the emulated VM: a quarter of the pixels, for OBS's llvmpipe and x264. */
+#define OUTPUT_W 320
+#define OUTPUT_H 240
+#define OUTPUT_SIZE "320x240"
+#define DEMO_W 64 /* --demo-damage 4: a fifth of each side */
+#define DEMO_H 48
+#define MARK_X 16
+#define MARK_Y 16
+#define MARK_W 32
+#define MARK_H 32
+#define PATCH_X 200
+#define PATCH_Y 120
+#define WINDOW_W 160
+#define WINDOW_H 120
+#else
 #define OUTPUT_W 640
 #define OUTPUT_H 480
+#define OUTPUT_SIZE "640x480"
 #define DEMO_W 128 /* --demo-damage 4: a fifth of each side */
 #define DEMO_H 96
 #define MARK_X 24
 #define MARK_Y 24
 #define MARK_W 48
 #define MARK_H 48
-#define MARK_RGB 0x00c000u
 #define PATCH_X 400
 #define PATCH_Y 300
+#define WINDOW_W 320
+#define WINDOW_H 240
+#endif
+#define MARK_RGB 0x00c000u
 #define PATCH_W 64
 #define PATCH_H 64
 #define PATCH_RGB 0x808080u
-#define CURSOR_X 416
-#define CURSOR_Y 316
+#define CURSOR_X (PATCH_X + 16)
+#define CURSOR_Y (PATCH_Y + 16)
 #define TOLERANCE 40
-#define WINDOW_W 320
-#define WINDOW_H 240
+#ifdef ZT_OBS_GPU
+/*
+ * Under emulation OBS, x264 and the compositors share two slow vCPUs: OBS
+ * records fewer frames, and the recorded compositor's demo and the window
+ * client's square hardly move while OBS records (measured: the demo rect
+ * moved once in 4 s, while OBS imported 6-7 new dma-bufs a second from it).
+ * What is checked there is the path the frames took (dma-bufs, imported
+ * over and over) and their pixels, not the motion.
+ */
+#define MIN_FPS 15
+#define MOTION_CHECKED false
+#define MIN_DURATION 0.5 /* of the time recorded: OBS falls behind */
+#define REGION_MS 8000 /* its first seconds came black in the VM (not understood) */
+#define TAIL_MS 6000
+#define RESTART_MS 60000 /* the compositor loads Mesa again */
+#else
+#define MIN_FPS 30
+#define MOTION_CHECKED true
+#define MIN_DURATION 1.0
+#define REGION_MS 3000
+#define TAIL_MS 3000
+#define RESTART_MS 15000
+#endif
 
 static int channel(uint32_t rgb, int shift) {
 	return (int)((rgb >> shift) & 0xff);
@@ -236,17 +282,23 @@ static void check_recorded_output(const struct ct_video *video, const struct out
 	ZT_CHECK(video->width == OUTPUT_W && video->height == OUTPUT_H,
 		"%s: the recording is %dx%d (got %dx%d)", what, OUTPUT_W, OUTPUT_H, video->width,
 		video->height);
-	/* 30 fps, from OBS's black start (about a second) on. */
-	ZT_CHECK(video->duration >= seconds && r->content >= (int)((seconds - 1.5) * 30),
+	/* 30 fps (MIN_FPS), from OBS's black start (about a second) on. */
+	ZT_CHECK(video->duration >= seconds * MIN_DURATION &&
+		r->content >= (int)((seconds - 1.5) * MIN_FPS),
 		"%s: %d frames with content in %.2f s recorded for %.1f s", what, r->content,
 		video->duration, seconds);
 	ZT_CHECK(r->good >= r->content * 95 / 100 && r->good > 0,
 		"%s: %d of %d frames show the output", what, r->good, r->content);
 	/* The demo rect moves at ~30 Hz; OBS samples it at 30 fps. */
-	ZT_CHECK(r->positions >= r->content / 3, "%s: the demo rect moved %d times in %d frames",
-		what, r->positions, r->content);
+	if (MOTION_CHECKED) {
+		ZT_CHECK(r->positions >= r->content / 3,
+			"%s: the demo rect moved %d times in %d frames", what, r->positions, r->content);
+	}
 }
 
+#if defined(ZT_OBS_GPU) && !defined(ZT_OBS_PLUGIN)
+#error "ZT_OBS_GPU is the plugin's test"
+#endif
 #ifdef ZT_OBS_PLUGIN
 static const bool plugin = true;
 #define CURSOR_KEY "show_cursor"
@@ -277,6 +329,9 @@ static void source_options(struct ct_obs_options *options, const char *kind,
 		options->plugin_dir = getenv("ZC_OBS_PLUGIN_DIR");
 		options->plugin_name = "obs-zerocap";
 	}
+#ifdef ZT_OBS_GPU
+	options->start_ms = 240000; /* OBS's first start reads Qt and Mesa over 9p */
+#endif
 	options->settings = settings;
 }
 
@@ -293,6 +348,74 @@ static int count_lines(const char *dir, const char *file, const char *text) {
 		fclose(f);
 	}
 	return n;
+}
+
+#ifdef ZT_OBS_GPU
+/* The sum of the numbers that follow prefix on the lines of file; -1 if no line has it. */
+static int sum_after(const char *dir, const char *file, const char *prefix) {
+	char path[700];
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	FILE *f = fopen(path, "r");
+	int sum = -1;
+	char line[1024];
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL) {
+		const char *at = strstr(line, prefix);
+		if (at != NULL) {
+			sum = (sum < 0 ? 0 : sum) + atoi(at + strlen(prefix));
+		}
+	}
+	if (f != NULL) {
+		fclose(f);
+	}
+	return sum;
+}
+#endif
+
+/*
+ * In the VM (ZT_OBS_GPU): every one of the captures OBS made took dma-bufs
+ * and its renderer imported them (gs_texture_create_from_dmabuf), with no
+ * fallback to shm. A no-op elsewhere: there the compositor (pixman) offers
+ * only shm.
+ */
+static void check_imports(struct ct_stack *stack, struct ct_obs *obs, int captures,
+		const char *what) {
+#ifdef ZT_OBS_GPU
+	bool can = ct_file_contains(stack->dir, obs->log,
+		"[obs-zerocap] OBS's renderer can import dma-bufs");
+	int dmabuf = count_lines(stack->dir, obs->log, "[obs-zerocap] frames in dma-bufs");
+	int shm = count_lines(stack->dir, obs->log, "[obs-zerocap] frames in shm");
+	int imports = count_lines(stack->dir, obs->log, "[obs-zerocap] importing dma-bufs (");
+	int failed = count_lines(stack->dir, obs->log, "[obs-zerocap] cannot import a dma-buf");
+	int explicit = count_lines(stack->dir, obs->log, "explicit sync)");
+	/* Logged when OBS destroys the source (not if OBS crashed before that). */
+	int frames = sum_after(stack->dir, obs->log, "[obs-zerocap] imported ");
+	fprintf(stderr, "  %s: %d captures in dma-bufs, %d in shm, %d imported (%d with explicit "
+		"sync), %d failed imports; %d dma-buf frames imported in all\n", what, dmabuf, shm,
+		imports, explicit, failed, frames);
+	ZT_CHECK(can, "%s: OBS's renderer (EGL) can import dma-bufs", what);
+	ZT_CHECK(dmabuf == captures && shm == 0, "%s: the %d capture(s) took dma-bufs (%d; %d in "
+		"shm)", what, captures, dmabuf, shm);
+	ZT_CHECK(imports == captures && failed == 0, "%s: OBS imported the dma-bufs of each "
+		"capture (%d of %d; %d failed)", what, imports, captures, failed);
+	/*
+	 * Not only the first frame of each: the import runs for every new frame
+	 * (measured: 8 in 3 s of a region at 10 fps, 47 in 7 s of an output).
+	 */
+	ZT_CHECK(frames < 0 || frames >= 4 * captures, "%s: %d dma-bufs imported in %d "
+		"capture(s)", what, frames, captures);
+	if (frames < 0) {
+		fprintf(stderr, "  note: OBS did not log its frame count (it died before it "
+			"destroyed the source)\n");
+	}
+	if (!can || dmabuf != captures || shm != 0 || imports != captures || failed != 0) {
+		ct_print_log(stack->dir, obs->log);
+	}
+#else
+	(void)stack;
+	(void)obs;
+	(void)captures;
+	(void)what;
+#endif
 }
 
 static bool read_video(struct ct_stack *stack, struct ct_obs *obs, struct ct_video *video) {
@@ -348,6 +471,7 @@ static void test_output(struct ct_stack *stack, const char *socket) {
 	seconds += 3;
 	ct_obs_stop_recording(&obs);
 	ct_obs_quit(&obs, stack);
+	check_imports(stack, &obs, 1, "output");
 	struct ct_video video;
 	struct output_result r;
 	if (read_video(stack, &obs, &video)) {
@@ -413,6 +537,7 @@ static void test_window(struct zt_compositor *comp, struct ct_stack *stack,
 	if (seconds > 0) {
 		ct_obs_stop_recording(&obs);
 		ct_obs_quit(&obs, stack);
+		check_imports(stack, &obs, 1, "window");
 	}
 	ZT_CHECK(ct_stack_chooser_asked(stack) == asked + !plugin,
 		"the chooser was asked (the portal only)");
@@ -451,15 +576,18 @@ static void test_window(struct zt_compositor *comp, struct ct_stack *stack,
 		}
 		fprintf(stderr, "  window: %d content frames, %d good, %d changed\n", content, good,
 			changes);
-		ZT_CHECK(content >= (int)((seconds - 1.5) * 30), "window: %d frames with content",
-			content);
+		ZT_CHECK(content >= (int)((seconds - 1.5) * MIN_FPS),
+			"window: %d frames with content", content);
 		ZT_CHECK(good >= content * 95 / 100 && good > 0,
 			"window: %d of %d frames show the window", good, content);
 		/*
 		 * ~30 moves a second; one run on a loaded machine gave 20 in 94 frames
 		 * (the cause was not found).
 		 */
-		ZT_CHECK(changes >= content / 6, "window: the square moved (%d changes)", changes);
+		if (MOTION_CHECKED) {
+			ZT_CHECK(changes >= content / 6, "window: the square moved (%d changes)",
+				changes);
+		}
 		ct_video_finish(&video);
 	}
 	ct_stack_remove(stack, "choice");
@@ -469,8 +597,8 @@ static void test_window(struct zt_compositor *comp, struct ct_stack *stack,
 /* Region REGION_X, REGION_Y, REGION_W x REGION_H of the output, scaled by half. */
 #define REGION_X 16
 #define REGION_Y 16
-#define REGION_W 480
-#define REGION_H 360
+#define REGION_W (OUTPUT_W * 3 / 4)
+#define REGION_H (OUTPUT_H * 3 / 4)
 #define HALF(v, origin) (((v) - (origin)) / 2)
 
 /* Whether the picture in w x h changed more than the encoder's noise between a and b. */
@@ -493,12 +621,13 @@ static void test_region(struct ct_stack *stack, const char *socket) {
 	struct ct_obs obs;
 	struct ct_obs_options options;
 	source_options(&options, "region", "HEADLESS-1", true, extra);
-	double seconds = record_new(&obs, stack, socket, &options, 3000);
+	double seconds = record_new(&obs, stack, socket, &options, REGION_MS);
 	if (seconds <= 0) {
 		return;
 	}
 	ct_obs_stop_recording(&obs);
 	ct_obs_quit(&obs, stack);
+	check_imports(stack, &obs, 1, "region");
 	struct ct_video video;
 	if (!read_video(stack, &obs, &video)) {
 		return;
@@ -530,13 +659,14 @@ static void test_region(struct ct_stack *stack, const char *socket) {
 	}
 	fprintf(stderr, "  region: %d content frames, %d good, %d with the arrow, %d changed\n",
 		content, good, cursor, changes);
-	ZT_CHECK(content >= (int)((seconds - 1.5) * 30), "region: %d frames with content", content);
+	ZT_CHECK(content >= (int)((seconds - 1.5) * MIN_FPS), "region: %d frames with content",
+		content);
 	ZT_CHECK(good >= content * 95 / 100 && good > 0, "region: %d of %d frames show it", good,
 		content);
 	ZT_CHECK(cursor >= content * 95 / 100, "region: the arrow in %d of %d frames", cursor,
 		content);
 	/* 30 Hz content, 10 frames a second from the compositor, 30 fps recorded. */
-	ZT_CHECK(changes >= content / 5 && changes <= content / 2,
+	ZT_CHECK((!MOTION_CHECKED || changes >= content / 5) && changes <= content / 2,
 		"region: the picture changed in %d of %d frames (about a third)", changes, content);
 	ct_video_finish(&video);
 }
@@ -568,7 +698,7 @@ static void test_compositor_killed(struct zt_compositor *comp, struct ct_stack *
 		/* The compositor back on the same socket: the source connects again. */
 		char name[64];
 		snprintf(name, sizeof(name), "%s", comp->socket);
-		const char *args[] = {"--output", "640x480", "--demo-damage", "4", "--socket", name,
+		const char *args[] = {"--output", OUTPUT_SIZE, "--demo-damage", "4", "--socket", name,
 			NULL};
 		if (zt_compositor_start(comp, args)) {
 			snprintf(comp->socket, sizeof(comp->socket), "%s", name);
@@ -577,16 +707,17 @@ static void test_compositor_killed(struct zt_compositor *comp, struct ct_stack *
 		/* It tries every second; a loaded machine starts the compositor slowly. */
 		const char *again = "[obs-zerocap] capturing HEADLESS-1";
 		int captures = 0;
-		for (long start = ct_now_ms(); captures < 2 && ct_now_ms() - start < 15000;) {
+		for (long start = ct_now_ms(); captures < 2 && ct_now_ms() - start < RESTART_MS;) {
 			usleep(200000);
 			captures = count_lines(stack->dir, obs.log, again);
 		}
 		ZT_CHECK(captures == 2, "the source connected and captures again (%d captures)",
 			captures);
-		usleep(3000000); /* the tail below: the new compositor's frames */
+		usleep(TAIL_MS * 1000); /* the tail below: the new compositor's frames */
 	}
 	ct_obs_stop_recording(&obs);
 	ct_obs_quit(&obs, stack);
+	check_imports(stack, &obs, 2, "killed");
 	struct ct_video video;
 	if (read_video(stack, &obs, &video)) {
 		struct output_result r;
@@ -601,7 +732,7 @@ static void test_compositor_killed(struct zt_compositor *comp, struct ct_stack *
 			tail.frames -= skip;
 			tail.rgb += (size_t)skip * video.width * video.height * 3;
 			check_output_frames(&tail, &r);
-			ZT_CHECK(r.good >= 57 && r.positions >= 20,
+			ZT_CHECK(r.good >= 57 && (!MOTION_CHECKED || r.positions >= 20),
 				"after the restart: %d good frames of 60, %d moves", r.good, r.positions);
 		}
 		ct_video_finish(&video);
@@ -619,7 +750,7 @@ int main(void) {
 		return zt_finish();
 	}
 	struct zt_compositor recorded, desk;
-	const char *recorded_args[] = {"--output", "640x480", "--demo-damage", "4", NULL};
+	const char *recorded_args[] = {"--output", OUTPUT_SIZE, "--demo-damage", "4", NULL};
 	const char *desk_args[] = {"--output", "1280x800", NULL};
 	if (!zt_compositor_start(&recorded, recorded_args)) {
 		return zt_finish();
