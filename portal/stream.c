@@ -834,6 +834,10 @@ static void handle_constraints(void *data, uint32_t width, uint32_t height, uint
 		 */
 		announce(stream, false);
 	}
+	if (same_size && stream->format_set) {
+		/* The format may stay as it is: the new pool's buffers are offered at once too. */
+		send_buffer_params(stream);
+	}
 }
 
 /*

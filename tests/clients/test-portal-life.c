@@ -735,9 +735,13 @@ static void test_window_resize(struct zt_compositor *comp, struct ct_stack *stac
 		for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
 			ZT_CHECK(zt_cmd(comp, "window-resize %d %u %u", win.id, sizes[i][0],
 				sizes[i][1]), "window-resize: %s", comp->reply);
-			ZT_CHECK(watch_until(&w, sized, sizes[i], WAIT_MS),
-				"resize %zu: frames of %ux%u (last %ux%u)", i, sizes[i][0], sizes[i][1],
-				w.width, w.height);
+			bool ok = watch_until(&w, sized, sizes[i], WAIT_MS);
+			ZT_CHECK(ok, "resize %zu: frames of %ux%u (last %ux%u)", i, sizes[i][0],
+				sizes[i][1], w.width, w.height);
+			if (!ok) {
+				ct_print_log(stack_dir, ct_backend_log(CT_BACKEND_ZEROCAP));
+				break;
+			}
 		}
 		ZT_CHECK(!w.pw.error, "the consumer's stream has no error (%s)", w.pw.error_text);
 		check_memory(&w, "window");
