@@ -99,12 +99,13 @@ struct zcp_stream {
 	uint64_t modifier; /* the pool's */
 	/*
 	 * dma-buf negotiation: offered[] are the compositor's modifiers, which
-	 * the consumer chooses from (DONT_FIXATE); accepted[] is what its
-	 * choice left, the pool's importable list once narrowed (0: not
-	 * narrowed); fixated: the pool's modifier is offered alone, first.
+	 * the consumer chooses from (DONT_FIXATE); narrowed: the pool was
+	 * re-made for the one of them a test allocation picked (accepted);
+	 * fixated: the pool's modifier is offered alone, first.
 	 */
-	uint64_t offered[ZCP_MAX_MODIFIERS], accepted[ZCP_MAX_MODIFIERS];
-	size_t n_offered, n_accepted;
+	uint64_t offered[ZCP_MAX_MODIFIERS], accepted;
+	size_t n_offered;
+	bool narrowed;
 	bool fixated;
 	int n_planes;
 	struct pw_buffer *buffers[ZCP_MAX_BUFFERS];

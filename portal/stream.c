@@ -293,7 +293,7 @@ static size_t modifier_values(const struct spa_pod_prop *prop, uint64_t *mods, s
 
 /*
  * Re-makes the capture into buffers the consumer takes: shm, or dma-bufs
- * with one of the modifiers in accepted[]. The new pool's constraints
+ * with the modifier in accepted. The new pool's constraints
  * announce the formats anew, and that renegotiation makes PipeWire
  * allocate its buffers again, for the new pool.
  */
@@ -344,7 +344,7 @@ static void negotiate_modifier(struct zcp_stream *stream, const struct spa_pod_p
 	if (!zcl_capture_test_modifiers(stream->capture, DRM_FORMAT_XRGB8888, chosen, n, &picked)) {
 		fprintf(stderr, "zerocap-portal: no dma-buf can be made with the %zu modifier(s) "
 			"the consumer takes: capturing into shm\n", n);
-		stream->n_accepted = 0;
+		stream->narrowed = false;
 		stream->fixated = false;
 		stream->pool_dmabuf = false; /* offers shm alone from now on */
 		capture_remake(stream, ZCL_BUFFERS_SHM);
@@ -354,8 +354,8 @@ static void negotiate_modifier(struct zcp_stream *stream, const struct spa_pod_p
 	fprintf(stderr, "zerocap-portal: the consumer takes %zu modifier(s), not the pool's "
 		"0x%llx: re-making the pool with 0x%llx\n", n, (unsigned long long)stream->modifier,
 		(unsigned long long)picked);
-	stream->accepted[0] = picked;
-	stream->n_accepted = 1;
+	stream->accepted = picked;
+	stream->narrowed = true;
 	stream->modifier = picked;
 	stream->fixated = true;
 	stream->format_set = false; /* the new pool's buffers come once it is fixated */
@@ -811,7 +811,7 @@ static void handle_constraints(void *data, uint32_t width, uint32_t height, uint
 		}
 		fprintf(stderr, "zerocap-portal: %ux%u in dma-bufs, modifier 0x%llx (the compositor "
 			"offers%s; the consumer takes %s)\n", width, height,
-			(unsigned long long)modifier, offers, stream->n_accepted > 0 ? "fewer" : "any");
+			(unsigned long long)modifier, offers, stream->narrowed ? "fewer" : "any");
 	}
 	stream->pool_switching = false;
 	if (stream->stream == NULL) {
@@ -868,10 +868,10 @@ static void handle_stopped(void *data) {
 static void handle_failed(void *data, enum zcl_error error, const char *why) {
 	struct zcp_stream *stream = data;
 	fprintf(stderr, "zerocap-portal: capture failed: %s\n", why);
-	if (stream->n_accepted > 0) {
+	if (stream->narrowed) {
 		/* No pool with the modifiers the consumer chose: shm is what is left. */
 		fprintf(stderr, "zerocap-portal: falling back to shm buffers\n");
-		stream->n_accepted = 0;
+		stream->narrowed = false;
 		stream->fixated = false;
 		stream->pool_dmabuf = false;
 		capture_remake(stream, ZCL_BUFFERS_SHM);
@@ -901,10 +901,10 @@ static bool capture_start(struct zcp_stream *stream, enum zcl_buffers buffers) {
 	};
 	struct zcl_format_modifiers accepted = {
 		.format = DRM_FORMAT_XRGB8888,
-		.modifiers = stream->accepted,
-		.n_modifiers = stream->n_accepted,
+		.modifiers = &stream->accepted,
+		.n_modifiers = 1,
 	};
-	if (buffers == ZCL_BUFFERS_DMABUF && stream->n_accepted > 0) {
+	if (buffers == ZCL_BUFFERS_DMABUF && stream->narrowed) {
 		options.importable = &accepted;
 		options.n_importable = 1;
 	}
