@@ -135,6 +135,17 @@ struct zcp_stream {
 	bool cursor_dirty; /* moved or changed since the last buffer */
 	uint64_t sequence;
 	int64_t streaming_since; /* CLOCK_MONOTONIC ns: the consumer's start */
+	/*
+	 * Right after the consumer started or renegotiated (until
+	 * repeat_until), the newest picture is kept in buffer kept (queued[kept]
+	 * stays set when it comes back) and sent again, repeats more times,
+	 * unless a newer one follows.
+	 */
+	int kept;
+	int repeats;
+	bool repeat_due;
+	int64_t repeat_until;
+	struct spa_source *repeat;
 };
 
 void zcp_config_load(struct zcp_config *config, const char *path);

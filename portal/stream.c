@@ -66,6 +66,16 @@
 	sizeof(struct spa_meta_bitmap) + (size_t)(w) * (h) * 4))
 /* How soon a frame whose buffer is still with the consumer is tried again. */
 #define RETRY_NS (2 * SPA_NSEC_PER_MSEC)
+/*
+ * PipeWire can lose the buffers a driver queues as a consumer starts or
+ * renegotiates (1.4 does: the consumer never dequeues them), and a still
+ * picture sends no other. So in the first REPEAT_WINDOW_NS after that, the
+ * newest picture is kept and sent again REPEAT_NS after it, up to
+ * REPEATS times, unless a newer one follows.
+ */
+#define REPEATS 3
+#define REPEAT_NS (150 * SPA_NSEC_PER_MSEC)
+#define REPEAT_WINDOW_NS (1000 * SPA_NSEC_PER_MSEC)
 
 static int64_t monotonic_ns(void) {
 	struct timespec now;
@@ -149,6 +159,35 @@ static void announce(struct zcp_stream *stream, bool connect) {
 	stream->connected = true;
 }
 
+/* The kept picture is not kept any longer: the library may write its buffer again. */
+static void kept_release(struct zcp_stream *stream) {
+	int i = stream->kept;
+	stream->kept = -1;
+	if (i >= 0 && stream->held[i] && stream->queued[i] != NULL) {
+		zcl_frame_release(stream->queued[i]);
+		stream->queued[i] = NULL;
+	}
+}
+
+static void repeats_end(struct zcp_stream *stream) {
+	kept_release(stream);
+	stream->repeats = 0;
+	stream->repeat_due = false;
+}
+
+/* A consumer starts or renegotiates: its first pictures are sent again. */
+static void repeats_arm(struct zcp_stream *stream) {
+	repeats_end(stream);
+	stream->repeats = REPEATS;
+	stream->repeat_until = monotonic_ns() + REPEAT_WINDOW_NS;
+}
+
+static void repeat_later(struct zcp_stream *stream) {
+	struct timespec later = {0, REPEAT_NS};
+	pw_loop_update_timer(stream->session->server->pw_loop, stream->repeat, &later, NULL,
+		false);
+}
+
 static void handle_state_changed(void *data, enum pw_stream_state old,
 		enum pw_stream_state state, const char *error) {
 	struct zcp_stream *stream = data;
@@ -160,6 +199,7 @@ static void handle_state_changed(void *data, enum pw_stream_state old,
 		/* A new consumer needs the cursor at once. */
 		stream->cursor_dirty = stream->cursor != NULL;
 		stream->streaming_since = monotonic_ns();
+		repeats_arm(stream);
 	}
 	if (state == PW_STREAM_STATE_PAUSED && stream->node_id == SPA_ID_INVALID) {
 		stream->node_id = pw_stream_get_node_id(stream->stream);
@@ -369,6 +409,7 @@ static void handle_param_changed(void *data, uint32_t id, const struct spa_pod *
 		return;
 	}
 	stream->format_set = true;
+	repeats_arm(stream);
 	const struct spa_pod_prop *modifier = spa_pod_find_prop(param, NULL,
 		SPA_FORMAT_VIDEO_modifier);
 	if (modifier != NULL && stream->pool_dmabuf && !stream->pool_switching) {
@@ -522,6 +563,9 @@ static void handle_remove_buffer(void *data, struct pw_buffer *buffer) {
 		zcl_frame_release(stream->queued[i]);
 		stream->queued[i] = NULL;
 	}
+	if (i == stream->kept) {
+		stream->kept = -1;
+	}
 	stream->buffers[i] = NULL;
 	stream->held[i] = false;
 	stream->sync[i].releasing = false;
@@ -567,9 +611,9 @@ static void fill_cursor(struct zcp_stream *stream, struct spa_buffer *spa) {
 	}
 }
 
-/* The damage meta: info's rectangles, all of the picture, or none (info NULL). */
+/* The damage meta: info's rectangles, all of the picture (or whole), or none (info NULL). */
 static void fill_damage(struct zcp_stream *stream, const struct zcl_frame_info *info,
-		struct spa_buffer *spa) {
+		bool whole, struct spa_buffer *spa) {
 	struct spa_meta *damage = spa_buffer_find_meta(spa, SPA_META_VideoDamage);
 	if (damage == NULL) {
 		return;
@@ -578,7 +622,7 @@ static void fill_damage(struct zcp_stream *stream, const struct zcl_frame_info *
 	size_t max = damage->size / sizeof(*r), n = 0;
 	if (info == NULL) {
 		/* nothing changed */
-	} else if (info->n_damage < max) {
+	} else if (info->n_damage < max && !whole) {
 		for (; n < info->n_damage; n++) {
 			r[n].region = SPA_REGION(info->damage[n].x, info->damage[n].y,
 				(uint32_t)info->damage[n].width, (uint32_t)info->damage[n].height);
@@ -615,7 +659,7 @@ static void reclaim(struct zcp_stream *stream) {
 		}
 		stream->sync[i].releasing = false;
 		stream->held[i] = true;
-		if (stream->queued[i] != NULL) {
+		if (stream->queued[i] != NULL && i != stream->kept) {
 			zcl_frame_release(stream->queued[i]);
 			stream->queued[i] = NULL;
 		}
@@ -651,7 +695,7 @@ static struct pw_buffer *take_buffer(struct zcp_stream *stream, struct zcl_frame
 	} else {
 		/* The cursor alone: any buffer of ours, its pixels not read. */
 		for (int k = 0; k < ZCP_MAX_BUFFERS && i < 0; k++) {
-			if (stream->buffers[k] != NULL && stream->held[k] &&
+			if (stream->buffers[k] != NULL && stream->held[k] && stream->queued[k] == NULL &&
 					stream->buffer_pool[k] == stream->pool_serial) {
 				i = k;
 			}
@@ -677,22 +721,11 @@ static void frame_chunks(const struct zcl_frame_info *info, struct spa_buffer *s
 }
 
 /*
- * One graph cycle: the newest frame, if any, into its buffer; a moved
- * cursor over an unchanged picture gets a buffer of its own.
+ * Queues buffer with info's picture, or the cursor alone (info NULL); a
+ * repeat of a picture sent before says that all of it may have changed.
  */
-static void handle_process(void *data) {
-	struct zcp_stream *stream = data;
-	struct zcl_frame *frame = stream->pending;
-	if (frame == NULL && !stream->cursor_dirty) {
-		reclaim(stream);
-		return;
-	}
-	struct pw_buffer *buffer = take_buffer(stream, frame);
-	if (buffer == NULL) {
-		return; /* every buffer is with the consumer: the frame waits */
-	}
-	stream->pending = NULL;
-	const struct zcl_frame_info *info = frame != NULL ? zcl_frame_get_info(frame) : NULL;
+static void send_buffer(struct zcp_stream *stream, struct pw_buffer *buffer,
+		const struct zcl_frame_info *info, bool repeat) {
 	struct spa_buffer *spa = buffer->buffer;
 	struct spa_data *d = &spa->datas[0];
 	if (info == NULL) {
@@ -710,24 +743,84 @@ static void handle_process(void *data) {
 		 * When the picture was presented; a still picture a new consumer
 		 * gets at once counts from when it connected, as consumers that sync
 		 * on timestamps would hold it back by its age otherwise. A cursor
-		 * buffer is stamped now.
+		 * buffer and a repeat are stamped now.
 		 */
-		int64_t pts = info != NULL ? (int64_t)info->presented.tv_sec * SPA_NSEC_PER_SEC +
-			info->presented.tv_nsec : monotonic_ns();
+		int64_t pts = info != NULL && !repeat ? (int64_t)info->presented.tv_sec *
+			SPA_NSEC_PER_SEC + info->presented.tv_nsec : monotonic_ns();
 		header->pts = pts > stream->streaming_since ? pts : stream->streaming_since;
 		header->flags = 0;
 		header->seq = stream->sequence++;
 		header->dts_offset = 0;
 	}
-	fill_damage(stream, info, spa);
+	fill_damage(stream, info, repeat, spa);
 	if (stream->cursor != NULL) {
 		fill_cursor(stream, spa);
 		stream->cursor_dirty = false;
 	}
-	/* The frame stays the consumer's until the buffer comes back (reclaim). */
+	/* A repeat's pixels were written long ago: its acquire point is signalled now. */
 	timeline_queue(stream, (int)(uintptr_t)buffer->user_data - 1,
-		info != NULL ? info->sync_fd : -1);
+		info != NULL && !repeat ? info->sync_fd : -1);
 	pw_stream_queue_buffer(stream->stream, buffer);
+}
+
+/* The kept picture again, once the consumer gave its buffer back. */
+static void repeat_kept(struct zcp_stream *stream) {
+	stream->repeat_due = false;
+	int i = stream->kept;
+	if (i < 0) {
+		return;
+	}
+	if (stream->held[i] && stream->buffers[i] != NULL && stream->queued[i] != NULL) {
+		stream->held[i] = false;
+		send_buffer(stream, stream->buffers[i], zcl_frame_get_info(stream->queued[i]), true);
+	} /* else still with the consumer: a turn is lost */
+	if (--stream->repeats > 0) {
+		repeat_later(stream);
+	} else {
+		stream->kept = -1; /* released when it comes back */
+	}
+}
+
+static void handle_repeat(void *data, uint64_t expirations) {
+	struct zcp_stream *stream = data;
+	if (stream->kept >= 0 && stream->streaming) {
+		stream->repeat_due = true;
+		pw_stream_trigger_process(stream->stream);
+	}
+}
+
+/*
+ * One graph cycle: the newest frame, if any, into its buffer; a moved
+ * cursor over an unchanged picture gets a buffer of its own; else the
+ * kept picture again when it is due.
+ */
+static void handle_process(void *data) {
+	struct zcp_stream *stream = data;
+	struct zcl_frame *frame = stream->pending;
+	if (frame == NULL && !stream->cursor_dirty) {
+		reclaim(stream);
+		if (stream->repeat_due) {
+			repeat_kept(stream);
+		}
+		return;
+	}
+	struct pw_buffer *buffer = take_buffer(stream, frame);
+	if (buffer == NULL) {
+		return; /* every buffer is with the consumer: the frame waits */
+	}
+	stream->pending = NULL;
+	const struct zcl_frame_info *info = frame != NULL ? zcl_frame_get_info(frame) : NULL;
+	send_buffer(stream, buffer, info, false);
+	if (info == NULL) {
+		return;
+	}
+	if (stream->repeats > 0 && monotonic_ns() < stream->repeat_until) {
+		kept_release(stream); /* this one is newer */
+		stream->kept = (int)(uintptr_t)buffer->user_data - 1;
+		repeat_later(stream);
+	} else if (stream->repeats > 0) {
+		repeats_end(stream);
+	}
 }
 
 static const struct pw_stream_events stream_events = {
@@ -758,6 +851,7 @@ static bool stream_connect(struct zcp_stream *stream) {
 	}
 	pw_stream_add_listener(stream->stream, &stream->listener, &stream_events, stream);
 	stream->retry = pw_loop_add_timer(server->pw_loop, handle_retry, stream);
+	stream->repeat = pw_loop_add_timer(server->pw_loop, handle_repeat, stream);
 	announce(stream, true);
 	return stream->connected;
 }
@@ -803,6 +897,7 @@ static void handle_constraints(void *data, uint32_t width, uint32_t height, uint
 	stream->pool_dmabuf = pool_dmabuf;
 	stream->modifier = modifier;
 	stream->pool_serial++; /* a new pool: PipeWire's buffers are re-made for it */
+	repeats_end(stream);
 	if (pool_dmabuf) {
 		char offers[ZCP_MAX_MODIFIERS * 20] = "";
 		for (size_t i = 0, len = 0; i < stream->n_offered && len < sizeof(offers); i++) {
@@ -950,6 +1045,7 @@ struct zcp_stream *zcp_stream_create(struct zcp_session *session, struct zcl_tar
 	stream->cursor_mode = cursor_mode;
 	stream->node_id = SPA_ID_INVALID;
 	stream->modifier = DRM_FORMAT_MOD_INVALID;
+	stream->kept = -1;
 	stream->drm_fd = -1;
 	for (int i = 0; i < ZCP_MAX_BUFFERS; i++) {
 		stream->sync[i].acquire_fd = stream->sync[i].release_fd = -1;
@@ -985,6 +1081,9 @@ void zcp_stream_destroy(struct zcp_stream *stream) {
 	}
 	if (stream->retry != NULL) {
 		pw_loop_destroy_source(stream->session->server->pw_loop, stream->retry);
+	}
+	if (stream->repeat != NULL) {
+		pw_loop_destroy_source(stream->session->server->pw_loop, stream->repeat);
 	}
 	zcl_capture_destroy(stream->capture);
 	if (stream->drm_fd >= 0) {
