@@ -14,6 +14,7 @@
 #include "obs-stack.h"
 
 #define OBS_START_MS 60000 /* OBS on software GL, sharing two cores */
+#define OBS_STOP_MS 20000
 #define WS_TIMEOUT_MS 5000
 
 /* mkdir -p for the directories below base. */
@@ -353,13 +354,14 @@ bool ct_obs_stop_recording(struct ct_obs *obs) {
 	char reply[1024];
 	bool ok = ct_obs_request(obs, "StopRecord", NULL, reply, sizeof(reply));
 	ZT_CHECK(ok, "obs-websocket StopRecord: %s", reply);
-	for (long start = ct_now_ms(); ok && ct_now_ms() - start < 20000;) {
+	int stop_ms = obs->options.stop_ms > 0 ? obs->options.stop_ms : OBS_STOP_MS;
+	for (long start = ct_now_ms(); ok && ct_now_ms() - start < stop_ms;) {
 		if (!ct_obs_recording(obs)) {
 			return true;
 		}
 		usleep(100000);
 	}
-	ZT_CHECK(false, "the recording stopped");
+	ZT_CHECK(false, "the recording stopped (within %d ms)", stop_ms);
 	return false;
 }
 

@@ -30,6 +30,7 @@ struct ct_obs_options {
 	const char *plugin_dir;
 	const char *plugin_name;
 	int start_ms; /* how long OBS may take to record; 0: 60 s */
+	int stop_ms; /* how long it may take to end a recording; 0: 20 s */
 };
 
 struct ct_obs {

@@ -217,6 +217,24 @@ static bool find_demo(const struct ct_image *image, struct demo_rect *rect) {
 	return true;
 }
 
+/*
+ * Whether the rect borders the mark or the patch: those are drawn over the
+ * demo rect, so what shows of it ends there.
+ */
+static bool borders_static(const struct demo_rect *rect) {
+	const int m = 6;
+	const int zones[2][4] = {{MARK_X, MARK_Y, MARK_W, MARK_H},
+		{PATCH_X, PATCH_Y, PATCH_W, PATCH_H}};
+	for (int i = 0; i < 2; i++) {
+		const int *z = zones[i];
+		if (rect->x - m < z[0] + z[2] && rect->x + rect->w + m > z[0] &&
+				rect->y - m < z[1] + z[3] && rect->y + rect->h + m > z[1]) {
+			return true;
+		}
+	}
+	return false;
+}
+
 struct output_result {
 	int content; /* frames after the black start */
 	int good; /* of those: mark, patch and one solid demo rect of its size */
@@ -243,8 +261,13 @@ static void check_output_frames(const struct ct_video *video, struct output_resu
 		int below = CURSOR_Y - PATCH_Y + ZT_ARROW_HEIGHT + 2;
 		int patch = box_wrong(&frame, PATCH_X, PATCH_Y + below, PATCH_W, PATCH_H - below,
 			PATCH_RGB);
-		/* x264 rings around the moving edges: the box found is a few pixels larger. */
-		bool sized = found && abs(demo.w - DEMO_W) <= 8 && abs(demo.h - DEMO_H) <= 8;
+		/*
+		 * x264 rings around the moving edges: the box found is a few pixels
+		 * larger. Where the mark or the patch covers part of the rect, less of it
+		 * shows, never more.
+		 */
+		bool sized = found && ((abs(demo.w - DEMO_W) <= 8 && abs(demo.h - DEMO_H) <= 8) ||
+			(borders_static(&demo) && demo.w <= DEMO_W + 8 && demo.h <= DEMO_H + 8));
 		bool good = mark == 0 && patch == 0 && sized && demo.off == 0;
 		r->good += good;
 		if (!good && reported++ < 3) {
@@ -331,6 +354,7 @@ static void source_options(struct ct_obs_options *options, const char *kind,
 	}
 #ifdef ZT_OBS_GPU
 	options->start_ms = 240000; /* OBS's first start reads Qt and Mesa over 9p */
+	options->stop_ms = 90000; /* OBS ends a recording late in the guest (20 s was short) */
 #endif
 	options->settings = settings;
 }
@@ -389,9 +413,11 @@ static void check_imports(struct ct_stack *stack, struct ct_obs *obs, int captur
 	int explicit = count_lines(stack->dir, obs->log, "explicit sync)");
 	/* Logged when OBS destroys the source (not if OBS crashed before that). */
 	int frames = sum_after(stack->dir, obs->log, "[obs-zerocap] imported ");
+	/* What OBS rendered of the frames it recorded (the rest repeat the last one). */
+	int drawn = sum_after(stack->dir, obs->log, "Total drawn frames: ");
 	fprintf(stderr, "  %s: %d captures in dma-bufs, %d in shm, %d imported (%d with explicit "
-		"sync), %d failed imports; %d dma-buf frames imported in all\n", what, dmabuf, shm,
-		imports, explicit, failed, frames);
+		"sync), %d failed imports; %d dma-buf frames imported in all; OBS drew %d frames\n",
+		what, dmabuf, shm, imports, explicit, failed, frames, drawn);
 	ZT_CHECK(can, "%s: OBS's renderer (EGL) can import dma-bufs", what);
 	ZT_CHECK(dmabuf == captures && shm == 0, "%s: the %d capture(s) took dma-bufs (%d; %d in "
 		"shm)", what, captures, dmabuf, shm);
@@ -399,9 +425,10 @@ static void check_imports(struct ct_stack *stack, struct ct_obs *obs, int captur
 		"capture (%d of %d; %d failed)", what, imports, captures, failed);
 	/*
 	 * Not only the first frame of each: the import runs for every new frame
-	 * (measured: 8 in 3 s of a region at 10 fps, 47 in 7 s of an output).
+	 * (measured: 4 to 8 in 8 s of a region at 10 fps, where little moves;
+	 * 11 to 47 in 7 to 11 s of an output).
 	 */
-	ZT_CHECK(frames < 0 || frames >= 4 * captures, "%s: %d dma-bufs imported in %d "
+	ZT_CHECK(frames < 0 || frames >= 2 * captures, "%s: %d dma-bufs imported in %d "
 		"capture(s)", what, frames, captures);
 	if (frames < 0) {
 		fprintf(stderr, "  note: OBS did not log its frame count (it died before it "
@@ -467,8 +494,9 @@ static void test_output(struct ct_stack *stack, const char *socket) {
 	ZT_CHECK(ct_obs_request(&obs, "SetInputSettings", "{\"inputName\": \"" CT_OBS_SOURCE
 		"\", \"inputSettings\": {\"" CURSOR_KEY "\": false}}", reply, sizeof(reply)),
 		"SetInputSettings " CURSOR_KEY " false: %s", reply);
-	usleep(3000000);
-	seconds += 3;
+	/* In the VM OBS draws few frames: the change shows seconds later. */
+	usleep(TAIL_MS * 1000);
+	seconds += TAIL_MS / 1000.0;
 	ct_obs_stop_recording(&obs);
 	ct_obs_quit(&obs, stack);
 	check_imports(stack, &obs, 1, "output");
