@@ -136,10 +136,10 @@ struct zcp_stream {
 	uint64_t sequence;
 	int64_t streaming_since; /* CLOCK_MONOTONIC ns: the consumer's start */
 	/*
-	 * Right after the consumer started or renegotiated (until
-	 * repeat_until), the newest picture is kept in buffer kept (queued[kept]
-	 * stays set when it comes back) and sent again, repeats more times,
-	 * unless a newer one follows.
+	 * Right after the consumer started or renegotiated (from its first
+	 * picture until repeat_until), the newest picture is kept in buffer
+	 * kept (queued[kept] stays set when it comes back) and sent again,
+	 * repeats more times, unless a newer one follows.
 	 */
 	int kept;
 	int repeats;

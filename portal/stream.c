@@ -69,9 +69,9 @@
 /*
  * PipeWire can lose the buffers a driver queues as a consumer starts or
  * renegotiates (1.4 does: the consumer never dequeues them), and a still
- * picture sends no other. So in the first REPEAT_WINDOW_NS after that, the
- * newest picture is kept and sent again REPEAT_NS after it, up to
- * REPEATS times, unless a newer one follows.
+ * picture sends no other. So from the first picture after that on, for
+ * REPEAT_WINDOW_NS, the newest picture is kept and sent again REPEAT_NS
+ * after it, up to REPEATS times, unless a newer one follows.
  */
 #define REPEATS 3
 #define REPEAT_NS (150 * SPA_NSEC_PER_MSEC)
@@ -179,7 +179,7 @@ static void repeats_end(struct zcp_stream *stream) {
 static void repeats_arm(struct zcp_stream *stream) {
 	repeats_end(stream);
 	stream->repeats = REPEATS;
-	stream->repeat_until = monotonic_ns() + REPEAT_WINDOW_NS;
+	stream->repeat_until = 0; /* set by the first picture */
 }
 
 static void repeat_later(struct zcp_stream *stream) {
@@ -814,7 +814,11 @@ static void handle_process(void *data) {
 	if (info == NULL) {
 		return;
 	}
-	if (stream->repeats > 0 && monotonic_ns() < stream->repeat_until) {
+	int64_t now = monotonic_ns();
+	if (stream->repeats > 0 && stream->repeat_until == 0) {
+		stream->repeat_until = now + REPEAT_WINDOW_NS;
+	}
+	if (stream->repeats > 0 && now < stream->repeat_until) {
 		kept_release(stream); /* this one is newer */
 		stream->kept = (int)(uintptr_t)buffer->user_data - 1;
 		repeat_later(stream);
@@ -897,7 +901,7 @@ static void handle_constraints(void *data, uint32_t width, uint32_t height, uint
 	stream->pool_dmabuf = pool_dmabuf;
 	stream->modifier = modifier;
 	stream->pool_serial++; /* a new pool: PipeWire's buffers are re-made for it */
-	repeats_end(stream);
+	repeats_arm(stream); /* its first pictures go into new buffers */
 	if (pool_dmabuf) {
 		char offers[ZCP_MAX_MODIFIERS * 20] = "";
 		for (size_t i = 0, len = 0; i < stream->n_offered && len < sizeof(offers); i++) {

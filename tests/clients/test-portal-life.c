@@ -367,9 +367,11 @@ static void test_metadata(struct zt_compositor *comp, GDBusConnection *bus) {
 	/*
 	 * The compositor sends two frames of a still picture; the backend
 	 * sends its newest one again in case PipeWire lost them as the
-	 * consumer started.
+	 * consumer started. Not in the VM: there this consumer keeps each
+	 * buffer while it compares it with EGL (up to a second), and a buffer
+	 * still with the consumer was not lost: it is not sent again.
 	 */
-	ZT_CHECK(frames >= 3, "the still picture came again (%d frames)", frames);
+	ZT_CHECK(take_dmabuf || frames >= 3, "the still picture came again (%d frames)", frames);
 	const int32_t moved[2] = {420, 260};
 	ZT_CHECK(zt_cmd(comp, "cursor %d %d", moved[0], moved[1]), "cursor: %s", comp->reply);
 	ZT_CHECK(watch_until(&w, cursor_at, moved, WAIT_MS), "the cursor moved to 420,260 "
