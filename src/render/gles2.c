@@ -266,10 +266,13 @@ static void job_release_fence(struct zc_render_job *job) {
 	}
 }
 
-/* Called with the context current. */
-static void read_back_pack(struct zc_render_job *job) {
+/*
+ * Reads the job's region of fbo, from x, y on, into the staging PBO (at the
+ * region's place). Called with the context current.
+ */
+static void read_back_pack(struct zc_render_job *job, GLuint fbo, int x, int y) {
 	struct staging *staging = job->staging;
-	glBindFramebuffer(GL_FRAMEBUFFER, staging->fbo);
+	glBindFramebuffer(GL_FRAMEBUFFER, fbo);
 	glBindBuffer(GL_PIXEL_PACK_BUFFER, staging->pbo);
 	glPixelStorei(GL_PACK_ALIGNMENT, 4);
 	glPixelStorei(GL_PACK_ROW_LENGTH, staging->width);
@@ -278,8 +281,8 @@ static void read_back_pack(struct zc_render_job *job) {
 	for (int i = 0; i < n; i++) {
 		const pixman_box32_t *b = &rects[i];
 		uintptr_t offset = ((uintptr_t)b->y1 * staging->width + b->x1) * 4;
-		glReadPixels(b->x1, b->y1, b->x2 - b->x1, b->y2 - b->y1, GL_RGBA, GL_UNSIGNED_BYTE,
-			(void *)offset);
+		glReadPixels(x + b->x1, y + b->y1, b->x2 - b->x1, b->y2 - b->y1, GL_RGBA,
+			GL_UNSIGNED_BYTE, (void *)offset);
 	}
 	glPixelStorei(GL_PACK_ROW_LENGTH, 0);
 	glBindBuffer(GL_PIXEL_PACK_BUFFER, 0);
@@ -297,7 +300,7 @@ static bool read_back_next_stage(struct zc_gl *gl, struct zc_render_job *job) {
 	struct saved_context saved;
 	save_context(&saved);
 	make_current(gl);
-	read_back_pack(job);
+	read_back_pack(job, job->staging->fbo, 0, 0);
 	bool ok = glGetError() == GL_NO_ERROR && job_arm(gl, job);
 	restore_context(gl, &saved);
 	if (!ok) {
@@ -1235,6 +1238,43 @@ static struct staging *staging_get(struct zc_gl *gl, int width, int height) {
 	return staging;
 }
 
+/*
+ * The source image as a framebuffer to read from, when the copy is plain
+ * (upright, unscaled, no cursor, no composite): then the PBO reads it as it
+ * is, and the staging draw, a whole pass over the region (on the CPU under
+ * llvmpipe), is not needed. 0 otherwise. With the context current.
+ */
+static GLuint plain_source_fbo(const struct zc_copy_options *options,
+		struct wlr_texture *src) {
+	const struct wlr_box *area = &options->geometry.area;
+	const struct zc_overlay *overlay = options->overlay;
+	if (src == NULL || options->convert != NULL || options->layers != NULL ||
+			(overlay != NULL && overlay->image != NULL) ||
+			options->geometry.transform != WL_OUTPUT_TRANSFORM_NORMAL ||
+			area->width != options->dst->width || area->height != options->dst->height ||
+			area->x < 0 || area->y < 0 || area->x + area->width > (int)src->width ||
+			area->y + area->height > (int)src->height) {
+		return 0;
+	}
+	struct wlr_gles2_texture_attribs attribs;
+	wlr_gles2_texture_get_attribs(src, &attribs);
+	if (attribs.target != GL_TEXTURE_2D) {
+		return 0; /* external images cannot be framebuffers */
+	}
+	GLuint fbo = 0;
+	glGenFramebuffers(1, &fbo);
+	glBindFramebuffer(GL_FRAMEBUFFER, fbo);
+	glFramebufferTexture2D(GL_FRAMEBUFFER, GL_COLOR_ATTACHMENT0, GL_TEXTURE_2D, attribs.tex, 0);
+	bool complete = glCheckFramebufferStatus(GL_FRAMEBUFFER) == GL_FRAMEBUFFER_COMPLETE;
+	glBindFramebuffer(GL_FRAMEBUFFER, 0);
+	if (!complete) {
+		glDeleteFramebuffers(1, &fbo);
+		glGetError(); /* a source that is no render target: the draw reads it */
+		return 0;
+	}
+	return fbo;
+}
+
 enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, const struct zc_copy_options *options,
 		zc_copy_done_func done, void *data, struct zc_render_job **job_out) {
 	struct wlr_buffer *src = options->src, *dst = options->dst;
@@ -1264,26 +1304,42 @@ enum zc_gl_result zc_gl_read_back(struct zc_gl *gl, const struct zc_copy_options
 		wlr_log(WLR_ERROR, "zerocap: cannot read the output buffer back");
 		goto out;
 	}
-	struct wlr_texture *cursor = NULL;
-	if (overlay != NULL && overlay->image != NULL) {
-		cursor = cursor_texture(gl, overlay->image);
-	}
-	glBindFramebuffer(GL_FRAMEBUFFER, staging->fbo);
-	bool drawn = draw_copy(gl, options, src_texture, cursor);
-	glBindFramebuffer(GL_FRAMEBUFFER, 0);
-	if (!drawn || glGetError() != GL_NO_ERROR) {
-		wlr_log(WLR_ERROR, "zerocap: the read back draw failed");
-		goto out;
+	GLuint plain = plain_source_fbo(options, src_texture);
+	if (plain == 0) {
+		struct wlr_texture *cursor = NULL;
+		if (overlay != NULL && overlay->image != NULL) {
+			cursor = cursor_texture(gl, overlay->image);
+		}
+		glBindFramebuffer(GL_FRAMEBUFFER, staging->fbo);
+		bool drawn = draw_copy(gl, options, src_texture, cursor);
+		glBindFramebuffer(GL_FRAMEBUFFER, 0);
+		if (!drawn || glGetError() != GL_NO_ERROR) {
+			wlr_log(WLR_ERROR, "zerocap: the read back draw failed");
+			goto out;
+		}
 	}
 	int n = pixman_region32_n_rects(region);
 	job->staging = staging;
 	staging->busy = true;
 	pixman_region32_init(&job->region);
 	pixman_region32_copy(&job->region, region);
-	/* With fences the PBO read waits for the draw's; without, it goes now. */
-	job->pack_pending = gl->create_sync != NULL;
-	if (!job->pack_pending) {
-		read_back_pack(job);
+	if (plain != 0) {
+		/* Nothing drawn: the source is read at once (in GL's order after its own draw). */
+		read_back_pack(job, plain, options->geometry.area.x, options->geometry.area.y);
+		glDeleteFramebuffers(1, &plain);
+		job->pack_pending = false;
+		if (glGetError() != GL_NO_ERROR) {
+			wlr_log(WLR_ERROR, "zerocap: reading the output buffer back failed");
+			staging->busy = false;
+			pixman_region32_fini(&job->region);
+			goto out;
+		}
+	} else {
+		/* With fences the PBO read waits for the draw's; without, it goes now. */
+		job->pack_pending = gl->create_sync != NULL;
+		if (!job->pack_pending) {
+			read_back_pack(job, staging->fbo, 0, 0);
+		}
 	}
 	struct zc_render_job *armed = job;
 	job = NULL;
