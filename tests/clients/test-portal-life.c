@@ -80,13 +80,12 @@ struct watch {
 	uint32_t bitmap_w, bitmap_h;
 	/* SPA_META_VideoDamage of the last buffer with pixels: its bounding box */
 	bool damage_meta;
-	int n_damage;
-	int32_t dx1, dy1, dx2, dy2;
+	struct damage_box {
+		int n; /* regions */
+		int32_t x1, y1, x2, y2;
+	} damage;
 	/* that of the last frame that changed the mark (a repeat says all changed) */
-	struct {
-		int n_damage;
-		int32_t dx1, dy1, dx2, dy2;
-	} change;
+	struct damage_box change;
 };
 
 static const char *stack_dir; /* for the backend's log after a failure */
@@ -114,7 +113,8 @@ static void check_bitmap(struct watch *w, const struct spa_meta_bitmap *bitmap) 
 static void record_damage(struct watch *w, const struct spa_buffer *buffer) {
 	struct spa_meta *meta = spa_buffer_find_meta(buffer, SPA_META_VideoDamage);
 	w->damage_meta = meta != NULL;
-	w->n_damage = 0;
+	struct damage_box *d = &w->damage;
+	d->n = 0;
 	if (meta == NULL) {
 		return;
 	}
@@ -125,16 +125,16 @@ static void record_damage(struct watch *w, const struct spa_buffer *buffer) {
 		}
 		int32_t x2 = r->region.position.x + (int32_t)r->region.size.width;
 		int32_t y2 = r->region.position.y + (int32_t)r->region.size.height;
-		if (w->n_damage++ == 0) {
-			w->dx1 = r->region.position.x;
-			w->dy1 = r->region.position.y;
-			w->dx2 = x2;
-			w->dy2 = y2;
+		if (d->n++ == 0) {
+			d->x1 = r->region.position.x;
+			d->y1 = r->region.position.y;
+			d->x2 = x2;
+			d->y2 = y2;
 		} else {
-			w->dx1 = SPA_MIN(w->dx1, r->region.position.x);
-			w->dy1 = SPA_MIN(w->dy1, r->region.position.y);
-			w->dx2 = SPA_MAX(w->dx2, x2);
-			w->dy2 = SPA_MAX(w->dy2, y2);
+			d->x1 = SPA_MIN(d->x1, r->region.position.x);
+			d->y1 = SPA_MIN(d->y1, r->region.position.y);
+			d->x2 = SPA_MAX(d->x2, x2);
+			d->y2 = SPA_MAX(d->y2, y2);
 		}
 	}
 }
@@ -180,11 +180,7 @@ static void on_frame(void *data, const struct spa_buffer *buffer,
 	}
 	uint32_t mark = ct_image_pixel(&image, MARK_X, MARK_Y);
 	if (w->frames == 0 || mark != w->mark) {
-		w->change.n_damage = w->n_damage;
-		w->change.dx1 = w->dx1;
-		w->change.dy1 = w->dy1;
-		w->change.dx2 = w->dx2;
-		w->change.dy2 = w->dy2;
+		w->change = w->damage;
 	}
 	w->frames++;
 	w->width = (uint32_t)image.width;
@@ -388,12 +384,11 @@ static void test_metadata(struct zt_compositor *comp, GDBusConnection *bus) {
 	ZT_CHECK(watch_until(&w, mark_is, &green, WAIT_MS), "a change of the picture streams");
 	/* The mark (20,20 40x40) changed colour: the damage says that, not the whole output. */
 	pw_thread_loop_lock(w.pw.loop);
-	ZT_CHECK(w.damage_meta && w.change.n_damage > 0 && w.change.dx1 <= 20 &&
-		w.change.dy1 <= 20 && w.change.dx2 >= 60 && w.change.dy2 >= 60 &&
-		(w.change.dx2 - w.change.dx1) * (w.change.dy2 - w.change.dy1) <
-		OUTPUT_W * OUTPUT_H / 4, "VideoDamage holds the mark and little else (%d regions, "
-		"%d,%d-%d,%d)", w.change.n_damage, w.change.dx1, w.change.dy1, w.change.dx2,
-		w.change.dy2);
+	const struct damage_box *c = &w.change;
+	ZT_CHECK(w.damage_meta && c->n > 0 && c->x1 <= 20 && c->y1 <= 20 && c->x2 >= 60 &&
+		c->y2 >= 60 && (c->x2 - c->x1) * (c->y2 - c->y1) < OUTPUT_W * OUTPUT_H / 4,
+		"VideoDamage holds the mark and little else (%d regions, %d,%d-%d,%d)", c->n, c->x1,
+		c->y1, c->x2, c->y2);
 	pw_thread_loop_unlock(w.pw.loop);
 	ZT_CHECK(zt_cmd(comp, "cursor hide"), "cursor hide");
 	ZT_CHECK(watch_until(&w, cursor_hidden, NULL, WAIT_MS), "a hidden cursor is id 0");
